@@ -1,0 +1,706 @@
+//! Module admission: the checks a contract passes at deploy, before any of
+//! its code runs and before either engine sees it.
+//!
+//! Admission is shared by both engines, so they accept and reject exactly the
+//! same modules. Every rule has its own [`AdmissionError`] variant whose
+//! message tells a contract author what to change.
+
+use wasmparser::{
+    ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator,
+    WasmFeatures,
+};
+
+use crate::abi::{
+    self, ARGBUF_EXPORT, ARGBUF_LEN, HOST_MODULE, HostImport, INIT_EXPORT, PtrWidth,
+    RESERVED_PREFIX, Signature, WASM_PAGE,
+};
+
+/// Limits the VM imposes on every contract, identical on both engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest memory, in Wasm pages. A memory without a maximum, or with a
+    /// larger one, gets this maximum.
+    pub max_memory_pages: u64,
+    /// Largest initial size of a table, in elements.
+    pub max_table_elements: u64,
+    /// Most locals (parameters included) a function may declare.
+    pub max_function_locals: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // 256 MiB.
+            max_memory_pages: 4096,
+            max_table_elements: 65_536,
+            max_function_locals: 10_000,
+        }
+    }
+}
+
+/// The Wasm proposals a contract may use: those both engines execute
+/// deterministically and that current Rust toolchains emit for wasm32.
+pub fn allowed_features() -> WasmFeatures {
+    WasmFeatures::FLOATS
+        | WasmFeatures::MUTABLE_GLOBAL
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::MULTI_VALUE
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::REFERENCE_TYPES
+        | WasmFeatures::SIMD
+        | WasmFeatures::MEMORY64
+}
+
+/// Proposals outside the allow-list, each with the name admission reports
+/// when a module uses it.
+const FORBIDDEN_FEATURES: &[(WasmFeatures, &str)] = &[
+    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
+    (WasmFeatures::THREADS, "threads (shared memory and atomics)"),
+    (WasmFeatures::TAIL_CALL, "tail calls"),
+    (WasmFeatures::MULTI_MEMORY, "multiple memories"),
+    (WasmFeatures::EXCEPTIONS, "exception handling"),
+    (WasmFeatures::LEGACY_EXCEPTIONS, "legacy exception handling"),
+    (WasmFeatures::EXTENDED_CONST, "extended constant expressions"),
+    (WasmFeatures::FUNCTION_REFERENCES, "typed function references"),
+    (WasmFeatures::GC, "garbage collection"),
+    (WasmFeatures::GC_TYPES, "garbage-collected types"),
+    (WasmFeatures::CUSTOM_PAGE_SIZES, "custom page sizes"),
+    (WasmFeatures::MEMORY_CONTROL, "memory control"),
+    (WasmFeatures::STACK_SWITCHING, "stack switching"),
+    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
+    (
+        WasmFeatures::SHARED_EVERYTHING_THREADS,
+        "shared-everything threads",
+    ),
+    (WasmFeatures::CUSTOM_DESCRIPTORS, "custom descriptors"),
+    (WasmFeatures::COMPACT_IMPORTS, "compact imports"),
+];
+
+/// Why a module is not a valid Dusk contract.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("not a WebAssembly module: {0}")]
+    Malformed(String),
+    #[error("a component, not a core WebAssembly module")]
+    Component,
+    #[error("invalid WebAssembly: {0}")]
+    Invalid(String),
+    #[error("uses {feature}, which contracts may not use")]
+    FeatureNotAllowed { feature: &'static str },
+    #[error("has no memory: a contract needs exactly one exported memory")]
+    NoMemory,
+    #[error("has {count} memories: a contract needs exactly one")]
+    TooManyMemories { count: usize },
+    #[error("does not export its memory")]
+    MemoryNotExported,
+    #[error("memory starts at {pages} pages, more than the VM's limit of {limit}")]
+    MemoryTooLarge { pages: u64, limit: u64 },
+    #[error("does not export the argument buffer global `A`")]
+    ArgbufMissing,
+    #[error("export `A` is a {kind}, not a global")]
+    ArgbufNotGlobal { kind: &'static str },
+    #[error("global `A` is mutable; it must be immutable")]
+    ArgbufMutable,
+    #[error("global `A` has type {found}; a {width:?} contract needs {expected}")]
+    ArgbufType {
+        found: String,
+        expected: abi::ValType,
+        width: PtrWidth,
+    },
+    #[error("global `A` is not initialised with a constant")]
+    ArgbufNotConstant,
+    #[error(
+        "argument buffer [{offset:#x}, {offset:#x} + 65536) does not fit in the initial memory of {memory_bytes} bytes"
+    )]
+    ArgbufOutOfBounds { offset: u64, memory_bytes: u64 },
+    #[error("exported function `{name}` has type {found}; exported functions must be (i32) -> (i32)")]
+    ExportSignature { name: String, found: String },
+    #[error("name `{name}` is reserved for the VM (prefix `{RESERVED_PREFIX}`)")]
+    ReservedName { name: String },
+    #[error("imports {kind} `{module}.{name}`; contracts may only import functions")]
+    ImportNotFunction {
+        module: String,
+        name: String,
+        kind: &'static str,
+    },
+    #[error("imports from module `{module}`; host functions live in module `env`")]
+    ImportModule { module: String, name: String },
+    #[error("imports unknown host function `env.{name}`")]
+    UnknownImport { name: String },
+    #[error("imports `env.{name}` with type {found}; a {width:?} contract must use {expected}")]
+    ImportSignature {
+        name: String,
+        found: String,
+        expected: Signature,
+        width: PtrWidth,
+    },
+    #[error("imports `env.hdebug`, but this VM runs with debug messages disabled")]
+    DebugImportDisabled,
+    #[error("has a start function; contracts run code only through exports and `init`")]
+    StartFunction,
+    #[error("table {index} is 64-bit; contracts may only use 32-bit tables")]
+    Table64 { index: u32 },
+    #[error("table {index} starts at {elements} elements, more than the VM's limit of {limit}")]
+    TableTooLarge {
+        index: u32,
+        elements: u64,
+        limit: u64,
+    },
+    #[error("global {index} is a mutable reference; mutable globals must hold numbers")]
+    MutableReferenceGlobal { index: u32 },
+    #[error("function {function} declares {count} locals, more than the VM's limit of {limit}")]
+    TooManyLocals {
+        function: u32,
+        count: u64,
+        limit: u32,
+    },
+    #[error(
+        "function {function} uses `{instruction}`: tables and segments are immutable after instantiation"
+    )]
+    InstructionNotAllowed {
+        function: u32,
+        instruction: &'static str,
+    },
+}
+
+/// The memory of an admitted contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryInfo {
+    pub width: PtrWidth,
+    /// Initial size, in pages.
+    pub initial_pages: u64,
+    /// Maximum the module declares, in pages.
+    pub declared_max_pages: Option<u64>,
+    /// Maximum the VM enforces: the declared one capped by [`Limits`].
+    pub max_pages: u64,
+}
+
+/// A global of the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalInfo {
+    pub ty: wasmparser::ValType,
+    pub mutable: bool,
+    /// The value when the initializer is a single integer constant, as
+    /// wasmtime folds it.
+    pub const_init: Option<i64>,
+}
+
+/// A table of the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableInfo {
+    pub initial: u64,
+    pub maximum: Option<u64>,
+}
+
+/// Everything later stages need to know about an admitted contract.
+#[derive(Clone, Debug)]
+pub struct ModuleInfo {
+    pub memory: MemoryInfo,
+    /// Offset of the argument buffer in memory.
+    pub argbuf_offset: u64,
+    /// Exported functions callable through the ABI, `init` included.
+    pub exports: Vec<String>,
+    /// Function imports, in index order.
+    pub imports: Vec<HostImport>,
+    /// Every function type of the type section, by type index.
+    pub types: Vec<FuncType>,
+    /// Type index of every function, imported ones first.
+    pub function_types: Vec<u32>,
+    pub globals: Vec<GlobalInfo>,
+    pub tables: Vec<TableInfo>,
+}
+
+impl ModuleInfo {
+    /// Whether the contract exports `init`.
+    pub fn has_init(&self) -> bool {
+        self.exports.iter().any(|name| name == INIT_EXPORT)
+    }
+
+    /// Whether the contract exports a callable function of this name.
+    pub fn exports_function(&self, name: &str) -> bool {
+        self.exports.iter().any(|export| export == name)
+    }
+
+    /// Number of imported functions.
+    pub fn imported_functions(&self) -> u32 {
+        self.imports.len() as u32
+    }
+
+    /// The type of function `index`.
+    pub fn function_type(&self, index: u32) -> Option<&FuncType> {
+        let ty = *self.function_types.get(index as usize)?;
+        self.types.get(ty as usize)
+    }
+}
+
+/// Checks `wasm` against every admission rule.
+///
+/// `debug_imports` says whether the VM offers `hdebug`.
+pub fn admit(wasm: &[u8], limits: &Limits, debug_imports: bool) -> Result<ModuleInfo, AdmissionError> {
+    validate_features(wasm)?;
+    let sections = Sections::read(wasm)?;
+    sections.check(limits, debug_imports)
+}
+
+/// Validates with the allow-list; names the first forbidden feature that a
+/// module needs when that is why it fails.
+fn validate_features(wasm: &[u8]) -> Result<(), AdmissionError> {
+    if Parser::is_component(wasm) {
+        return Err(AdmissionError::Component);
+    }
+    let allowed = allowed_features();
+    let error = match Validator::new_with_features(allowed).validate_all(wasm) {
+        Ok(_) => return Ok(()),
+        Err(error) => error,
+    };
+    for &(feature, name) in FORBIDDEN_FEATURES {
+        if Validator::new_with_features(allowed | feature)
+            .validate_all(wasm)
+            .is_ok()
+        {
+            return Err(AdmissionError::FeatureNotAllowed { feature: name });
+        }
+    }
+    // A module may need several forbidden features at once.
+    let everything = FORBIDDEN_FEATURES
+        .iter()
+        .fold(allowed, |features, &(feature, _)| features | feature);
+    if Validator::new_with_features(everything)
+        .validate_all(wasm)
+        .is_ok()
+    {
+        let names: Vec<&str> = FORBIDDEN_FEATURES
+            .iter()
+            .filter(|&&(feature, _)| {
+                Validator::new_with_features(everything - feature)
+                    .validate_all(wasm)
+                    .is_err()
+            })
+            .map(|&(_, name)| name)
+            .collect();
+        if let Some(first) = names.first() {
+            return Err(AdmissionError::FeatureNotAllowed { feature: first });
+        }
+    }
+    let message = error.to_string();
+    if message.contains("magic header") || message.contains("unexpected end") {
+        Err(AdmissionError::Malformed(message))
+    } else {
+        Err(AdmissionError::Invalid(message))
+    }
+}
+
+fn external_kind_name(kind: ExternalKind) -> &'static str {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => "function",
+        ExternalKind::Table => "table",
+        ExternalKind::Memory => "memory",
+        ExternalKind::Global => "global",
+        ExternalKind::Tag => "tag",
+    }
+}
+
+struct Export {
+    name: String,
+    kind: ExternalKind,
+    index: u32,
+}
+
+/// The parts of a validated module that admission looks at.
+#[derive(Default)]
+struct Sections {
+    types: Vec<FuncType>,
+    imports: Vec<(String, String, TypeRef)>,
+    function_types: Vec<u32>,
+    tables: Vec<wasmparser::TableType>,
+    memories: Vec<wasmparser::MemoryType>,
+    globals: Vec<GlobalInfo>,
+    exports: Vec<Export>,
+    has_start: bool,
+    /// Per defined function: its index and its body's problems, if any.
+    bodies: Vec<BodyFacts>,
+}
+
+struct BodyFacts {
+    function: u32,
+    locals: u64,
+    forbidden: Option<&'static str>,
+}
+
+fn malformed(error: wasmparser::BinaryReaderError) -> AdmissionError {
+    AdmissionError::Malformed(error.to_string())
+}
+
+impl Sections {
+    fn read(wasm: &[u8]) -> Result<Self, AdmissionError> {
+        let mut sections = Sections::default();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.map_err(malformed)? {
+                Payload::TypeSection(reader) => {
+                    for ty in reader.into_iter_err_on_gc_types() {
+                        sections.types.push(ty.map_err(malformed)?);
+                    }
+                }
+                Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import.map_err(malformed)?;
+                        if let TypeRef::Func(ty) = import.ty {
+                            sections.function_types.push(ty);
+                        }
+                        sections.imports.push((
+                            import.module.to_string(),
+                            import.name.to_string(),
+                            import.ty,
+                        ));
+                    }
+                }
+                Payload::FunctionSection(reader) => {
+                    for ty in reader {
+                        sections.function_types.push(ty.map_err(malformed)?);
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    for table in reader {
+                        sections.tables.push(table.map_err(malformed)?.ty);
+                    }
+                }
+                Payload::MemorySection(reader) => {
+                    for memory in reader {
+                        sections.memories.push(memory.map_err(malformed)?);
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    for global in reader {
+                        let global = global.map_err(malformed)?;
+                        sections.globals.push(GlobalInfo {
+                            ty: global.ty.content_type,
+                            mutable: global.ty.mutable,
+                            const_init: single_integer_constant(&global.init_expr),
+                        });
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export.map_err(malformed)?;
+                        sections.exports.push(Export {
+                            name: export.name.to_string(),
+                            kind: export.kind,
+                            index: export.index,
+                        });
+                    }
+                }
+                Payload::StartSection { .. } => sections.has_start = true,
+                Payload::CodeSectionEntry(body) => {
+                    let function = sections.imported_function_count() + sections.bodies.len() as u32;
+                    sections.bodies.push(body_facts(function, &body)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(sections)
+    }
+
+    fn imported_function_count(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|(_, _, ty)| matches!(ty, TypeRef::Func(_)))
+            .count() as u32
+    }
+
+    fn check(self, limits: &Limits, debug_imports: bool) -> Result<ModuleInfo, AdmissionError> {
+        for export in &self.exports {
+            if export.name.starts_with(RESERVED_PREFIX) {
+                return Err(AdmissionError::ReservedName {
+                    name: export.name.clone(),
+                });
+            }
+        }
+        let memory = self.check_memory(limits)?;
+        let imports = self.check_imports(memory.width, debug_imports)?;
+        let argbuf_offset = self.check_argbuf(&memory)?;
+        let exports = self.check_exports()?;
+        if self.has_start {
+            return Err(AdmissionError::StartFunction);
+        }
+        let tables = self.check_tables(limits)?;
+        for (index, global) in self.globals.iter().enumerate() {
+            if global.mutable && matches!(global.ty, wasmparser::ValType::Ref(_)) {
+                return Err(AdmissionError::MutableReferenceGlobal {
+                    index: index as u32,
+                });
+            }
+        }
+        for body in &self.bodies {
+            let params = self
+                .function_types
+                .get(body.function as usize)
+                .and_then(|&ty| self.types.get(ty as usize))
+                .map_or(0, |ty| ty.params().len() as u64);
+            let count = params + body.locals;
+            if count > u64::from(limits.max_function_locals) {
+                return Err(AdmissionError::TooManyLocals {
+                    function: body.function,
+                    count,
+                    limit: limits.max_function_locals,
+                });
+            }
+            if let Some(instruction) = body.forbidden {
+                return Err(AdmissionError::InstructionNotAllowed {
+                    function: body.function,
+                    instruction,
+                });
+            }
+        }
+        Ok(ModuleInfo {
+            memory,
+            argbuf_offset,
+            exports,
+            imports,
+            types: self.types,
+            function_types: self.function_types,
+            globals: self.globals,
+            tables,
+        })
+    }
+
+    fn check_memory(&self, limits: &Limits) -> Result<MemoryInfo, AdmissionError> {
+        let memory = match self.memories.as_slice() {
+            [] => return Err(AdmissionError::NoMemory),
+            [memory] => *memory,
+            more => return Err(AdmissionError::TooManyMemories { count: more.len() }),
+        };
+        if !self
+            .exports
+            .iter()
+            .any(|export| export.kind == ExternalKind::Memory && export.index == 0)
+        {
+            return Err(AdmissionError::MemoryNotExported);
+        }
+        if memory.initial > limits.max_memory_pages {
+            return Err(AdmissionError::MemoryTooLarge {
+                pages: memory.initial,
+                limit: limits.max_memory_pages,
+            });
+        }
+        Ok(MemoryInfo {
+            width: if memory.memory64 {
+                PtrWidth::Wasm64
+            } else {
+                PtrWidth::Wasm32
+            },
+            initial_pages: memory.initial,
+            declared_max_pages: memory.maximum,
+            max_pages: memory
+                .maximum
+                .map_or(limits.max_memory_pages, |max| max.min(limits.max_memory_pages)),
+        })
+    }
+
+    fn check_imports(
+        &self,
+        width: PtrWidth,
+        debug_imports: bool,
+    ) -> Result<Vec<HostImport>, AdmissionError> {
+        let mut imports = Vec::new();
+        for (module, name, ty) in &self.imports {
+            let TypeRef::Func(type_index) = *ty else {
+                return Err(AdmissionError::ImportNotFunction {
+                    module: module.clone(),
+                    name: name.clone(),
+                    kind: match ty {
+                        TypeRef::Table(_) => "a table",
+                        TypeRef::Memory(_) => "a memory",
+                        TypeRef::Global(_) => "a global",
+                        _ => "a tag",
+                    },
+                });
+            };
+            if module != HOST_MODULE {
+                return Err(AdmissionError::ImportModule {
+                    module: module.clone(),
+                    name: name.clone(),
+                });
+            }
+            let import = HostImport::from_name(name).ok_or_else(|| AdmissionError::UnknownImport {
+                name: name.clone(),
+            })?;
+            if import == HostImport::Hdebug && !debug_imports {
+                return Err(AdmissionError::DebugImportDisabled);
+            }
+            let expected = import.signature(width);
+            let found = self.types.get(type_index as usize);
+            if found.and_then(abi_signature).as_ref() != Some(&expected) {
+                return Err(AdmissionError::ImportSignature {
+                    name: name.clone(),
+                    found: found.map_or_else(|| "unknown".into(), describe_func_type),
+                    expected,
+                    width,
+                });
+            }
+            imports.push(import);
+        }
+        Ok(imports)
+    }
+
+    fn check_argbuf(&self, memory: &MemoryInfo) -> Result<u64, AdmissionError> {
+        let export = self
+            .exports
+            .iter()
+            .find(|export| export.name == ARGBUF_EXPORT)
+            .ok_or(AdmissionError::ArgbufMissing)?;
+        if export.kind != ExternalKind::Global {
+            return Err(AdmissionError::ArgbufNotGlobal {
+                kind: external_kind_name(export.kind),
+            });
+        }
+        // Validation guarantees the index is in range.
+        let global = self.globals[export.index as usize];
+        if global.mutable {
+            return Err(AdmissionError::ArgbufMutable);
+        }
+        let expected = memory.width.pointer_type();
+        let type_matches = matches!(
+            (expected, global.ty),
+            (abi::ValType::I32, wasmparser::ValType::I32) | (abi::ValType::I64, wasmparser::ValType::I64)
+        );
+        if !type_matches {
+            return Err(AdmissionError::ArgbufType {
+                found: global.ty.to_string(),
+                expected,
+                width: memory.width,
+            });
+        }
+        let offset = match (global.const_init, global.ty) {
+            // `A` is an unsigned offset.
+            (Some(value), wasmparser::ValType::I32) => u64::from(value as u32),
+            (Some(value), _) => value as u64,
+            (None, _) => return Err(AdmissionError::ArgbufNotConstant),
+        };
+        let memory_bytes = memory.initial_pages * WASM_PAGE;
+        match offset.checked_add(ARGBUF_LEN as u64) {
+            Some(end) if end <= memory_bytes => Ok(offset),
+            _ => Err(AdmissionError::ArgbufOutOfBounds {
+                offset,
+                memory_bytes,
+            }),
+        }
+    }
+
+    fn check_exports(&self) -> Result<Vec<String>, AdmissionError> {
+        let required = abi::export_signature();
+        let mut exports = Vec::new();
+        for export in &self.exports {
+            if !matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+                continue;
+            }
+            let ty = self
+                .function_types
+                .get(export.index as usize)
+                .and_then(|&ty| self.types.get(ty as usize));
+            if ty.and_then(abi_signature).as_ref() != Some(&required) {
+                return Err(AdmissionError::ExportSignature {
+                    name: export.name.clone(),
+                    found: ty.map_or_else(|| "unknown".into(), describe_func_type),
+                });
+            }
+            exports.push(export.name.clone());
+        }
+        Ok(exports)
+    }
+
+    fn check_tables(&self, limits: &Limits) -> Result<Vec<TableInfo>, AdmissionError> {
+        let mut tables = Vec::new();
+        for (index, table) in self.tables.iter().enumerate() {
+            let index = index as u32;
+            if table.table64 {
+                return Err(AdmissionError::Table64 { index });
+            }
+            if table.initial > limits.max_table_elements {
+                return Err(AdmissionError::TableTooLarge {
+                    index,
+                    elements: table.initial,
+                    limit: limits.max_table_elements,
+                });
+            }
+            tables.push(TableInfo {
+                initial: table.initial,
+                maximum: table.maximum,
+            });
+        }
+        Ok(tables)
+    }
+}
+
+/// The ABI signature of a function type, if it only uses `i32` and `i64`.
+fn abi_signature(ty: &FuncType) -> Option<Signature> {
+    let convert = |types: &[wasmparser::ValType]| {
+        types
+            .iter()
+            .map(|ty| match ty {
+                wasmparser::ValType::I32 => Some(abi::ValType::I32),
+                wasmparser::ValType::I64 => Some(abi::ValType::I64),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+    };
+    Some(Signature {
+        params: convert(ty.params())?,
+        results: convert(ty.results())?,
+    })
+}
+
+fn describe_func_type(ty: &FuncType) -> String {
+    let list = |types: &[wasmparser::ValType]| {
+        types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", list(ty.params()), list(ty.results()))
+}
+
+/// The integer a constant expression evaluates to when it is a single
+/// `i32.const` or `i64.const`, as wasmtime folds it (an `i32` sign-extended).
+fn single_integer_constant(expr: &wasmparser::ConstExpr) -> Option<i64> {
+    let mut reader = expr.get_operators_reader();
+    let value = match reader.read().ok()? {
+        Operator::I32Const { value } => i64::from(value),
+        Operator::I64Const { value } => value,
+        _ => return None,
+    };
+    match (reader.read().ok()?, reader.eof()) {
+        (Operator::End, true) => Some(value),
+        _ => None,
+    }
+}
+
+fn body_facts(function: u32, body: &wasmparser::FunctionBody) -> Result<BodyFacts, AdmissionError> {
+    let mut locals = 0u64;
+    for group in body.get_locals_reader().map_err(malformed)? {
+        let (count, _) = group.map_err(malformed)?;
+        locals += u64::from(count);
+    }
+    let mut forbidden = None;
+    let mut reader = body.get_operators_reader().map_err(malformed)?;
+    while !reader.eof() {
+        let name = match reader.read().map_err(malformed)? {
+            Operator::TableSet { .. } => "table.set",
+            Operator::TableGrow { .. } => "table.grow",
+            Operator::TableFill { .. } => "table.fill",
+            Operator::TableCopy { .. } => "table.copy",
+            Operator::TableInit { .. } => "table.init",
+            Operator::ElemDrop { .. } => "elem.drop",
+            Operator::DataDrop { .. } => "data.drop",
+            _ => continue,
+        };
+        forbidden = Some(name);
+        break;
+    }
+    Ok(BodyFacts {
+        function,
+        locals,
+        forbidden,
+    })
+}

@@ -1,0 +1,13 @@
+//! A reference VM (wasmtime) and a shadow interpreter (wasmi) for Dusk's
+//! contract ABI, behind one engine-neutral interface.
+//!
+//! The pipeline for a contract is the same on both engines and written once:
+//! [`admission`] checks the module against the ABI's rules, the
+//! [`determinism`] pass rewrites it so that gas, stack depth, NaNs and state
+//! tracking are identical on both engines, and an [`engine::Engine`] compiles
+//! and runs the result with the host imports of [`host`] bound to it.
+
+pub mod abi;
+pub mod admission;
+pub mod determinism;
+pub mod gas;
