@@ -306,9 +306,7 @@ pub fn encode_panic_message(message: &str) -> Option<Vec<u8>> {
 pub fn callee_gas_limit(requested: i64, remaining: u64) -> u64 {
     match u64::try_from(requested) {
         Ok(requested) if requested > 0 && requested < remaining => requested,
-        _ => {
-            remaining / 100 * CALLEE_GAS_PERCENT + remaining % 100 * CALLEE_GAS_PERCENT / 100
-        }
+        _ => remaining / 100 * CALLEE_GAS_PERCENT + remaining % 100 * CALLEE_GAS_PERCENT / 100,
     }
 }
 

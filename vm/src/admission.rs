@@ -6,8 +6,7 @@
 //! message tells a contract author what to change.
 
 use wasmparser::{
-    ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator,
-    WasmFeatures,
+    ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
 };
 
 use crate::abi::{
@@ -61,10 +60,19 @@ const FORBIDDEN_FEATURES: &[(WasmFeatures, &str)] = &[
     (WasmFeatures::MULTI_MEMORY, "multiple memories"),
     (WasmFeatures::EXCEPTIONS, "exception handling"),
     (WasmFeatures::LEGACY_EXCEPTIONS, "legacy exception handling"),
-    (WasmFeatures::EXTENDED_CONST, "extended constant expressions"),
-    (WasmFeatures::FUNCTION_REFERENCES, "typed function references"),
+    (
+        WasmFeatures::EXTENDED_CONST,
+        "extended constant expressions",
+    ),
+    (
+        WasmFeatures::FUNCTION_REFERENCES,
+        "typed function references",
+    ),
     (WasmFeatures::GC, "garbage collection"),
-    (WasmFeatures::GC_TYPES, "garbage-collected types"),
+    (
+        WasmFeatures::GC_TYPES,
+        "reference types other than funcref (externref, GC types)",
+    ),
     (WasmFeatures::CUSTOM_PAGE_SIZES, "custom page sizes"),
     (WasmFeatures::MEMORY_CONTROL, "memory control"),
     (WasmFeatures::STACK_SWITCHING, "stack switching"),
@@ -114,7 +122,9 @@ pub enum AdmissionError {
         "argument buffer [{offset:#x}, {offset:#x} + 65536) does not fit in the initial memory of {memory_bytes} bytes"
     )]
     ArgbufOutOfBounds { offset: u64, memory_bytes: u64 },
-    #[error("exported function `{name}` has type {found}; exported functions must be (i32) -> (i32)")]
+    #[error(
+        "exported function `{name}` has type {found}; exported functions must be (i32) -> (i32)"
+    )]
     ExportSignature { name: String, found: String },
     #[error("name `{name}` is reserved for the VM (prefix `{RESERVED_PREFIX}`)")]
     ReservedName { name: String },
@@ -237,7 +247,11 @@ impl ModuleInfo {
 /// Checks `wasm` against every admission rule.
 ///
 /// `debug_imports` says whether the VM offers `hdebug`.
-pub fn admit(wasm: &[u8], limits: &Limits, debug_imports: bool) -> Result<ModuleInfo, AdmissionError> {
+pub fn admit(
+    wasm: &[u8],
+    limits: &Limits,
+    debug_imports: bool,
+) -> Result<ModuleInfo, AdmissionError> {
     validate_features(wasm)?;
     let sections = Sections::read(wasm)?;
     sections.check(limits, debug_imports)
@@ -392,7 +406,8 @@ impl Sections {
                 }
                 Payload::StartSection { .. } => sections.has_start = true,
                 Payload::CodeSectionEntry(body) => {
-                    let function = sections.imported_function_count() + sections.bodies.len() as u32;
+                    let function =
+                        sections.imported_function_count() + sections.bodies.len() as u32;
                     sections.bodies.push(body_facts(function, &body)?);
                 }
                 _ => {}
@@ -491,9 +506,9 @@ impl Sections {
             },
             initial_pages: memory.initial,
             declared_max_pages: memory.maximum,
-            max_pages: memory
-                .maximum
-                .map_or(limits.max_memory_pages, |max| max.min(limits.max_memory_pages)),
+            max_pages: memory.maximum.map_or(limits.max_memory_pages, |max| {
+                max.min(limits.max_memory_pages)
+            }),
         })
     }
 
@@ -522,9 +537,8 @@ impl Sections {
                     name: name.clone(),
                 });
             }
-            let import = HostImport::from_name(name).ok_or_else(|| AdmissionError::UnknownImport {
-                name: name.clone(),
-            })?;
+            let import = HostImport::from_name(name)
+                .ok_or_else(|| AdmissionError::UnknownImport { name: name.clone() })?;
             if import == HostImport::Hdebug && !debug_imports {
                 return Err(AdmissionError::DebugImportDisabled);
             }
@@ -562,7 +576,8 @@ impl Sections {
         let expected = memory.width.pointer_type();
         let type_matches = matches!(
             (expected, global.ty),
-            (abi::ValType::I32, wasmparser::ValType::I32) | (abi::ValType::I64, wasmparser::ValType::I64)
+            (abi::ValType::I32, wasmparser::ValType::I32)
+                | (abi::ValType::I64, wasmparser::ValType::I64)
         );
         if !type_matches {
             return Err(AdmissionError::ArgbufType {

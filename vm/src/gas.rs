@@ -34,9 +34,10 @@ impl StoreClass {
     pub fn of(op: &Operator) -> Option<Self> {
         use Operator as O;
         match op {
-            O::I32Store { .. } | O::F32Store { .. } | O::I32Store8 { .. } | O::I32Store16 { .. } => {
-                Some(StoreClass::Narrow)
-            }
+            O::I32Store { .. }
+            | O::F32Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. } => Some(StoreClass::Narrow),
             O::I64Store { .. }
             | O::F64Store { .. }
             | O::I64Store8 { .. }
@@ -176,7 +177,10 @@ mod tests {
         assert_eq!(operator_cost(&Operator::I64Store32 { memarg: mem }), 32);
         assert_eq!(operator_cost(&Operator::V128Store { memarg: mem }), 64);
         assert_eq!(
-            operator_cost(&Operator::V128Store8Lane { memarg: mem, lane: 0 }),
+            operator_cost(&Operator::V128Store8Lane {
+                memarg: mem,
+                lane: 0
+            }),
             64
         );
         assert_eq!(operator_cost(&Operator::I32Load { memarg: mem }), 1);

@@ -10,4 +10,14 @@
 pub mod abi;
 pub mod admission;
 pub mod determinism;
+pub mod engine;
 pub mod gas;
+pub mod host;
+pub mod oracle;
+pub mod session;
+pub mod state;
+
+pub use engine::{EngineKind, wasmi::WasmiEngine, wasmtime::WasmtimeEngine};
+pub use session::{
+    CallError, CallReceipt, DeployError, DeployOptions, Session, Vm, VmConfig, VmError,
+};

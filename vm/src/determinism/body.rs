@@ -3,9 +3,7 @@
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType as EncBlockType, Ieee32, Ieee64, Instruction, MemArg};
-use wasmparser::{
-    BlockType, FuncValidator, FunctionBody, Operator, ValType, ValidatorResources,
-};
+use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValType, ValidatorResources};
 
 use super::nan::{CANONICAL_F32, CANONICAL_F64, FloatResult, canonicalized_result};
 use super::shadow::{FuelAction, Shadow, UnitsWidth, memory_access};
@@ -334,10 +332,13 @@ pub(super) fn rewrite<'a>(
     body: &FunctionBody<'a>,
     mut validator: FuncValidator<ValidatorResources>,
 ) -> Result<wasm_encoder::Function, InstrumentError> {
-    let invalid = |error: wasmparser::BinaryReaderError| InstrumentError::Invalid(error.to_string());
+    let invalid =
+        |error: wasmparser::BinaryReaderError| InstrumentError::Invalid(error.to_string());
     let ty = module
         .function_type(function)
-        .ok_or(InstrumentError::Invalid(format!("function {function} has no type")))?
+        .ok_or(InstrumentError::Invalid(format!(
+            "function {function} has no type"
+        )))?
         .clone();
 
     let mut local_groups = Vec::new();
@@ -346,12 +347,15 @@ pub(super) fn rewrite<'a>(
     for _ in 0..locals_reader.get_count() {
         let offset = locals_reader.original_position();
         let (count, local_type) = locals_reader.read().map_err(invalid)?;
-        validator.define_locals(offset, count, local_type).map_err(invalid)?;
+        validator
+            .define_locals(offset, count, local_type)
+            .map_err(invalid)?;
         local_groups.push((count, local_type));
         declared += u64::from(count);
     }
-    let first_scratch = u32::try_from(declared)
-        .map_err(|_| InstrumentError::Invalid(format!("function {function} has too many locals")))?;
+    let first_scratch = u32::try_from(declared).map_err(|_| {
+        InstrumentError::Invalid(format!("function {function} has too many locals"))
+    })?;
 
     let mut reencoder = RoundtripReencoder;
     let mut encoded_locals = Vec::new();
@@ -403,12 +407,13 @@ pub(super) fn rewrite<'a>(
         max_operand_height = max_operand_height.max(u64::from(validator.operand_stack_height()));
 
         let before_op = shadow.before_operator(&op);
-        let (before_code, after_code) = shadow
-            .translate(&op, arity, &block_types)
-            .map_err(|error| InstrumentError::Shadow {
-                function,
-                error: error.to_string(),
-            })?;
+        let (before_code, after_code) =
+            shadow
+                .translate(&op, arity, &block_types)
+                .map_err(|error| InstrumentError::Shadow {
+                    function,
+                    error: error.to_string(),
+                })?;
         for action in before_op.into_iter().chain(before_code) {
             emitter.fuel(action);
         }
@@ -431,7 +436,11 @@ pub(super) fn rewrite<'a>(
                 emitter.leave_frame();
             }
         }
-        let canonical = if reachable { canonicalized_result(&op) } else { None };
+        let canonical = if reachable {
+            canonicalized_result(&op)
+        } else {
+            None
+        };
         let is_write = reachable;
         let instruction = reencoder
             .instruction(op.clone())

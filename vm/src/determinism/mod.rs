@@ -92,6 +92,9 @@ pub enum InstrumentError {
 #[derive(Clone, Debug)]
 pub struct InstrumentedModule {
     pub wasm: Vec<u8>,
+    /// Host imports, in function index order.
+    pub imports: Vec<crate::abi::HostImport>,
+    pub width: PtrWidth,
     /// The contract's mutable globals, by index: they are contract state.
     pub state_globals: Vec<u32>,
     /// Size of the dirty-page map, in bytes.
@@ -122,7 +125,9 @@ impl Layout {
             more => self
                 .result_block_types
                 .get(more)
-                .map_or(EncBlockType::Empty, |&index| EncBlockType::FunctionType(index)),
+                .map_or(EncBlockType::Empty, |&index| {
+                    EncBlockType::FunctionType(index)
+                }),
         }
     }
 }
@@ -139,7 +144,10 @@ struct Input<'a> {
     elements: Option<wasmparser::ElementSectionReader<'a>>,
     data_count: Option<u32>,
     data: Option<wasmparser::DataSectionReader<'a>>,
-    bodies: Vec<(wasmparser::FunctionBody<'a>, wasmparser::FuncToValidate<wasmparser::ValidatorResources>)>,
+    bodies: Vec<(
+        wasmparser::FunctionBody<'a>,
+        wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+    )>,
 }
 
 fn encode_error(error: wasm_encoder::reencode::Error) -> InstrumentError {
@@ -149,7 +157,8 @@ fn encode_error(error: wasm_encoder::reencode::Error) -> InstrumentError {
 /// Rewrites an admitted module. `info` must be what admission returned for
 /// `wasm`.
 pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, InstrumentError> {
-    let invalid = |error: wasmparser::BinaryReaderError| InstrumentError::Invalid(error.to_string());
+    let invalid =
+        |error: wasmparser::BinaryReaderError| InstrumentError::Invalid(error.to_string());
     let mut input = Input::default();
     let mut validator = Validator::new_with_features(allowed_features());
     for payload in Parser::new(0).parse_all(wasm) {
@@ -271,10 +280,26 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         );
     };
     let first_vm_global = info.globals.len() as u32;
-    vm_global(&mut globals, wasm_encoder::ValType::I64, ConstExpr::i64_const(0));
-    vm_global(&mut globals, wasm_encoder::ValType::I64, ConstExpr::i64_const(0));
-    vm_global(&mut globals, wasm_encoder::ValType::I64, ConstExpr::i64_const(0));
-    vm_global(&mut globals, wasm_encoder::ValType::I32, ConstExpr::i32_const(0));
+    vm_global(
+        &mut globals,
+        wasm_encoder::ValType::I64,
+        ConstExpr::i64_const(0),
+    );
+    vm_global(
+        &mut globals,
+        wasm_encoder::ValType::I64,
+        ConstExpr::i64_const(0),
+    );
+    vm_global(
+        &mut globals,
+        wasm_encoder::ValType::I64,
+        ConstExpr::i64_const(0),
+    );
+    vm_global(
+        &mut globals,
+        wasm_encoder::ValType::I32,
+        ConstExpr::i32_const(0),
+    );
     module.section(&globals);
     let layout = Layout {
         fuel: first_vm_global,
@@ -340,6 +365,8 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
 
     Ok(InstrumentedModule {
         wasm: module.finish(),
+        imports: info.imports.clone(),
+        width,
         state_globals,
         dirty_map_len,
     })

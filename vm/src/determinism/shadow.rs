@@ -692,7 +692,10 @@ impl<'m> Shadow<'m> {
     }
 
     fn height_below(&self, count: usize, op: &Operator) -> Result<usize, ShadowError> {
-        self.stack.len().checked_sub(count).ok_or_else(|| underflow(op))
+        self.stack
+            .len()
+            .checked_sub(count)
+            .ok_or_else(|| underflow(op))
     }
 
     fn apply_arity(&mut self, arity: Option<(u32, u32)>, op: &Operator) -> Result<(), ShadowError> {

@@ -243,7 +243,13 @@ impl Ssa {
         self.steps.push(Step::FinishLookup { sentinel, block });
         let preds: Vec<Block> = self
             .block(block)
-            .map(|data| data.predecessors.iter().rev().map(|&(_, from)| from).collect())
+            .map(|data| {
+                data.predecessors
+                    .iter()
+                    .rev()
+                    .map(|&(_, from)| from)
+                    .collect()
+            })
             .unwrap_or_default();
         for from in preds {
             self.steps.push(Step::UseVar(var, from));

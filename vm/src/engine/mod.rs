@@ -1,0 +1,208 @@
+//! The engine abstraction and its two implementations.
+//!
+//! An [`Engine`] compiles instrumented modules; its [`Engine::Store`] holds
+//! the instances of every contract of a session, so that a host function
+//! running on behalf of one contract can call into any other (or itself)
+//! through the same [`Runtime`] interface the session uses from outside.
+//! Everything engine-specific stays in [`wasmtime`] and [`wasmi`]; both map
+//! their errors into the shared [`Trap`] and [`EngineError`] through explicit
+//! tables, and an error neither table knows is an [`EngineError`], never a
+//! trap.
+
+pub mod wasmi;
+pub mod wasmtime;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::determinism::InstrumentedModule;
+use crate::determinism::stack::NATIVE_STACK_LIMIT;
+use crate::host::{HostError, HostState};
+
+/// Which engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// wasmtime with Cranelift: the reference.
+    Wasmtime,
+    /// wasmi: the shadow interpreter.
+    Wasmi,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Wasmtime, EngineKind::Wasmi];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Wasmtime => "wasmtime",
+            EngineKind::Wasmi => "wasmi",
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Index of a contract instance in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(pub usize);
+
+/// A Wasm value held by a contract global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    I32(i32),
+    I64(i64),
+    /// An `f32` by its bits.
+    F32(u32),
+    /// An `f64` by its bits.
+    F64(u64),
+    V128(u128),
+}
+
+/// The VM's own globals in every instrumented instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmGlobal {
+    /// The fuel variable.
+    Fuel,
+    /// The fuel as last stored for the runtime.
+    SavedFuel,
+    /// Logical stack in use.
+    Stack,
+    /// Abort reason of a VM-raised trap.
+    Abort,
+}
+
+/// A trap: how a Wasm execution stopped abnormally. The same on both engines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum Trap {
+    #[error("unreachable executed")]
+    Unreachable,
+    #[error("memory access out of bounds")]
+    MemoryOutOfBounds,
+    #[error("table access out of bounds")]
+    TableOutOfBounds,
+    #[error("indirect call to a null table entry")]
+    IndirectCallToNull,
+    #[error("indirect call signature mismatch")]
+    BadSignature,
+    #[error("integer divide by zero")]
+    IntegerDivisionByZero,
+    #[error("integer overflow")]
+    IntegerOverflow,
+    #[error("invalid conversion to integer")]
+    BadConversionToInteger,
+    #[error("logical stack exhausted")]
+    StackExhausted,
+    #[error("out of gas")]
+    OutOfGas,
+    #[error("host function failed: {0}")]
+    Host(HostError),
+}
+
+/// A failure of the engine itself: never a contract's doing, never equal to
+/// anything. Seeing one means the VM has a bug or hit a resource limit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("{engine}: configuration rejected: {message}")]
+    Config { engine: EngineKind, message: String },
+    #[error("{engine}: compilation failed: {message}")]
+    Compile { engine: EngineKind, message: String },
+    #[error("{engine}: instantiation failed: {message}")]
+    Instantiate { engine: EngineKind, message: String },
+    #[error("{engine}: export `{export}` missing from the instrumented module")]
+    MissingExport { engine: EngineKind, export: String },
+    #[error("{engine}: native stack overflow before the logical limit")]
+    NativeStackOverflow { engine: EngineKind },
+    #[error("{engine}: unknown error: {message}")]
+    Unknown { engine: EngineKind, message: String },
+    #[error("host invariant broken: {0}")]
+    HostInvariant(String),
+}
+
+/// How an engine call ended, other than with a result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    /// The contract trapped (or a host function failed).
+    #[error(transparent)]
+    Trap(Trap),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(EngineError),
+}
+
+/// Settings shared by both engines.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Native stack wasmtime may use for Wasm code, in bytes.
+    pub native_stack_limit: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            native_stack_limit: NATIVE_STACK_LIMIT,
+        }
+    }
+}
+
+/// Access to the instances of a store: from the session between calls, and
+/// from host functions during a call (re-entrantly).
+pub trait Runtime {
+    /// The contract's linear memory.
+    fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError>;
+    /// Grows the contract's memory by `pages`; `false` if it cannot.
+    fn grow_memory(&mut self, instance: InstanceId, pages: u64) -> Result<bool, EngineError>;
+    /// The contract's dirty-page map.
+    fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError>;
+    fn vm_global(&mut self, instance: InstanceId, global: VmGlobal) -> Result<i64, EngineError>;
+    fn set_vm_global(
+        &mut self,
+        instance: InstanceId,
+        global: VmGlobal,
+        value: i64,
+    ) -> Result<(), EngineError>;
+    /// The contract's mutable global with this module index.
+    fn state_global(&mut self, instance: InstanceId, index: u32) -> Result<Value, EngineError>;
+    fn set_state_global(
+        &mut self,
+        instance: InstanceId,
+        index: u32,
+        value: Value,
+    ) -> Result<(), EngineError>;
+    /// Calls the contract's export `name` with the argument length.
+    fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure>;
+    /// The host state of the store.
+    fn host(&mut self) -> &mut HostState;
+}
+
+/// A store: the instances of one session on one engine.
+pub trait Store: Runtime {
+    type Module;
+
+    /// Instantiates `module`, binding its imports to the host dispatcher.
+    fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, EngineError>;
+
+    /// Replaces the instance by a fresh one of the same module: the only way
+    /// to take back memory growth, as neither engine shrinks memories.
+    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError>;
+}
+
+/// A Wasm engine.
+pub trait Engine: Sized {
+    const KIND: EngineKind;
+    type Module: Clone;
+    type Store: Store<Module = Self::Module>;
+
+    fn new(config: &EngineConfig) -> Result<Self, EngineError>;
+
+    /// Compiles an instrumented module.
+    fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError>;
+
+    /// A new, empty store.
+    fn new_store(&self, host: HostState) -> Self::Store;
+}

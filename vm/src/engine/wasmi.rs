@@ -1,0 +1,515 @@
+//! The shadow engine: the wasmi interpreter.
+
+use std::collections::HashMap;
+
+use wasmi::{
+    AsContextMut, Caller, CompilationMode, Config, Extern, ExternType, Func, FuncType, Global,
+    Instance, Memory, Module, Store as WiStore, TrapCode, TypedFunc, Val, ValType,
+};
+
+use super::{
+    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
+    Value, VmGlobal,
+};
+use crate::abi::{self, HostImport};
+use crate::determinism::{
+    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT, STACK_EXPORT,
+    state_global_export,
+};
+use crate::host::{self, HostFailure, HostState};
+
+const KIND: EngineKind = EngineKind::Wasmi;
+
+/// wasmi's own limits, far above the logical stack budget so that the
+/// determinism pass's limit always fires first.
+const MAX_RECURSION_DEPTH: usize = 1 << 20;
+const MAX_VALUE_STACK_BYTES: usize = 256 << 20;
+
+fn unknown(error: impl std::fmt::Display) -> EngineError {
+    EngineError::Unknown {
+        engine: KIND,
+        message: error.to_string(),
+    }
+}
+
+impl wasmi::errors::HostError for HostFailure {}
+
+/// The shadow engine.
+pub struct WasmiEngine {
+    engine: wasmi::Engine,
+}
+
+impl Engine for WasmiEngine {
+    const KIND: EngineKind = KIND;
+    type Module = WasmiModule;
+    type Store = WasmiStore;
+
+    fn new(_config: &EngineConfig) -> Result<Self, EngineError> {
+        let mut config = Config::default();
+        config
+            .wasm_mutable_global(true)
+            .wasm_sign_extension(true)
+            .wasm_saturating_float_to_int(true)
+            .wasm_multi_value(true)
+            .wasm_multi_memory(true)
+            .wasm_bulk_memory(true)
+            .wasm_reference_types(true)
+            .wasm_tail_call(false)
+            .wasm_extended_const(false)
+            .wasm_memory64(true)
+            .wasm_simd(true)
+            .wasm_relaxed_simd(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false)
+            .floats(true)
+            .consume_fuel(false)
+            .compilation_mode(CompilationMode::Eager)
+            .set_max_recursion_depth(MAX_RECURSION_DEPTH)
+            .set_max_stack_height(MAX_VALUE_STACK_BYTES);
+        Ok(WasmiEngine {
+            engine: wasmi::Engine::new(&config),
+        })
+    }
+
+    fn compile(&self, module: &InstrumentedModule) -> Result<WasmiModule, EngineError> {
+        let compiled =
+            Module::new(&self.engine, &module.wasm).map_err(|error| EngineError::Compile {
+                engine: KIND,
+                message: error.to_string(),
+            })?;
+        Ok(WasmiModule {
+            module: compiled,
+            state_globals: module.state_globals.clone(),
+            imports: module.imports.clone(),
+            width: module.width,
+        })
+    }
+
+    fn new_store(&self, host: HostState) -> WasmiStore {
+        WasmiStore {
+            store: WiStore::new(
+                &self.engine,
+                StoreData {
+                    host,
+                    instances: Vec::new(),
+                },
+            ),
+        }
+    }
+}
+
+/// A compiled instrumented module.
+#[derive(Clone)]
+pub struct WasmiModule {
+    module: Module,
+    state_globals: Vec<u32>,
+    imports: Vec<HostImport>,
+    width: abi::PtrWidth,
+}
+
+struct Handles {
+    module: WasmiModule,
+    memory: Memory,
+    dirty: Memory,
+    vm_globals: HashMap<&'static str, Global>,
+    state_globals: HashMap<u32, Global>,
+    exports: HashMap<String, TypedFunc<i32, i32>>,
+}
+
+/// Store data: the host state and every instance's handles.
+pub struct StoreData {
+    host: HostState,
+    instances: Vec<Handles>,
+}
+
+/// A store of contract instances.
+pub struct WasmiStore {
+    store: WiStore<StoreData>,
+}
+
+impl WasmiStore {
+    fn instantiate_at(
+        &mut self,
+        slot: InstanceId,
+        module: &WasmiModule,
+    ) -> Result<Handles, EngineError> {
+        let mut externs = Vec::with_capacity(module.imports.len());
+        for &import in &module.imports {
+            externs.push(Extern::Func(host_function(
+                &mut self.store,
+                slot,
+                import,
+                module.width,
+            )));
+        }
+        let instantiate_error = |error: wasmi::Error| EngineError::Instantiate {
+            engine: KIND,
+            message: error.to_string(),
+        };
+        let instance =
+            Instance::new(&mut self.store, &module.module, &externs).map_err(instantiate_error)?;
+        let missing = |export: &str| EngineError::MissingExport {
+            engine: KIND,
+            export: export.to_string(),
+        };
+        let mut exports = HashMap::new();
+        let mut memory = None;
+        for export in module.module.exports() {
+            match export.ty() {
+                ExternType::Func(ty)
+                    if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
+                {
+                    let func = instance
+                        .get_typed_func::<i32, i32>(&self.store, export.name())
+                        .map_err(instantiate_error)?;
+                    exports.insert(export.name().to_string(), func);
+                }
+                ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
+                    memory = instance.get_memory(&self.store, export.name());
+                }
+                _ => {}
+            }
+        }
+        let memory = memory.ok_or_else(|| missing("memory"))?;
+        let dirty = instance
+            .get_memory(&self.store, DIRTY_EXPORT)
+            .ok_or_else(|| missing(DIRTY_EXPORT))?;
+        let mut vm_globals = HashMap::new();
+        for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+            let global = instance
+                .get_global(&self.store, name)
+                .ok_or_else(|| missing(name))?;
+            vm_globals.insert(name, global);
+        }
+        let mut state_globals = HashMap::new();
+        for &index in &module.state_globals {
+            let name = state_global_export(index);
+            let global = instance
+                .get_global(&self.store, &name)
+                .ok_or_else(|| missing(&name))?;
+            state_globals.insert(index, global);
+        }
+        Ok(Handles {
+            module: module.clone(),
+            memory,
+            dirty,
+            vm_globals,
+            state_globals,
+            exports,
+        })
+    }
+}
+
+impl Store for WasmiStore {
+    type Module = WasmiModule;
+
+    fn instantiate(&mut self, module: &WasmiModule) -> Result<InstanceId, EngineError> {
+        let slot = InstanceId(self.store.data().instances.len());
+        let handles = self.instantiate_at(slot, module)?;
+        self.store.data_mut().instances.push(handles);
+        Ok(slot)
+    }
+
+    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+        let module = handles(self.store.data(), instance)?.module.clone();
+        let fresh = self.instantiate_at(instance, &module)?;
+        self.store.data_mut().instances[instance.0] = fresh;
+        Ok(())
+    }
+}
+
+fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineError> {
+    data.instances
+        .get(instance.0)
+        .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
+}
+
+fn host_function(
+    store: &mut WiStore<StoreData>,
+    slot: InstanceId,
+    import: HostImport,
+    width: abi::PtrWidth,
+) -> Func {
+    let signature = import.signature(width);
+    let convert = |ty: &abi::ValType| match ty {
+        abi::ValType::I32 => ValType::I32,
+        abi::ValType::I64 => ValType::I64,
+    };
+    let ty = FuncType::new(
+        signature.params.iter().map(convert),
+        signature.results.iter().map(convert),
+    );
+    Func::new(
+        store,
+        ty,
+        move |mut caller: Caller<'_, StoreData>, params: &[Val], results: &mut [Val]| {
+            let args: Vec<Value> = params.iter().map(from_val).collect::<Result<_, _>>()?;
+            let mut rt = CallerRuntime {
+                caller: &mut caller,
+            };
+            match host::dispatch(&mut rt, slot, import, &args) {
+                Ok(Some(value)) => {
+                    if let Some(result) = results.first_mut() {
+                        *result = to_val(value);
+                    }
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
+                Err(failure) => Err(wasmi::Error::host(failure)),
+            }
+        },
+    )
+}
+
+fn from_val(val: &Val) -> Result<Value, wasmi::Error> {
+    match val {
+        Val::I32(v) => Ok(Value::I32(*v)),
+        Val::I64(v) => Ok(Value::I64(*v)),
+        Val::F32(v) => Ok(Value::F32(v.to_bits())),
+        Val::F64(v) => Ok(Value::F64(v.to_bits())),
+        Val::V128(v) => Ok(Value::V128(v.as_u128())),
+        other => Err(wasmi::Error::host(HostFailure::Engine(unknown(format!(
+            "reference value {other:?} where a number was expected"
+        ))))),
+    }
+}
+
+fn to_val(value: Value) -> Val {
+    match value {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(v) => Val::F32(wasmi::F32::from_bits(v)),
+        Value::F64(v) => Val::F64(wasmi::F64::from_bits(v)),
+        Value::V128(v) => Val::V128(v.into()),
+    }
+}
+
+/// The explicit mapping of wasmi's errors.
+fn map_call_error(error: wasmi::Error) -> CallFailure {
+    if let Some(failure) = error.downcast_ref::<HostFailure>() {
+        return match failure {
+            HostFailure::Contract(host) => CallFailure::Trap(Trap::Host(host.clone())),
+            HostFailure::Engine(engine) => CallFailure::Engine(engine.clone()),
+        };
+    }
+    let Some(code) = error.as_trap_code() else {
+        return CallFailure::Engine(unknown(error));
+    };
+    CallFailure::Trap(match code {
+        TrapCode::UnreachableCodeReached => Trap::Unreachable,
+        TrapCode::MemoryOutOfBounds => Trap::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds => Trap::TableOutOfBounds,
+        TrapCode::IndirectCallToNull => Trap::IndirectCallToNull,
+        TrapCode::BadSignature => Trap::BadSignature,
+        TrapCode::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow => Trap::IntegerOverflow,
+        TrapCode::BadConversionToInteger => Trap::BadConversionToInteger,
+        TrapCode::OutOfFuel => Trap::OutOfGas,
+        TrapCode::StackOverflow => {
+            return CallFailure::Engine(EngineError::NativeStackOverflow { engine: KIND });
+        }
+        TrapCode::GrowthOperationLimited | TrapCode::OutOfSystemMemory => {
+            return CallFailure::Engine(unknown(format!("resource exhausted: {code}")));
+        }
+    })
+}
+
+fn rt_memory<'a>(
+    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<&'a mut [u8], EngineError> {
+    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    Ok(memory.data_mut(ctx.as_context_mut()))
+}
+
+fn rt_grow(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    pages: u64,
+) -> Result<bool, EngineError> {
+    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    Ok(memory.grow(ctx, pages).is_ok())
+}
+
+fn rt_dirty<'a>(
+    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<&'a mut [u8], EngineError> {
+    let dirty = handles(ctx.as_context_mut().data(), instance)?.dirty;
+    Ok(dirty.data_mut(ctx.as_context_mut()))
+}
+
+fn vm_global_handle(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+) -> Result<Global, EngineError> {
+    let name = match global {
+        VmGlobal::Fuel => FUEL_EXPORT,
+        VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
+        VmGlobal::Stack => STACK_EXPORT,
+        VmGlobal::Abort => ABORT_EXPORT,
+    };
+    handles(ctx.as_context_mut().data(), instance)?
+        .vm_globals
+        .get(name)
+        .copied()
+        .ok_or_else(|| unknown("VM global missing"))
+}
+
+fn rt_vm_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+) -> Result<i64, EngineError> {
+    let handle = vm_global_handle(ctx, instance, global)?;
+    match handle.get(ctx.as_context_mut()) {
+        Val::I64(v) => Ok(v),
+        Val::I32(v) => Ok(i64::from(v)),
+        other => Err(unknown(format!("VM global holds {other:?}"))),
+    }
+}
+
+fn rt_set_vm_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+    value: i64,
+) -> Result<(), EngineError> {
+    let handle = vm_global_handle(ctx, instance, global)?;
+    let value = match global {
+        VmGlobal::Abort => Val::I32(value as i32),
+        _ => Val::I64(value),
+    };
+    handle.set(ctx, value).map_err(unknown)
+}
+
+fn state_global_handle(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+) -> Result<Global, EngineError> {
+    handles(ctx.as_context_mut().data(), instance)?
+        .state_globals
+        .get(&index)
+        .copied()
+        .ok_or_else(|| unknown(format!("no state global {index}")))
+}
+
+fn rt_state_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+) -> Result<Value, EngineError> {
+    let handle = state_global_handle(ctx, instance, index)?;
+    from_val(&handle.get(ctx.as_context_mut())).map_err(unknown)
+}
+
+fn rt_set_state_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+    value: Value,
+) -> Result<(), EngineError> {
+    let handle = state_global_handle(ctx, instance, index)?;
+    handle.set(ctx, to_val(value)).map_err(unknown)
+}
+
+fn rt_call(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    name: &str,
+    arg_len: u32,
+) -> Result<i32, CallFailure> {
+    let func = handles(ctx.as_context_mut().data(), instance)
+        .map_err(CallFailure::Engine)?
+        .exports
+        .get(name)
+        .cloned()
+        .ok_or_else(|| {
+            CallFailure::Engine(EngineError::MissingExport {
+                engine: KIND,
+                export: name.to_string(),
+            })
+        })?;
+    func.call(ctx, arg_len as i32).map_err(map_call_error)
+}
+
+macro_rules! impl_runtime {
+    ($ty:ty, $ctx:ident => $expr:expr) => {
+        impl Runtime for $ty {
+            fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_memory($expr, instance)
+            }
+            fn grow_memory(
+                &mut self,
+                instance: InstanceId,
+                pages: u64,
+            ) -> Result<bool, EngineError> {
+                let $ctx = self;
+                rt_grow($expr, instance, pages)
+            }
+            fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_dirty($expr, instance)
+            }
+            fn vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+            ) -> Result<i64, EngineError> {
+                let $ctx = self;
+                rt_vm_global($expr, instance, global)
+            }
+            fn set_vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+                value: i64,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_vm_global($expr, instance, global, value)
+            }
+            fn state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+            ) -> Result<Value, EngineError> {
+                let $ctx = self;
+                rt_state_global($expr, instance, index)
+            }
+            fn set_state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+                value: Value,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_state_global($expr, instance, index, value)
+            }
+            fn call(
+                &mut self,
+                instance: InstanceId,
+                name: &str,
+                arg_len: u32,
+            ) -> Result<i32, CallFailure> {
+                let $ctx = self;
+                rt_call($expr, instance, name, arg_len)
+            }
+            fn host(&mut self) -> &mut HostState {
+                let $ctx = self;
+                &mut ($expr).data_mut().host
+            }
+        }
+    };
+}
+
+impl_runtime!(WasmiStore, this => &mut this.store);
+
+/// The runtime seen from inside a host function.
+struct CallerRuntime<'a, 'c> {
+    caller: &'a mut Caller<'c, StoreData>,
+}
+
+impl_runtime!(CallerRuntime<'_, '_>, this => &mut *this.caller);

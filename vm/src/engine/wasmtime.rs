@@ -1,0 +1,656 @@
+//! The reference engine: wasmtime with Cranelift.
+//!
+//! Also provides [`NativeFuelEngine`], wasmtime with its own fuel metering on
+//! uninstrumented modules: the oracle the determinism pass is tested against.
+
+use std::collections::HashMap;
+
+use wasmtime::{
+    AsContextMut, Caller, Config, Extern, Func, FuncType, Global, Instance, Memory, Module,
+    OperatorCost, OptLevel, Store as WtStore, TypedFunc, Val, ValType,
+};
+
+use super::{
+    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
+    Value, VmGlobal,
+};
+use crate::abi::{self, HostImport};
+use crate::determinism::{
+    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT, STACK_EXPORT,
+    state_global_export,
+};
+use crate::gas::{BulkOp, GasCounter, StoreClass};
+use crate::host::{self, HostFailure, HostState};
+
+const KIND: EngineKind = EngineKind::Wasmtime;
+
+fn unknown(error: impl std::fmt::Display) -> EngineError {
+    EngineError::Unknown {
+        engine: KIND,
+        message: format!("{error:#}"),
+    }
+}
+
+/// Settings both wasmtime configurations share: the Wasm features the
+/// instrumented modules use and the native stack limit.
+fn base_config(config: &EngineConfig) -> Config {
+    let mut wt = Config::new();
+    wt.wasm_simd(true)
+        .wasm_relaxed_simd(false)
+        .wasm_memory64(true)
+        .wasm_multi_memory(true)
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        .wasm_tail_call(false)
+        .max_wasm_stack(config.native_stack_limit)
+        .cranelift_opt_level(OptLevel::Speed);
+    wt
+}
+
+/// The reference engine.
+pub struct WasmtimeEngine {
+    engine: wasmtime::Engine,
+}
+
+impl Engine for WasmtimeEngine {
+    const KIND: EngineKind = KIND;
+    type Module = WasmtimeModule;
+    type Store = WasmtimeStore;
+
+    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        let mut wt = base_config(config);
+        // The determinism pass canonicalizes NaNs itself, for both engines.
+        wt.cranelift_nan_canonicalization(false).consume_fuel(false);
+        let engine = wasmtime::Engine::new(&wt).map_err(|error| EngineError::Config {
+            engine: KIND,
+            message: format!("{error:#}"),
+        })?;
+        Ok(WasmtimeEngine { engine })
+    }
+
+    fn compile(&self, module: &InstrumentedModule) -> Result<WasmtimeModule, EngineError> {
+        let compiled =
+            Module::new(&self.engine, &module.wasm).map_err(|error| EngineError::Compile {
+                engine: KIND,
+                message: format!("{error:#}"),
+            })?;
+        Ok(WasmtimeModule {
+            module: compiled,
+            state_globals: module.state_globals.clone(),
+            imports: module.imports.clone(),
+            width: module.width,
+        })
+    }
+
+    fn new_store(&self, host: HostState) -> WasmtimeStore {
+        WasmtimeStore {
+            store: WtStore::new(
+                &self.engine,
+                StoreData {
+                    host,
+                    instances: Vec::new(),
+                },
+            ),
+        }
+    }
+}
+
+/// A compiled instrumented module.
+#[derive(Clone)]
+pub struct WasmtimeModule {
+    module: Module,
+    state_globals: Vec<u32>,
+    imports: Vec<HostImport>,
+    width: abi::PtrWidth,
+}
+
+/// Handles of one contract instance.
+struct Handles {
+    module: Module,
+    imports: Vec<HostImport>,
+    width: abi::PtrWidth,
+    memory: Memory,
+    dirty: Option<Memory>,
+    vm_globals: HashMap<&'static str, Global>,
+    state_globals: HashMap<u32, Global>,
+    exports: HashMap<String, TypedFunc<i32, i32>>,
+    /// Whether this instance runs on wasmtime's native fuel.
+    native_fuel: bool,
+}
+
+/// Store data: the host state and every instance's handles.
+pub struct StoreData {
+    host: HostState,
+    instances: Vec<Handles>,
+}
+
+/// A store of contract instances.
+pub struct WasmtimeStore {
+    store: WtStore<StoreData>,
+}
+
+impl WasmtimeStore {
+    fn instantiate_at(
+        &mut self,
+        slot: InstanceId,
+        module: &Module,
+        imports: &[HostImport],
+        width: abi::PtrWidth,
+        state_globals: &[u32],
+        native_fuel: bool,
+    ) -> Result<Handles, EngineError> {
+        let engine = self.store.engine().clone();
+        let mut externs = Vec::with_capacity(imports.len());
+        for &import in imports {
+            externs.push(Extern::Func(host_function(
+                &mut self.store,
+                &engine,
+                slot,
+                import,
+                width,
+            )));
+        }
+        let instantiate_error = |error: wasmtime::Error| EngineError::Instantiate {
+            engine: KIND,
+            message: format!("{error:#}"),
+        };
+        let instance =
+            Instance::new(&mut self.store, module, &externs).map_err(instantiate_error)?;
+        let missing = |export: &str| EngineError::MissingExport {
+            engine: KIND,
+            export: export.to_string(),
+        };
+        let mut exports = HashMap::new();
+        let mut memory = None;
+        for export in module.exports() {
+            match export.ty() {
+                wasmtime::ExternType::Func(ty)
+                    if ty.params().len() == 1
+                        && ty.results().len() == 1
+                        && matches!(ty.params().next(), Some(ValType::I32))
+                        && matches!(ty.results().next(), Some(ValType::I32)) =>
+                {
+                    let func = instance
+                        .get_typed_func::<i32, i32>(&mut self.store, export.name())
+                        .map_err(instantiate_error)?;
+                    exports.insert(export.name().to_string(), func);
+                }
+                wasmtime::ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
+                    memory = instance.get_memory(&mut self.store, export.name());
+                }
+                _ => {}
+            }
+        }
+        let memory = memory.ok_or_else(|| missing("memory"))?;
+        let mut vm_globals = HashMap::new();
+        let mut dirty = None;
+        if !native_fuel {
+            for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+                let global = instance
+                    .get_global(&mut self.store, name)
+                    .ok_or_else(|| missing(name))?;
+                vm_globals.insert(name, global);
+            }
+            dirty = Some(
+                instance
+                    .get_memory(&mut self.store, DIRTY_EXPORT)
+                    .ok_or_else(|| missing(DIRTY_EXPORT))?,
+            );
+        }
+        let mut globals = HashMap::new();
+        for &index in state_globals {
+            let name = state_global_export(index);
+            let global = instance
+                .get_global(&mut self.store, &name)
+                .ok_or_else(|| missing(&name))?;
+            globals.insert(index, global);
+        }
+        Ok(Handles {
+            module: module.clone(),
+            imports: imports.to_vec(),
+            width,
+            memory,
+            dirty,
+            vm_globals,
+            state_globals: globals,
+            exports,
+            native_fuel,
+        })
+    }
+}
+
+impl Store for WasmtimeStore {
+    type Module = WasmtimeModule;
+
+    fn instantiate(&mut self, module: &WasmtimeModule) -> Result<InstanceId, EngineError> {
+        let slot = InstanceId(self.store.data().instances.len());
+        let handles = self.instantiate_at(
+            slot,
+            &module.module,
+            &module.imports,
+            module.width,
+            &module.state_globals,
+            false,
+        )?;
+        self.store.data_mut().instances.push(handles);
+        Ok(slot)
+    }
+
+    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+        let (module, imports, width, globals, native_fuel) = {
+            let handles = handles(self.store.data(), instance)?;
+            (
+                handles.module.clone(),
+                handles.imports.clone(),
+                handles.width,
+                handles.state_globals.keys().copied().collect::<Vec<_>>(),
+                handles.native_fuel,
+            )
+        };
+        let fresh =
+            self.instantiate_at(instance, &module, &imports, width, &globals, native_fuel)?;
+        self.store.data_mut().instances[instance.0] = fresh;
+        Ok(())
+    }
+}
+
+fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineError> {
+    data.instances
+        .get(instance.0)
+        .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
+}
+
+/// Binds a host import of instance `slot` to the dispatcher.
+fn host_function(
+    store: &mut WtStore<StoreData>,
+    engine: &wasmtime::Engine,
+    slot: InstanceId,
+    import: HostImport,
+    width: abi::PtrWidth,
+) -> Func {
+    let signature = import.signature(width);
+    let convert = |ty: &abi::ValType| match ty {
+        abi::ValType::I32 => ValType::I32,
+        abi::ValType::I64 => ValType::I64,
+    };
+    let ty = FuncType::new(
+        engine,
+        signature.params.iter().map(convert),
+        signature.results.iter().map(convert),
+    );
+    Func::new(
+        store,
+        ty,
+        move |mut caller: Caller<'_, StoreData>, params: &[Val], results: &mut [Val]| {
+            let args: Vec<Value> = params.iter().map(from_val).collect::<Result<_, _>>()?;
+            let mut rt = CallerRuntime {
+                caller: &mut caller,
+            };
+            match host::dispatch(&mut rt, slot, import, &args) {
+                Ok(Some(value)) => {
+                    if let Some(result) = results.first_mut() {
+                        *result = to_val(value);
+                    }
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
+                Err(failure) => Err(wasmtime::Error::new(failure)),
+            }
+        },
+    )
+}
+
+fn from_val(val: &Val) -> Result<Value, wasmtime::Error> {
+    match val {
+        Val::I32(v) => Ok(Value::I32(*v)),
+        Val::I64(v) => Ok(Value::I64(*v)),
+        Val::F32(v) => Ok(Value::F32(*v)),
+        Val::F64(v) => Ok(Value::F64(*v)),
+        Val::V128(v) => Ok(Value::V128(v.as_u128())),
+        other => Err(wasmtime::Error::new(HostFailure::Engine(unknown(format!(
+            "reference value {other:?} where a number was expected"
+        ))))),
+    }
+}
+
+fn to_val(value: Value) -> Val {
+    match value {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(v) => Val::F32(v),
+        Value::F64(v) => Val::F64(v),
+        Value::V128(v) => Val::V128(v.into()),
+    }
+}
+
+/// The explicit mapping of wasmtime's errors.
+fn map_call_error(error: wasmtime::Error) -> CallFailure {
+    if let Some(failure) = error.downcast_ref::<HostFailure>() {
+        return match failure {
+            HostFailure::Contract(host) => CallFailure::Trap(Trap::Host(host.clone())),
+            HostFailure::Engine(engine) => CallFailure::Engine(engine.clone()),
+        };
+    }
+    let Some(trap) = error.downcast_ref::<wasmtime::Trap>() else {
+        return CallFailure::Engine(unknown(error));
+    };
+    use wasmtime::Trap as T;
+    CallFailure::Trap(match trap {
+        T::UnreachableCodeReached => Trap::Unreachable,
+        T::MemoryOutOfBounds => Trap::MemoryOutOfBounds,
+        T::TableOutOfBounds => Trap::TableOutOfBounds,
+        T::IndirectCallToNull => Trap::IndirectCallToNull,
+        T::BadSignature => Trap::BadSignature,
+        T::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
+        T::IntegerOverflow => Trap::IntegerOverflow,
+        T::BadConversionToInteger => Trap::BadConversionToInteger,
+        T::OutOfFuel => Trap::OutOfGas,
+        T::StackOverflow => {
+            return CallFailure::Engine(EngineError::NativeStackOverflow { engine: KIND });
+        }
+        other => return CallFailure::Engine(unknown(format!("unexpected trap: {other}"))),
+    })
+}
+
+/// The [`Runtime`] operations over any wasmtime store context.
+fn rt_memory<'a>(
+    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<&'a mut [u8], EngineError> {
+    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    Ok(memory.data_mut(ctx))
+}
+
+fn rt_grow(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    pages: u64,
+) -> Result<bool, EngineError> {
+    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    Ok(memory.grow(ctx, pages).is_ok())
+}
+
+fn rt_dirty<'a>(
+    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<&'a mut [u8], EngineError> {
+    match handles(ctx.as_context_mut().data(), instance)?.dirty {
+        Some(dirty) => Ok(dirty.data_mut(ctx)),
+        // Uninstrumented (native fuel) instances track nothing.
+        None => Ok(&mut []),
+    }
+}
+
+fn vm_global_name(global: VmGlobal) -> &'static str {
+    match global {
+        VmGlobal::Fuel => FUEL_EXPORT,
+        VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
+        VmGlobal::Stack => STACK_EXPORT,
+        VmGlobal::Abort => ABORT_EXPORT,
+    }
+}
+
+/// Whether the instance runs on native fuel, and the handle of a VM global.
+fn vm_global_handle(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+) -> Result<(bool, Option<Global>), EngineError> {
+    let ctx = ctx.as_context_mut();
+    let handles = handles(ctx.data(), instance)?;
+    Ok((
+        handles.native_fuel,
+        handles.vm_globals.get(vm_global_name(global)).copied(),
+    ))
+}
+
+fn rt_vm_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+) -> Result<i64, EngineError> {
+    let (native_fuel, handle) = vm_global_handle(ctx, instance, global)?;
+    if native_fuel {
+        return match global {
+            VmGlobal::Fuel | VmGlobal::SavedFuel => {
+                let remaining = ctx.as_context_mut().get_fuel().map_err(unknown)?;
+                Ok(GasCounter::with_limit(remaining).0)
+            }
+            VmGlobal::Stack | VmGlobal::Abort => Ok(0),
+        };
+    }
+    let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
+    match handle.get(ctx) {
+        Val::I64(v) => Ok(v),
+        Val::I32(v) => Ok(i64::from(v)),
+        other => Err(unknown(format!("VM global holds {other:?}"))),
+    }
+}
+
+fn rt_set_vm_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    global: VmGlobal,
+    value: i64,
+) -> Result<(), EngineError> {
+    let (native_fuel, handle) = vm_global_handle(ctx, instance, global)?;
+    if native_fuel {
+        return match global {
+            VmGlobal::Fuel | VmGlobal::SavedFuel => ctx
+                .as_context_mut()
+                .set_fuel(GasCounter(value).remaining())
+                .map_err(unknown),
+            VmGlobal::Stack | VmGlobal::Abort => Ok(()),
+        };
+    }
+    let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
+    let value = match global {
+        VmGlobal::Abort => Val::I32(value as i32),
+        _ => Val::I64(value),
+    };
+    handle.set(ctx, value).map_err(unknown)
+}
+
+fn rt_state_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+) -> Result<Value, EngineError> {
+    let global = *handles(ctx.as_context_mut().data(), instance)?
+        .state_globals
+        .get(&index)
+        .ok_or_else(|| unknown(format!("no state global {index}")))?;
+    from_val(&global.get(ctx)).map_err(unknown)
+}
+
+fn rt_set_state_global(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+    value: Value,
+) -> Result<(), EngineError> {
+    let global = *handles(ctx.as_context_mut().data(), instance)?
+        .state_globals
+        .get(&index)
+        .ok_or_else(|| unknown(format!("no state global {index}")))?;
+    global.set(ctx, to_val(value)).map_err(unknown)
+}
+
+fn rt_call(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    name: &str,
+    arg_len: u32,
+) -> Result<i32, CallFailure> {
+    let func = handles(ctx.as_context_mut().data(), instance)
+        .map_err(CallFailure::Engine)?
+        .exports
+        .get(name)
+        .cloned()
+        .ok_or_else(|| {
+            CallFailure::Engine(EngineError::MissingExport {
+                engine: KIND,
+                export: name.to_string(),
+            })
+        })?;
+    func.call(ctx, arg_len as i32).map_err(map_call_error)
+}
+
+macro_rules! impl_runtime {
+    ($ty:ty, $ctx:ident => $expr:expr) => {
+        impl Runtime for $ty {
+            fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_memory($expr, instance)
+            }
+            fn grow_memory(
+                &mut self,
+                instance: InstanceId,
+                pages: u64,
+            ) -> Result<bool, EngineError> {
+                let $ctx = self;
+                rt_grow($expr, instance, pages)
+            }
+            fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_dirty($expr, instance)
+            }
+            fn vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+            ) -> Result<i64, EngineError> {
+                let $ctx = self;
+                rt_vm_global($expr, instance, global)
+            }
+            fn set_vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+                value: i64,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_vm_global($expr, instance, global, value)
+            }
+            fn state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+            ) -> Result<Value, EngineError> {
+                let $ctx = self;
+                rt_state_global($expr, instance, index)
+            }
+            fn set_state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+                value: Value,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_state_global($expr, instance, index, value)
+            }
+            fn call(
+                &mut self,
+                instance: InstanceId,
+                name: &str,
+                arg_len: u32,
+            ) -> Result<i32, CallFailure> {
+                let $ctx = self;
+                rt_call($expr, instance, name, arg_len)
+            }
+            fn host(&mut self) -> &mut HostState {
+                let $ctx = self;
+                &mut ($expr).data_mut().host
+            }
+        }
+    };
+}
+
+impl_runtime!(WasmtimeStore, this => &mut this.store);
+
+/// The runtime seen from inside a host function.
+struct CallerRuntime<'a, 'c> {
+    caller: &'a mut Caller<'c, StoreData>,
+}
+
+impl_runtime!(CallerRuntime<'_, '_>, this => &mut *this.caller);
+
+/// wasmtime with native fuel on an uninstrumented module and the reference
+/// cost table: the oracle for gas.
+pub struct NativeFuelEngine {
+    engine: wasmtime::Engine,
+}
+
+/// The reference cost table as wasmtime's `OperatorCost`.
+fn reference_operator_cost() -> OperatorCost {
+    let mut cost = OperatorCost::new();
+    let narrow = StoreClass::Narrow.cost();
+    let wide = StoreClass::Wide.cost();
+    let vector = StoreClass::Vector.cost();
+    cost.I32Store = narrow;
+    cost.F32Store = narrow;
+    cost.I32Store8 = narrow;
+    cost.I32Store16 = narrow;
+    cost.I64Store = wide;
+    cost.F64Store = wide;
+    cost.I64Store8 = wide;
+    cost.I64Store16 = wide;
+    cost.I64Store32 = wide;
+    cost.V128Store = vector;
+    cost.V128Store8Lane = vector;
+    cost.V128Store16Lane = vector;
+    cost.V128Store32Lane = vector;
+    cost.V128Store64Lane = vector;
+    let variable = &mut cost.variable;
+    variable.memory_copy_per_byte = BulkOp::MemoryCopy.cost_per_unit();
+    variable.memory_fill_per_byte = BulkOp::MemoryFill.cost_per_unit();
+    variable.memory_init_per_byte = BulkOp::MemoryInit.cost_per_unit();
+    variable.memory_grow_per_page = BulkOp::MemoryGrow.cost_per_unit();
+    variable.table_copy_per_element = BulkOp::TableCopy.cost_per_unit();
+    variable.table_fill_per_element = BulkOp::TableFill.cost_per_unit();
+    variable.table_init_per_element = BulkOp::TableInit.cost_per_unit();
+    variable.table_grow_per_element = BulkOp::TableGrow.cost_per_unit();
+    cost
+}
+
+impl NativeFuelEngine {
+    pub fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        let mut wt = base_config(config);
+        wt.consume_fuel(true)
+            .operator_cost(reference_operator_cost())
+            .cranelift_nan_canonicalization(true);
+        let engine = wasmtime::Engine::new(&wt).map_err(|error| EngineError::Config {
+            engine: KIND,
+            message: format!("{error:#}"),
+        })?;
+        Ok(NativeFuelEngine { engine })
+    }
+
+    /// A store holding one uninstrumented contract.
+    pub fn instantiate(
+        &self,
+        wasm: &[u8],
+        imports: &[HostImport],
+        width: abi::PtrWidth,
+        host: HostState,
+    ) -> Result<(WasmtimeStore, InstanceId), EngineError> {
+        let module = Module::new(&self.engine, wasm).map_err(|error| EngineError::Compile {
+            engine: KIND,
+            message: format!("{error:#}"),
+        })?;
+        let mut store = WasmtimeStore {
+            store: WtStore::new(
+                &self.engine,
+                StoreData {
+                    host,
+                    instances: Vec::new(),
+                },
+            ),
+        };
+        store.store.set_fuel(0).map_err(unknown)?;
+        let slot = InstanceId(0);
+        let handles = store.instantiate_at(slot, &module, imports, width, &[], true)?;
+        store.store.data_mut().instances.push(handles);
+        Ok((store, slot))
+    }
+}

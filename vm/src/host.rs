@@ -1,0 +1,404 @@
+//! The host imports: one engine-independent dispatcher.
+//!
+//! Engines bind every import of a contract to [`dispatch`], passing the
+//! [`Runtime`] of the running store and the calling instance. All bounds
+//! checks, gas charges and argument-buffer effects of the ABI are here and
+//! nowhere else.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::abi::{ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, PtrWidth};
+use crate::determinism::DIRTY_PAGE_SHIFT;
+use crate::engine::{EngineError, InstanceId, Runtime, Value, VmGlobal};
+use crate::gas::GasCounter;
+
+/// Why a host function made its calling contract fail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "error")]
+pub enum HostError {
+    #[error("panic: {message}")]
+    Panic { message: String },
+    #[error("out of gas")]
+    OutOfGas,
+    #[error("pointer range [{start:#x}, +{len}) is outside memory of {memory_len} bytes")]
+    MemoryRange {
+        start: u64,
+        len: u64,
+        memory_len: u64,
+    },
+    #[error("length {len} exceeds the 65536-byte argument buffer")]
+    ArgbufLength { len: u64 },
+    #[error("{what} is not valid UTF-8")]
+    InvalidUtf8 { what: String },
+    #[error("the session has no feeder")]
+    NoFeeder,
+    #[error("`env.{import}` needs a multi-contract session")]
+    Unavailable { import: String },
+}
+
+/// A host function's failure: the contract's doing, or the engine's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostFailure {
+    #[error(transparent)]
+    Contract(HostError),
+    #[error(transparent)]
+    Engine(EngineError),
+}
+
+impl From<HostError> for HostFailure {
+    fn from(error: HostError) -> Self {
+        HostFailure::Contract(error)
+    }
+}
+
+impl From<EngineError> for HostFailure {
+    fn from(error: EngineError) -> Self {
+        HostFailure::Engine(error)
+    }
+}
+
+/// What the host knows about a deployed contract.
+#[derive(Clone, Debug)]
+pub struct ContractSlot {
+    pub id: ContractId,
+    pub owner: Vec<u8>,
+    pub argbuf_offset: u64,
+    pub width: PtrWidth,
+}
+
+/// An active call frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub instance: InstanceId,
+    pub limit: u64,
+}
+
+/// An event a contract emitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub source: ContractId,
+    pub topic: String,
+    #[serde(with = "hex_vec")]
+    pub data: Vec<u8>,
+}
+
+mod hex_vec {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(String::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+/// Everything the host functions read and write, kept in the store.
+#[derive(Debug, Default)]
+pub struct HostState {
+    /// Deployed contracts, by instance.
+    pub contracts: Vec<ContractSlot>,
+    /// Active frames, outermost first.
+    pub frames: Vec<Frame>,
+    /// Host data the embedder set, by name.
+    pub host_data: BTreeMap<String, Vec<u8>>,
+    /// Data fed out by contracts, when a feeder is attached.
+    pub feeder: Option<Vec<Vec<u8>>>,
+    pub events: Vec<Event>,
+    pub debug_messages: Vec<String>,
+}
+
+impl HostState {
+    fn slot(&self, instance: InstanceId) -> Result<&ContractSlot, HostFailure> {
+        self.contracts.get(instance.0).ok_or_else(|| {
+            HostFailure::Engine(EngineError::HostInvariant(format!(
+                "host call from unknown instance {}",
+                instance.0
+            )))
+        })
+    }
+
+    fn current_frame(&self) -> Result<Frame, HostFailure> {
+        self.frames.last().copied().ok_or_else(|| {
+            HostFailure::Engine(EngineError::HostInvariant(
+                "host call outside any frame".into(),
+            ))
+        })
+    }
+}
+
+/// Runs host import `import` for `caller` with `args` (already checked
+/// against the import's signature by the engine).
+pub fn dispatch(
+    rt: &mut dyn Runtime,
+    caller: InstanceId,
+    import: HostImport,
+    args: &[Value],
+) -> Result<Option<Value>, HostFailure> {
+    let mut host = Host { rt, caller };
+    match import {
+        HostImport::Limit => {
+            let frame = host.rt.host().current_frame()?;
+            Ok(Some(Value::I64(frame.limit as i64)))
+        }
+        HostImport::Spent => {
+            let frame = host.rt.host().current_frame()?;
+            let spent = host.gas()?.spent(frame.limit);
+            Ok(Some(Value::I64(spent as i64)))
+        }
+        HostImport::Panic => {
+            let message = host.argbuf_utf8(arg_u32(args, 0)?, "panic message")?;
+            Err(HostError::Panic { message }.into())
+        }
+        HostImport::SelfId => {
+            let id = host.rt.host().slot(caller)?.id;
+            host.write_argbuf(id.as_bytes())?;
+            Ok(None)
+        }
+        HostImport::Owner => {
+            let pointer = arg_pointer(args, 0)?;
+            let owner = if pointer == 0 {
+                Some(host.rt.host().slot(caller)?.owner.clone())
+            } else {
+                let id = host.read_id(pointer)?;
+                host.rt
+                    .host()
+                    .contracts
+                    .iter()
+                    .find(|slot| slot.id == id)
+                    .map(|slot| slot.owner.clone())
+            };
+            match owner {
+                Some(owner) => {
+                    host.write_argbuf(&owner)?;
+                    Ok(Some(Value::I32(owner.len() as i32)))
+                }
+                None => Ok(Some(Value::I32(0))),
+            }
+        }
+        HostImport::Hdebug => {
+            let message = host.argbuf_utf8(arg_u32(args, 0)?, "debug message")?;
+            host.rt.host().debug_messages.push(message);
+            Ok(None)
+        }
+        HostImport::Hd => {
+            let name =
+                host.read_utf8(arg_pointer(args, 0)?, arg_u32(args, 1)?, "host data name")?;
+            let data = host
+                .rt
+                .host()
+                .host_data
+                .get(&name)
+                .cloned()
+                .unwrap_or_default();
+            host.write_argbuf(&data)?;
+            Ok(Some(Value::I32(data.len() as i32)))
+        }
+        HostImport::Emit => {
+            let topic_len = arg_u32(args, 1)?;
+            let topic = host.read_utf8(arg_pointer(args, 0)?, topic_len, "event topic")?;
+            let data_len = arg_u32(args, 2)?;
+            let data = host.read_argbuf(data_len)?;
+            host.charge(BYTE_STORE_COST * (u64::from(topic_len) + u64::from(data_len)))?;
+            let source = host.rt.host().slot(caller)?.id;
+            host.rt.host().events.push(Event {
+                source,
+                topic,
+                data,
+            });
+            Ok(None)
+        }
+        HostImport::Feed => {
+            let data = host.read_argbuf(arg_u32(args, 0)?)?;
+            match host.rt.host().feeder.as_mut() {
+                Some(feeder) => {
+                    feeder.push(data);
+                    Ok(None)
+                }
+                None => Err(HostError::NoFeeder.into()),
+            }
+        }
+        HostImport::Caller => {
+            let state = host.rt.host();
+            let caller_frame = state.frames.len().checked_sub(2).map(|i| state.frames[i]);
+            match caller_frame {
+                Some(frame) => {
+                    let id = state.slot(frame.instance)?.id;
+                    host.write_argbuf(id.as_bytes())?;
+                    Ok(Some(Value::I32(1)))
+                }
+                None => Ok(Some(Value::I32(0))),
+            }
+        }
+        HostImport::Callstack => {
+            let state = host.rt.host();
+            let callers = state.frames.len().saturating_sub(1);
+            let mut ids = Vec::with_capacity(callers * CONTRACT_ID_LEN);
+            for frame in state.frames[..callers].iter().rev() {
+                ids.extend_from_slice(state.slot(frame.instance)?.id.as_bytes());
+            }
+            host.write_argbuf(&ids)?;
+            Ok(Some(Value::I32(callers as i32)))
+        }
+        HostImport::C | HostImport::Hq => Err(HostError::Unavailable {
+            import: import.name().to_string(),
+        }
+        .into()),
+    }
+}
+
+fn arg(args: &[Value], index: usize) -> Result<Value, HostFailure> {
+    args.get(index).copied().ok_or_else(|| {
+        HostFailure::Engine(EngineError::HostInvariant(format!(
+            "host call without argument {index}"
+        )))
+    })
+}
+
+/// An `i32` argument read as unsigned, as lengths are.
+fn arg_u32(args: &[Value], index: usize) -> Result<u32, HostFailure> {
+    match arg(args, index)? {
+        Value::I32(value) => Ok(value as u32),
+        other => Err(bad_argument(index, other)),
+    }
+}
+
+/// A pointer argument of either width, as an unsigned offset.
+fn arg_pointer(args: &[Value], index: usize) -> Result<u64, HostFailure> {
+    match arg(args, index)? {
+        Value::I32(value) => Ok(u64::from(value as u32)),
+        Value::I64(value) => Ok(value as u64),
+        other => Err(bad_argument(index, other)),
+    }
+}
+
+fn bad_argument(index: usize, value: Value) -> HostFailure {
+    HostFailure::Engine(EngineError::HostInvariant(format!(
+        "host call argument {index} has the wrong type: {value:?}"
+    )))
+}
+
+/// A host call in progress.
+struct Host<'r> {
+    rt: &'r mut dyn Runtime,
+    caller: InstanceId,
+}
+
+impl Host<'_> {
+    fn gas(&mut self) -> Result<GasCounter, HostFailure> {
+        Ok(GasCounter(
+            self.rt.vm_global(self.caller, VmGlobal::SavedFuel)?,
+        ))
+    }
+
+    /// Charges `cost`, or fails with out-of-gas leaving no gas.
+    fn charge(&mut self, cost: u64) -> Result<(), HostFailure> {
+        let mut gas = self.gas()?;
+        let enough = gas.charge(cost);
+        self.rt.set_vm_global(self.caller, VmGlobal::Fuel, gas.0)?;
+        self.rt
+            .set_vm_global(self.caller, VmGlobal::SavedFuel, gas.0)?;
+        if enough {
+            Ok(())
+        } else {
+            Err(HostError::OutOfGas.into())
+        }
+    }
+
+    fn argbuf_offset(&mut self) -> Result<u64, HostFailure> {
+        let caller = self.caller;
+        Ok(self.rt.host().slot(caller)?.argbuf_offset)
+    }
+
+    fn read(&mut self, start: u64, len: u64) -> Result<Vec<u8>, HostFailure> {
+        let memory = self.rt.memory(self.caller)?;
+        let memory_len = memory.len() as u64;
+        match start.checked_add(len) {
+            Some(end) if end <= memory_len => Ok(memory[start as usize..end as usize].to_vec()),
+            _ => Err(HostError::MemoryRange {
+                start,
+                len,
+                memory_len,
+            }
+            .into()),
+        }
+    }
+
+    fn read_utf8(&mut self, start: u64, len: u32, what: &str) -> Result<String, HostFailure> {
+        let bytes = self.read(start, u64::from(len))?;
+        String::from_utf8(bytes).map_err(|_| {
+            HostError::InvalidUtf8 {
+                what: what.to_string(),
+            }
+            .into()
+        })
+    }
+
+    fn read_id(&mut self, start: u64) -> Result<ContractId, HostFailure> {
+        let bytes = self.read(start, CONTRACT_ID_LEN as u64)?;
+        let mut id = [0; CONTRACT_ID_LEN];
+        id.copy_from_slice(&bytes);
+        Ok(ContractId(id))
+    }
+
+    fn read_argbuf(&mut self, len: u32) -> Result<Vec<u8>, HostFailure> {
+        if len as usize > ARGBUF_LEN {
+            return Err(HostError::ArgbufLength {
+                len: u64::from(len),
+            }
+            .into());
+        }
+        let offset = self.argbuf_offset()?;
+        self.read(offset, u64::from(len))
+    }
+
+    fn argbuf_utf8(&mut self, len: u32, what: &str) -> Result<String, HostFailure> {
+        let bytes = self.read_argbuf(len)?;
+        String::from_utf8(bytes).map_err(|_| {
+            HostError::InvalidUtf8 {
+                what: what.to_string(),
+            }
+            .into()
+        })
+    }
+
+    fn write_argbuf(&mut self, bytes: &[u8]) -> Result<(), HostFailure> {
+        let offset = self.argbuf_offset()?;
+        write_memory(self.rt, self.caller, offset, bytes)?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` at `offset` of the instance's memory and marks the pages
+/// dirty, as a contract's own store would.
+pub fn write_memory(
+    rt: &mut dyn Runtime,
+    instance: InstanceId,
+    offset: u64,
+    bytes: &[u8],
+) -> Result<(), HostFailure> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let memory = rt.memory(instance)?;
+    let memory_len = memory.len() as u64;
+    let end = offset
+        .checked_add(bytes.len() as u64)
+        .filter(|&end| end <= memory_len)
+        .ok_or(HostError::MemoryRange {
+            start: offset,
+            len: bytes.len() as u64,
+            memory_len,
+        })?;
+    memory[offset as usize..end as usize].copy_from_slice(bytes);
+    let dirty = rt.dirty_map(instance)?;
+    let first = (offset >> DIRTY_PAGE_SHIFT) as usize;
+    let last = ((end - 1) >> DIRTY_PAGE_SHIFT) as usize;
+    if let Some(pages) = dirty.get_mut(first..=last) {
+        pages.fill(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The gas oracle: a call on wasmtime's native fuel, uninstrumented.
+//!
+//! The determinism pass promises that, for every call, both engines report
+//! the outcome class and gas that wasmtime's own fuel metering reports for
+//! the original module with the reference cost table. This module runs that
+//! reference so tests and fuzzers can hold the pass to it.
+
+use crate::abi::ARGBUF_LEN;
+use crate::admission::{self, AdmissionError};
+use crate::engine::wasmtime::NativeFuelEngine;
+use crate::engine::{CallFailure, EngineError, Runtime, VmGlobal};
+use crate::gas::GasCounter;
+use crate::host::{self, ContractSlot, Frame, HostState};
+use crate::session::{CallError, VmConfig, classify};
+
+/// What the oracle saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeOutcome {
+    pub result: Result<Vec<u8>, CallError>,
+    pub gas_spent: u64,
+}
+
+/// Why the oracle could not run a call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OracleError {
+    #[error(transparent)]
+    Admission(#[from] AdmissionError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// wasmtime with native fuel.
+pub struct NativeFuelOracle {
+    engine: NativeFuelEngine,
+    config: VmConfig,
+}
+
+impl NativeFuelOracle {
+    pub fn new(config: VmConfig) -> Result<Self, EngineError> {
+        Ok(NativeFuelOracle {
+            engine: NativeFuelEngine::new(&config.engine)?,
+            config,
+        })
+    }
+
+    /// Instantiates `wasm` afresh and calls `function` with `arg`.
+    ///
+    /// `init` is not run: the oracle measures one call on the module's
+    /// initial state.
+    pub fn call(
+        &self,
+        wasm: &[u8],
+        function: &str,
+        arg: &[u8],
+        gas_limit: u64,
+    ) -> Result<NativeOutcome, OracleError> {
+        let info = admission::admit(wasm, &self.config.limits, self.config.debug_imports)?;
+        let mut state = HostState::default();
+        state.contracts.push(ContractSlot {
+            id: crate::abi::ContractId::from_bytecode(wasm),
+            owner: Vec::new(),
+            argbuf_offset: info.argbuf_offset,
+            width: info.memory.width,
+        });
+        let (mut store, instance) =
+            self.engine
+                .instantiate(wasm, &info.imports, info.memory.width, state)?;
+        let arg = &arg[..arg.len().min(ARGBUF_LEN)];
+        host::write_memory(&mut store, instance, info.argbuf_offset, arg).map_err(|failure| {
+            EngineError::HostInvariant(format!("writing the oracle's input: {failure}"))
+        })?;
+        store.set_vm_global(
+            instance,
+            VmGlobal::Fuel,
+            GasCounter::with_limit(gas_limit).0,
+        )?;
+        store.host().frames.push(Frame {
+            instance,
+            limit: gas_limit,
+        });
+        let outcome = store.call(instance, function, arg.len() as u32);
+        let remaining = GasCounter(store.vm_global(instance, VmGlobal::Fuel)?).remaining();
+        let result = match outcome {
+            Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
+                let start = info.argbuf_offset as usize;
+                Ok(store.memory(instance)?[start..start + len as usize].to_vec())
+            }
+            Ok(len) => Err(CallError::OutputLength { len }),
+            Err(CallFailure::Engine(error)) => return Err(error.into()),
+            Err(CallFailure::Trap(trap)) => Err(classify(trap, None, remaining)),
+        };
+        Ok(NativeOutcome {
+            result,
+            gas_spent: gas_limit.saturating_sub(remaining),
+        })
+    }
+}

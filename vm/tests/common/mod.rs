@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: run a contract on both engines
+//! and on the native-fuel oracle, and insist they agree.
+
+#![allow(dead_code)]
+
+use vm::oracle::{NativeFuelOracle, NativeOutcome};
+use vm::session::Deployment;
+use vm::{CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
+
+/// Both engines and the oracle, built once per test binary thread.
+pub struct Engines {
+    pub wasmtime: Vm<WasmtimeEngine>,
+    pub wasmi: Vm<WasmiEngine>,
+    pub oracle: NativeFuelOracle,
+}
+
+impl Engines {
+    pub fn new() -> Self {
+        Engines {
+            wasmtime: Vm::new(VmConfig::default()).expect("wasmtime"),
+            wasmi: Vm::new(VmConfig::default()).expect("wasmi"),
+            oracle: NativeFuelOracle::new(VmConfig::default()).expect("oracle"),
+        }
+    }
+}
+
+pub fn wasm(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).expect("test WAT parses")
+}
+
+/// Deploys `wat` on both engines (no init) and makes one call on each,
+/// asserting the receipts are identical. Returns the receipt.
+pub fn call_both(wat: &str, function: &str, arg: &[u8], gas: u64) -> CallReceipt {
+    let engines = Engines::new();
+    call_both_with(&engines, &wasm(wat), function, arg, gas)
+}
+
+pub fn call_both_with(
+    engines: &Engines,
+    wasm: &[u8],
+    function: &str,
+    arg: &[u8],
+    gas: u64,
+) -> CallReceipt {
+    let options = DeployOptions {
+        gas_limit: 1_000_000,
+        ..DeployOptions::default()
+    };
+    let mut wt = engines.wasmtime.session();
+    let Deployment { id, .. } = wt
+        .deploy(wasm, options.clone())
+        .expect("deploy on wasmtime");
+    let mut wi = engines.wasmi.session();
+    wi.deploy(wasm, options).expect("deploy on wasmi");
+    let a = wt.call(&id, function, arg, gas).expect("call on wasmtime");
+    let b = wi.call(&id, function, arg, gas).expect("call on wasmi");
+    assert_eq!(a, b, "wasmtime and wasmi disagree on {function}");
+    a
+}
+
+/// Like [`call_both`], and also checks the outcome class and gas against
+/// wasmtime's native fuel on the uninstrumented module.
+pub fn call_checked(
+    engines: &Engines,
+    wasm: &[u8],
+    function: &str,
+    arg: &[u8],
+    gas: u64,
+) -> CallReceipt {
+    let receipt = call_both_with(engines, wasm, function, arg, gas);
+    let native: NativeOutcome = engines
+        .oracle
+        .call(wasm, function, arg, gas)
+        .expect("oracle");
+    assert_eq!(
+        (receipt.result.is_ok(), receipt.gas_spent),
+        (native.result.is_ok(), native.gas_spent),
+        "instrumented {:?} vs native {:?} for {function} with gas {gas}",
+        receipt.result,
+        native.result
+    );
+    assert_eq!(
+        receipt.result, native.result,
+        "result differs from native fuel"
+    );
+    receipt
+}
+
+/// A 32-bit contract with a 2-page memory and the argument buffer at 0.
+pub fn contract(body: &str) -> String {
+    format!(
+        r#"(module
+            (memory (export "memory") 2)
+            (global (export "A") i32 (i32.const 0))
+            {body})"#
+    )
+}

@@ -1,0 +1,80 @@
+//! Gas: the reference's measured cases, checked on both engines and against
+//! wasmtime's native fuel.
+
+mod common;
+
+use common::{Engines, call_checked, contract, wasm};
+use vm::CallError;
+
+/// The smallest limit that does not fail, found by trying them all.
+fn smallest_passing_limit(engines: &Engines, wasm: &[u8], function: &str, upto: u64) -> u64 {
+    (0..=upto)
+        .find(|&gas| {
+            call_checked(engines, wasm, function, &[], gas)
+                .result
+                .is_ok()
+        })
+        .expect("some limit passes")
+}
+
+#[test]
+fn straight_line_code_overruns_between_checks() {
+    let engines = Engines::new();
+    let wasm = wasm(&contract(
+        r#"(func (export "f") (param i32) (result i32)
+            i32.const 7 i32.const 8 i32.add drop i32.const 0)"#,
+    ));
+    assert_eq!(call_checked(&engines, &wasm, "f", &[], 100).gas_spent, 5);
+    assert_eq!(smallest_passing_limit(&engines, &wasm, "f", 10), 2);
+    for limit in 2..=4 {
+        let receipt = call_checked(&engines, &wasm, "f", &[], limit);
+        assert!(receipt.result.is_ok());
+        assert_eq!(
+            receipt.gas_spent, limit,
+            "an overrun spends the whole limit"
+        );
+    }
+    let failed = call_checked(&engines, &wasm, "f", &[], 1);
+    assert_eq!(failed.result, Err(CallError::OutOfGas));
+    assert_eq!(failed.gas_spent, 1);
+}
+
+#[test]
+fn store_to_argbuf_costs_sixteen() {
+    let engines = Engines::new();
+    let wasm = wasm(&contract(
+        r#"(func (export "f") (param i32) (result i32)
+            i32.const 0 i32.const 42 i32.store i32.const 4)"#,
+    ));
+    let receipt = call_checked(&engines, &wasm, "f", &[], 1000);
+    assert_eq!(receipt.gas_spent, 20);
+    assert_eq!(receipt.result, Ok(vec![42, 0, 0, 0]));
+    assert_eq!(smallest_passing_limit(&engines, &wasm, "f", 30), 2);
+}
+
+#[test]
+fn every_call_entry_is_a_check() {
+    let engines = Engines::new();
+    let calls = "call $empty ".repeat(10);
+    let wasm = wasm(&contract(&format!(
+        r#"(func $empty)
+           (func (export "f") (param i32) (result i32) {calls} i32.const 0)"#
+    )));
+    assert_eq!(call_checked(&engines, &wasm, "f", &[], 1000).gas_spent, 22);
+    assert_eq!(smallest_passing_limit(&engines, &wasm, "f", 30), 22);
+}
+
+#[test]
+fn loop_headers_are_checks() {
+    let engines = Engines::new();
+    let wasm = wasm(&contract(
+        r#"(func (export "f") (param i32) (result i32) (local i32)
+            i32.const 5 local.set 1
+            (loop $l
+              local.get 1 i32.const 1 i32.sub local.tee 1
+              br_if $l)
+            i32.const 0)"#,
+    ));
+    assert_eq!(call_checked(&engines, &wasm, "f", &[], 1000).gas_spent, 29);
+    assert_eq!(smallest_passing_limit(&engines, &wasm, "f", 40), 24);
+}
