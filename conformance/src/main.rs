@@ -1,1 +1,305 @@
-fn main() {}
+//! `conformance`: run Dusk contracts on the wasmtime reference VM and the
+//! wasmi shadow interpreter and report whether they agree.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use vm::session::Deployment;
+use vm::{
+    CallError, CallReceipt, DeployError, DeployOptions, EngineKind, Vm, VmConfig, VmError,
+    WasmiEngine, WasmtimeEngine,
+};
+
+#[derive(Parser)]
+#[command(name = "conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy a contract and call one of its functions on the chosen engines.
+    Call(CallArgs),
+    /// Print the module the determinism pass gives the engines, as WAT.
+    Instrument {
+        /// The contract, as `.wat` or `.wasm`.
+        contract: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct CallArgs {
+    /// The contract, as `.wat` or `.wasm`.
+    contract: PathBuf,
+    /// The exported function to call.
+    function: String,
+    /// Input bytes, as hex.
+    #[arg(long, conflicts_with = "arg_utf8")]
+    arg: Option<String>,
+    /// Input bytes, as UTF-8 text.
+    #[arg(long)]
+    arg_utf8: Option<String>,
+    /// Gas limit of the call.
+    #[arg(long, default_value_t = 1_000_000)]
+    gas: u64,
+    /// Gas limit of `init` at deploy.
+    #[arg(long, default_value_t = 1_000_000)]
+    init_gas: u64,
+    /// Which engines to run.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
+    engine: EngineChoice,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineChoice {
+    Wasmtime,
+    Wasmi,
+    Both,
+}
+
+/// Bad input: an unreadable file, invalid WAT, a rejected module.
+#[derive(Debug, thiserror::Error)]
+enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Wat(String),
+    #[error("bad --arg: {0}")]
+    Arg(String),
+    #[error("{engine}: {error}")]
+    Deploy {
+        engine: EngineKind,
+        error: DeployError,
+    },
+    #[error("{0}")]
+    Vm(String),
+}
+
+fn load_contract(path: &Path) -> Result<Vec<u8>, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    wat::parse_bytes(&bytes)
+        .map(|wasm| wasm.into_owned())
+        .map_err(|mut error| {
+            error.set_path(path);
+            InputError::Wat(error.to_string())
+        })
+}
+
+/// One engine's outcome, as printed.
+#[derive(Serialize, PartialEq, Eq)]
+struct EngineReport {
+    engine: EngineKind,
+    contract: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<CallError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    gas_limit: u64,
+    gas_spent: u64,
+    debug: Vec<String>,
+}
+
+impl EngineReport {
+    fn new(engine: EngineKind, deployment: &Deployment, receipt: CallReceipt) -> Self {
+        let (output_hex, output_text, error, error_message) = match receipt.result {
+            Ok(bytes) => (Some(hex::encode(&bytes)), printable(&bytes), None, None),
+            Err(error) => {
+                let message = error.to_string();
+                (None, None, Some(error), Some(message))
+            }
+        };
+        EngineReport {
+            engine,
+            contract: deployment.id.to_string(),
+            output_hex,
+            output_text,
+            error,
+            error_message,
+            gas_limit: receipt.gas_limit,
+            gas_spent: receipt.gas_spent,
+            debug: receipt.debug,
+        }
+    }
+
+    /// Everything but the engine's name.
+    fn same_outcome(&self, other: &EngineReport) -> bool {
+        (
+            &self.contract,
+            &self.output_hex,
+            &self.error,
+            self.gas_spent,
+            &self.debug,
+        ) == (
+            &other.contract,
+            &other.output_hex,
+            &other.error,
+            other.gas_spent,
+            &other.debug,
+        )
+    }
+
+    fn print(&self) {
+        println!("{}:", self.engine);
+        match (&self.output_hex, &self.error_message) {
+            (Some(hex), _) => {
+                let text = self
+                    .output_text
+                    .as_ref()
+                    .map(|text| format!(" ({text:?})"))
+                    .unwrap_or_default();
+                println!("  output: 0x{hex}{text}");
+            }
+            (None, Some(message)) => {
+                let kind = self.error.as_ref().map_or("", |e| e.kind());
+                println!("  error:  {kind}: {message}");
+            }
+            (None, None) => {}
+        }
+        println!("  gas:    {} of {}", self.gas_spent, self.gas_limit);
+        for message in &self.debug {
+            println!("  debug:  {message}");
+        }
+    }
+}
+
+/// The bytes as text when they are printable UTF-8.
+fn printable(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    (!text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() || c == '\n' || c == '\t'))
+    .then(|| text.to_string())
+}
+
+fn run_on<E: vm::engine::Engine>(
+    wasm: &[u8],
+    args: &CallArgs,
+    input: &[u8],
+) -> Result<EngineReport, InputError> {
+    let vm =
+        Vm::<E>::new(VmConfig::default()).map_err(|error| InputError::Vm(error.to_string()))?;
+    let mut session = vm.session();
+    let options = DeployOptions {
+        gas_limit: args.init_gas,
+        ..DeployOptions::default()
+    };
+    let deployment = session
+        .deploy(wasm, options)
+        .map_err(|error| InputError::Deploy {
+            engine: E::KIND,
+            error,
+        })?;
+    let receipt = session
+        .call(&deployment.id, &args.function, input, args.gas)
+        .map_err(|error: VmError| InputError::Vm(error.to_string()))?;
+    Ok(EngineReport::new(E::KIND, &deployment, receipt))
+}
+
+fn call(args: &CallArgs) -> Result<bool, InputError> {
+    let wasm = load_contract(&args.contract)?;
+    let input = match (&args.arg, &args.arg_utf8) {
+        (Some(hex), _) => {
+            let digits = hex.strip_prefix("0x").unwrap_or(hex);
+            hex::decode(digits).map_err(|error| InputError::Arg(error.to_string()))?
+        }
+        (None, Some(text)) => text.as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let mut reports = Vec::new();
+    if args.engine != EngineChoice::Wasmi {
+        reports.push(run_on::<WasmtimeEngine>(&wasm, args, &input)?);
+    }
+    if args.engine != EngineChoice::Wasmtime {
+        reports.push(run_on::<WasmiEngine>(&wasm, args, &input)?);
+    }
+    let agree = reports
+        .windows(2)
+        .all(|pair| pair[0].same_outcome(&pair[1]));
+    if args.json {
+        #[derive(Serialize)]
+        struct Report<'a> {
+            engines: &'a [EngineReport],
+            agree: bool,
+        }
+        let text = serde_json::to_string_pretty(&Report {
+            engines: &reports,
+            agree,
+        })
+        .map_err(|error| InputError::Vm(error.to_string()))?;
+        println!("{text}");
+    } else {
+        if let Some(first) = reports.first() {
+            println!("contract {}", first.contract);
+        }
+        for report in &reports {
+            report.print();
+        }
+        if reports.len() > 1 {
+            println!(
+                "{}",
+                if agree {
+                    "engines agree"
+                } else {
+                    "ENGINES DIVERGE"
+                }
+            );
+        }
+    }
+    Ok(agree)
+}
+
+fn instrument(path: &Path) -> Result<(), InputError> {
+    let wasm = load_contract(path)?;
+    let config = VmConfig::default();
+    let info =
+        vm::admission::admit(&wasm, &config.limits, config.debug_imports).map_err(|error| {
+            InputError::Deploy {
+                engine: EngineKind::Wasmtime,
+                error: error.into(),
+            }
+        })?;
+    let instrumented =
+        vm::determinism::instrument(&wasm, &info).map_err(|error| InputError::Deploy {
+            engine: EngineKind::Wasmtime,
+            error: error.into(),
+        })?;
+    let text = wasmprinter::print_bytes(&instrumented.wasm)
+        .map_err(|error| InputError::Vm(error.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Call(args) => call(args).map(|agree| if agree { 0 } else { 1 }),
+        Command::Instrument { contract } => instrument(contract).map(|()| 0),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -5,8 +5,11 @@
 //! the original module with the reference cost table. This module runs that
 //! reference so tests and fuzzers can hold the pass to it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::abi::ARGBUF_LEN;
-use crate::admission::{self, AdmissionError};
+use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::engine::wasmtime::NativeFuelEngine;
 use crate::engine::{CallFailure, EngineError, Runtime, VmGlobal};
 use crate::gas::GasCounter;
@@ -27,12 +30,15 @@ pub enum OracleError {
     Admission(#[from] AdmissionError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("instantiation trapped: {0}")]
+    InstantiationTrap(crate::engine::Trap),
 }
 
-/// wasmtime with native fuel.
+/// wasmtime with native fuel, with a cache of compiled modules.
 pub struct NativeFuelOracle {
     engine: NativeFuelEngine,
     config: VmConfig,
+    cache: Mutex<HashMap<[u8; 32], Arc<(ModuleInfo, wasmtime::Module)>>>,
 }
 
 impl NativeFuelOracle {
@@ -40,7 +46,24 @@ impl NativeFuelOracle {
         Ok(NativeFuelOracle {
             engine: NativeFuelEngine::new(&config.engine)?,
             config,
+            cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn prepare(&self, wasm: &[u8]) -> Result<Arc<(ModuleInfo, wasmtime::Module)>, OracleError> {
+        let key = *blake3::hash(wasm).as_bytes();
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(prepared) = cache.get(&key) {
+            return Ok(prepared.clone());
+        }
+        let info = admission::admit(wasm, &self.config.limits, self.config.debug_imports)?;
+        let module = self.engine.compile(wasm)?;
+        let prepared = Arc::new((info, module));
+        cache.insert(key, prepared.clone());
+        Ok(prepared)
     }
 
     /// Instantiates `wasm` afresh and calls `function` with `arg`.
@@ -54,7 +77,8 @@ impl NativeFuelOracle {
         arg: &[u8],
         gas_limit: u64,
     ) -> Result<NativeOutcome, OracleError> {
-        let info = admission::admit(wasm, &self.config.limits, self.config.debug_imports)?;
+        let prepared = self.prepare(wasm)?;
+        let (info, module) = (&prepared.0, &prepared.1);
         let mut state = HostState::default();
         state.contracts.push(ContractSlot {
             id: crate::abi::ContractId::from_bytecode(wasm),
@@ -62,9 +86,13 @@ impl NativeFuelOracle {
             argbuf_offset: info.argbuf_offset,
             width: info.memory.width,
         });
-        let (mut store, instance) =
-            self.engine
-                .instantiate(wasm, &info.imports, info.memory.width, state)?;
+        let (mut store, instance) = self
+            .engine
+            .instantiate(module, &info.imports, info.memory.width, state)
+            .map_err(|failure| match failure {
+                CallFailure::Trap(trap) => OracleError::InstantiationTrap(trap),
+                CallFailure::Engine(error) => OracleError::Engine(error),
+            })?;
         let arg = &arg[..arg.len().min(ARGBUF_LEN)];
         host::write_memory(&mut store, instance, info.argbuf_offset, arg).map_err(|failure| {
             EngineError::HostInvariant(format!("writing the oracle's input: {failure}"))

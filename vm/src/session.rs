@@ -103,6 +103,8 @@ pub enum DeployError {
     Engine(#[from] EngineError),
     #[error("a contract with id {0} is already deployed")]
     DuplicateId(ContractId),
+    #[error("instantiation trapped: {trap}")]
+    InstantiationTrap { trap: Trap },
     #[error("init failed: {}", .receipt.result.as_ref().err().map_or_else(String::new, ToString::to_string))]
     InitFailed { receipt: Box<CallReceipt> },
 }
@@ -254,7 +256,17 @@ impl<E: Engine> Session<'_, E> {
             argbuf_offset: prepared.info.argbuf_offset,
             width: prepared.info.memory.width,
         });
-        let instance = self.store.instantiate(&prepared.compiled)?;
+        let instance = match self.store.instantiate(&prepared.compiled) {
+            Ok(instance) => instance,
+            Err(failure) => {
+                // The slot stays, unreachable: no deployed contract maps to it.
+                self.store.host().contracts[expected.0].id = ContractId([0; 32]);
+                return Err(match failure {
+                    CallFailure::Trap(trap) => DeployError::InstantiationTrap { trap },
+                    CallFailure::Engine(error) => DeployError::Engine(error),
+                });
+            }
+        };
         if instance != expected {
             return Err(EngineError::HostInvariant(format!(
                 "instance {} does not match contract slot {}",

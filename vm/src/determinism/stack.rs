@@ -20,7 +20,7 @@ pub const STACK_BUDGET: u64 = 384 * 1024;
 
 /// The native stack wasmtime may use for Wasm (`Config::max_wasm_stack`):
 /// well above the budget so the logical limit always fires first.
-pub const NATIVE_STACK_LIMIT: usize = 1024 * 1024;
+pub const NATIVE_STACK_LIMIT: usize = 512 * 1024;
 
 /// Logical size of a frame with this many parameters and locals (scratch
 /// locals of the pass included) and this operand-stack height.

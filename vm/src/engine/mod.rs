@@ -185,7 +185,8 @@ pub trait Store: Runtime {
     type Module;
 
     /// Instantiates `module`, binding its imports to the host dispatcher.
-    fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, EngineError>;
+    /// Instantiation traps (a segment out of bounds) are the contract's.
+    fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, CallFailure>;
 
     /// Replaces the instance by a fresh one of the same module: the only way
     /// to take back memory growth, as neither engine shrinks memories.

@@ -132,7 +132,7 @@ impl WasmiStore {
         &mut self,
         slot: InstanceId,
         module: &WasmiModule,
-    ) -> Result<Handles, EngineError> {
+    ) -> Result<Handles, CallFailure> {
         let mut externs = Vec::with_capacity(module.imports.len());
         for &import in &module.imports {
             externs.push(Extern::Func(host_function(
@@ -142,15 +142,22 @@ impl WasmiStore {
                 module.width,
             )));
         }
-        let instantiate_error = |error: wasmi::Error| EngineError::Instantiate {
-            engine: KIND,
-            message: error.to_string(),
+        let instantiate_error = |error: wasmi::Error| match map_call_error(error) {
+            CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+                CallFailure::Engine(EngineError::Instantiate {
+                    engine: KIND,
+                    message,
+                })
+            }
+            other => other,
         };
         let instance =
             Instance::new(&mut self.store, &module.module, &externs).map_err(instantiate_error)?;
-        let missing = |export: &str| EngineError::MissingExport {
-            engine: KIND,
-            export: export.to_string(),
+        let missing = |export: &str| {
+            CallFailure::Engine(EngineError::MissingExport {
+                engine: KIND,
+                export: export.to_string(),
+            })
         };
         let mut exports = HashMap::new();
         let mut memory = None;
@@ -203,7 +210,7 @@ impl WasmiStore {
 impl Store for WasmiStore {
     type Module = WasmiModule;
 
-    fn instantiate(&mut self, module: &WasmiModule) -> Result<InstanceId, EngineError> {
+    fn instantiate(&mut self, module: &WasmiModule) -> Result<InstanceId, CallFailure> {
         let slot = InstanceId(self.store.data().instances.len());
         let handles = self.instantiate_at(slot, module)?;
         self.store.data_mut().instances.push(handles);
@@ -212,7 +219,14 @@ impl Store for WasmiStore {
 
     fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
         let module = handles(self.store.data(), instance)?.module.clone();
-        let fresh = self.instantiate_at(instance, &module)?;
+        let fresh = self
+            .instantiate_at(instance, &module)
+            .map_err(|failure| match failure {
+                CallFailure::Engine(error) => error,
+                CallFailure::Trap(trap) => EngineError::HostInvariant(format!(
+                    "instantiating a second time trapped: {trap}"
+                )),
+            })?;
         self.store.data_mut().instances[instance.0] = fresh;
         Ok(())
     }
@@ -292,6 +306,19 @@ fn map_call_error(error: wasmi::Error) -> CallFailure {
             HostFailure::Engine(engine) => CallFailure::Engine(engine.clone()),
         };
     }
+    // Instantiation reports segments that do not fit as errors, where
+    // wasmtime and the specification trap.
+    use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
+    match error.kind() {
+        ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
+        | ErrorKind::Table(TableError::InitOutOfBounds) => {
+            return CallFailure::Trap(Trap::TableOutOfBounds);
+        }
+        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => {
+            return CallFailure::Trap(Trap::MemoryOutOfBounds);
+        }
+        _ => {}
+    }
     let Some(code) = error.as_trap_code() else {
         return CallFailure::Engine(unknown(error));
     };
@@ -308,7 +335,7 @@ fn map_call_error(error: wasmi::Error) -> CallFailure {
         TrapCode::StackOverflow => {
             return CallFailure::Engine(EngineError::NativeStackOverflow { engine: KIND });
         }
-        TrapCode::GrowthOperationLimited | TrapCode::OutOfSystemMemory => {
+        TrapCode::GrowthOperationLimited => {
             return CallFailure::Engine(unknown(format!("resource exhausted: {code}")));
         }
     })

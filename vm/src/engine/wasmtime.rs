@@ -138,7 +138,7 @@ impl WasmtimeStore {
         width: abi::PtrWidth,
         state_globals: &[u32],
         native_fuel: bool,
-    ) -> Result<Handles, EngineError> {
+    ) -> Result<Handles, CallFailure> {
         let engine = self.store.engine().clone();
         let mut externs = Vec::with_capacity(imports.len());
         for &import in imports {
@@ -150,15 +150,22 @@ impl WasmtimeStore {
                 width,
             )));
         }
-        let instantiate_error = |error: wasmtime::Error| EngineError::Instantiate {
-            engine: KIND,
-            message: format!("{error:#}"),
+        let instantiate_error = |error: wasmtime::Error| match map_call_error(error) {
+            CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+                CallFailure::Engine(EngineError::Instantiate {
+                    engine: KIND,
+                    message,
+                })
+            }
+            other => other,
         };
         let instance =
             Instance::new(&mut self.store, module, &externs).map_err(instantiate_error)?;
-        let missing = |export: &str| EngineError::MissingExport {
-            engine: KIND,
-            export: export.to_string(),
+        let missing = |export: &str| {
+            CallFailure::Engine(EngineError::MissingExport {
+                engine: KIND,
+                export: export.to_string(),
+            })
         };
         let mut exports = HashMap::new();
         let mut memory = None;
@@ -222,7 +229,7 @@ impl WasmtimeStore {
 impl Store for WasmtimeStore {
     type Module = WasmtimeModule;
 
-    fn instantiate(&mut self, module: &WasmtimeModule) -> Result<InstanceId, EngineError> {
+    fn instantiate(&mut self, module: &WasmtimeModule) -> Result<InstanceId, CallFailure> {
         let slot = InstanceId(self.store.data().instances.len());
         let handles = self.instantiate_at(
             slot,
@@ -247,10 +254,21 @@ impl Store for WasmtimeStore {
                 handles.native_fuel,
             )
         };
-        let fresh =
-            self.instantiate_at(instance, &module, &imports, width, &globals, native_fuel)?;
+        let fresh = self
+            .instantiate_at(instance, &module, &imports, width, &globals, native_fuel)
+            .map_err(reinstantiation_failed)?;
         self.store.data_mut().instances[instance.0] = fresh;
         Ok(())
+    }
+}
+
+/// A module that instantiated once fails to instantiate again: a VM bug.
+fn reinstantiation_failed(failure: CallFailure) -> EngineError {
+    match failure {
+        CallFailure::Engine(error) => error,
+        CallFailure::Trap(trap) => {
+            EngineError::HostInvariant(format!("instantiating a second time trapped: {trap}"))
+        }
     }
 }
 
@@ -626,18 +644,22 @@ impl NativeFuelEngine {
         Ok(NativeFuelEngine { engine })
     }
 
-    /// A store holding one uninstrumented contract.
+    /// Compiles an uninstrumented module.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Module, EngineError> {
+        Module::new(&self.engine, wasm).map_err(|error| EngineError::Compile {
+            engine: KIND,
+            message: format!("{error:#}"),
+        })
+    }
+
+    /// A store holding one instance of an uninstrumented contract.
     pub fn instantiate(
         &self,
-        wasm: &[u8],
+        module: &Module,
         imports: &[HostImport],
         width: abi::PtrWidth,
         host: HostState,
-    ) -> Result<(WasmtimeStore, InstanceId), EngineError> {
-        let module = Module::new(&self.engine, wasm).map_err(|error| EngineError::Compile {
-            engine: KIND,
-            message: format!("{error:#}"),
-        })?;
+    ) -> Result<(WasmtimeStore, InstanceId), CallFailure> {
         let mut store = WasmtimeStore {
             store: WtStore::new(
                 &self.engine,
@@ -647,9 +669,14 @@ impl NativeFuelEngine {
                 },
             ),
         };
-        store.store.set_fuel(0).map_err(unknown)?;
+        // Instantiation may run compiled initializers, which consume fuel
+        // too; calls set their own limit.
+        store
+            .store
+            .set_fuel(i64::MAX as u64)
+            .map_err(|error| CallFailure::Engine(unknown(error)))?;
         let slot = InstanceId(0);
-        let handles = store.instantiate_at(slot, &module, imports, width, &[], true)?;
+        let handles = store.instantiate_at(slot, module, imports, width, &[], true)?;
         store.store.data_mut().instances.push(handles);
         Ok((store, slot))
     }
