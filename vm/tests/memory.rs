@@ -1,0 +1,228 @@
+//! Memory growth, bulk memory and their gas, tables and `call_indirect`, on
+//! both engines (and against native fuel where gas is the point).
+
+mod common;
+
+use common::{Engines, call_both, call_checked, contract, wasm};
+use vm::engine::Trap;
+use vm::{CallError, DeployOptions};
+
+#[test]
+fn memory_grows_to_its_maximum_and_no_further() {
+    let wat = r#"(module
+        (memory (export "memory") 1 3)
+        (global (export "A") i32 (i32.const 0))
+        (func (export "f") (param i32) (result i32)
+          i32.const 0 i32.const 1 memory.grow i32.store        ;; 1
+          i32.const 4 i32.const 1 memory.grow i32.store        ;; 2
+          i32.const 8 i32.const 1 memory.grow i32.store        ;; -1: past 3
+          i32.const 12 memory.size i32.store                   ;; 3
+          i32.const 16 i32.const 0 memory.grow i32.store       ;; 3
+          i32.const 20))"#;
+    let out = call_both(wat, "f", &[], 100_000).result.expect("runs");
+    let words: Vec<i32> = out
+        .chunks(4)
+        .map(|w| i32::from_le_bytes(w.try_into().expect("word")))
+        .collect();
+    assert_eq!(words, [1, 2, -1, 3, 3]);
+}
+
+#[test]
+fn a_memory_without_maximum_stops_at_the_vm_limit() {
+    let wat = contract(
+        r#"(func (export "f") (param i32) (result i32)
+             i32.const 0 i32.const 4094 memory.grow i32.store
+             i32.const 4 i32.const 1 memory.grow i32.store
+             i32.const 8)"#,
+    );
+    let out = call_both(&wat, "f", &[], 100_000).result.expect("runs");
+    // The VM limit is 4096 pages; the contract started with 2.
+    assert_eq!(out, [2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+}
+
+#[test]
+fn memory64_grows_and_traps_out_of_bounds() {
+    let wat = r#"(module
+        (memory (export "memory") i64 2 3)
+        (global (export "A") i64 (i64.const 0))
+        (func (export "grow") (param i32) (result i32)
+          i64.const 0 i64.const 1 memory.grow i64.store
+          i32.const 8)
+        (func (export "oob") (param i32) (result i32)
+          i64.const 0x30000 i32.load))"#;
+    let grow = call_both(wat, "grow", &[], 100_000).result.expect("runs");
+    assert_eq!(grow, 2u64.to_le_bytes());
+    assert_eq!(
+        call_both(wat, "oob", &[], 100_000).result,
+        Err(CallError::Trap {
+            trap: Trap::MemoryOutOfBounds
+        })
+    );
+}
+
+#[test]
+fn bulk_memory_operations() {
+    let wat = r#"(module
+        (memory (export "memory") 2)
+        (global (export "A") i32 (i32.const 0))
+        (data $hello "hello")
+        (func (export "f") (param i32) (result i32)
+          i32.const 0 i32.const 0x61 i32.const 8 memory.fill      ;; aaaaaaaa
+          i32.const 2 i32.const 0 i32.const 3 memory.init $hello  ;; aahelaaa
+          i32.const 5 i32.const 2 i32.const 3 memory.copy         ;; aahelhel
+          i32.const 8))"#;
+    assert_eq!(
+        call_both(wat, "f", &[], 100_000).result,
+        Ok(b"aahelhel".to_vec())
+    );
+    let oob = r#"(module
+        (memory (export "memory") 2)
+        (global (export "A") i32 (i32.const 0))
+        (func (export "f") (param i32) (result i32)
+          i32.const 0x1fff0 i32.const 0 i32.const 17 memory.fill i32.const 0))"#;
+    assert_eq!(
+        call_both(oob, "f", &[], 100_000).result,
+        Err(CallError::Trap {
+            trap: Trap::MemoryOutOfBounds
+        })
+    );
+}
+
+/// A contract filling `len` bytes, with the length a constant or read from
+/// the argument buffer.
+fn fill(len: &str) -> Vec<u8> {
+    wasm(&contract(&format!(
+        r#"(func (export "f") (param i32) (result i32)
+             i32.const 100 i32.const 7 {len} memory.fill
+             i32.const 0)"#
+    )))
+}
+
+#[test]
+fn bulk_memory_gas_is_per_byte_with_wasmtimes_checks() {
+    let engines = Engines::new();
+    // Small constant sizes are charged but not checked: the call overruns.
+    let small = fill("i32.const 100");
+    let full = call_checked(&engines, &small, "f", &[], 1_000);
+    assert_eq!(full.gas_spent, 1 + 3 + 1 + 100 + 1);
+    let overrun = call_checked(&engines, &small, "f", &[], 50);
+    assert_eq!((overrun.result.is_ok(), overrun.gas_spent), (true, 50));
+    // Large constant sizes are checked right away.
+    let large = fill("i32.const 1000");
+    assert_eq!(
+        call_checked(&engines, &large, "f", &[], 2_000).gas_spent,
+        1_006
+    );
+    assert_eq!(
+        call_checked(&engines, &large, "f", &[], 1_005).result,
+        Err(CallError::OutOfGas)
+    );
+    // Sizes only known at run time are always checked.
+    let dynamic = fill("i32.const 0 i32.load");
+    let arg = 100u32.to_le_bytes();
+    assert_eq!(
+        call_checked(&engines, &dynamic, "f", &arg, 1_000).gas_spent,
+        107
+    );
+    assert_eq!(
+        call_checked(&engines, &dynamic, "f", &arg, 106).result,
+        Err(CallError::OutOfGas)
+    );
+    assert!(
+        call_checked(&engines, &dynamic, "f", &arg, 107)
+            .result
+            .is_ok()
+    );
+}
+
+#[test]
+fn call_indirect_and_its_traps() {
+    let wat = r#"(module
+        (memory (export "memory") 2)
+        (global (export "A") i32 (i32.const 0))
+        (type $ret (func (result i32)))
+        (type $take (func (param i32) (result i32)))
+        (table 4 funcref)
+        (elem (i32.const 0) $seven $double)
+        (func $seven (result i32) i32.const 7)
+        (func $double (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+        (func (export "ok") (param i32) (result i32)
+          i32.const 0 i32.const 0 call_indirect (type $ret) i32.store8 i32.const 1)
+        (func (export "mismatch") (param i32) (result i32)
+          i32.const 1 call_indirect (type $ret))
+        (func (export "null") (param i32) (result i32)
+          i32.const 2 call_indirect (type $ret))
+        (func (export "oob") (param i32) (result i32)
+          i32.const 9 call_indirect (type $ret)))"#;
+    assert_eq!(call_both(wat, "ok", &[], 10_000).result, Ok(vec![7]));
+    for (function, trap) in [
+        ("mismatch", Trap::BadSignature),
+        ("null", Trap::IndirectCallToNull),
+        ("oob", Trap::TableOutOfBounds),
+    ] {
+        assert_eq!(
+            call_both(wat, function, &[], 10_000).result,
+            Err(CallError::Trap { trap }),
+            "{function}"
+        );
+    }
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_gas() {
+    let engines = Engines::new();
+    let wasm = wasm(&contract(
+        r#"(func (export "f") (param i32) (result i32) (loop $l br $l) i32.const 0)"#,
+    ));
+    let receipt = call_checked(&engines, &wasm, "f", &[], 1_000_000);
+    assert_eq!(receipt.result, Err(CallError::OutOfGas));
+    assert_eq!(receipt.gas_spent, 1_000_000);
+}
+
+#[test]
+fn a_failed_call_that_grew_memory_leaves_no_trace() {
+    let wat = contract(
+        r#"(global $counter (mut i32) (i32.const 0))
+           (func (export "bump") (param i32) (result i32)
+             global.get $counter i32.const 1 i32.add global.set $counter
+             i32.const 0 global.get $counter i32.store
+             i32.const 4)
+           (func (export "grow_and_fail") (param i32) (result i32)
+             i32.const 3 memory.grow drop
+             i32.const 70000 i32.const 0x55 i32.const 1000 memory.fill
+             global.get $counter i32.const 100 i32.add global.set $counter
+             unreachable)
+           (func (export "size") (param i32) (result i32)
+             i32.const 0 memory.size i32.store
+             i32.const 4 i32.const 70000 i32.load8_u i32.store
+             i32.const 8)"#,
+    );
+    let engines = Engines::new();
+    let wasm = wasm(&wat);
+    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
+    let id = sessions
+        .0
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy")
+        .id;
+    sessions
+        .1
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy");
+    let mut both = |function: &str| {
+        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
+        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
+        assert_eq!(a, b, "{function}");
+        a.result
+    };
+    assert_eq!(both("bump"), Ok(vec![1, 0, 0, 0]));
+    assert_eq!(
+        both("grow_and_fail"),
+        Err(CallError::Trap {
+            trap: Trap::Unreachable
+        })
+    );
+    assert_eq!(both("size"), Ok(vec![2, 0, 0, 0, 0, 0, 0, 0]));
+    // The global change of the failed call was rolled back too.
+    assert_eq!(both("bump"), Ok(vec![2, 0, 0, 0]));
+}
