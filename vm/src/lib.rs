@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod admission;
+pub mod cache;
 pub mod determinism;
 pub mod engine;
 pub mod gas;

@@ -5,11 +5,11 @@
 //! the original module with the reference cost table. This module runs that
 //! reference so tests and fuzzers can hold the pass to it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::abi::ARGBUF_LEN;
 use crate::admission::{self, AdmissionError, ModuleInfo};
+use crate::cache::BytecodeCache;
 use crate::engine::wasmtime::NativeFuelEngine;
 use crate::engine::{CallFailure, EngineError, Runtime, VmGlobal};
 use crate::gas::GasCounter;
@@ -38,7 +38,7 @@ pub enum OracleError {
 pub struct NativeFuelOracle {
     engine: NativeFuelEngine,
     config: VmConfig,
-    cache: Mutex<HashMap<[u8; 32], Arc<(ModuleInfo, wasmtime::Module)>>>,
+    cache: BytecodeCache<(ModuleInfo, wasmtime::Module)>,
 }
 
 impl NativeFuelOracle {
@@ -46,24 +46,16 @@ impl NativeFuelOracle {
         Ok(NativeFuelOracle {
             engine: NativeFuelEngine::new(&config.engine)?,
             config,
-            cache: Mutex::new(HashMap::new()),
+            cache: BytecodeCache::default(),
         })
     }
 
     fn prepare(&self, wasm: &[u8]) -> Result<Arc<(ModuleInfo, wasmtime::Module)>, OracleError> {
-        let key = *blake3::hash(wasm).as_bytes();
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(prepared) = cache.get(&key) {
-            return Ok(prepared.clone());
-        }
-        let info = admission::admit(wasm, &self.config.limits, self.config.debug_imports)?;
-        let module = self.engine.compile(wasm)?;
-        let prepared = Arc::new((info, module));
-        cache.insert(key, prepared.clone());
-        Ok(prepared)
+        self.cache.get_or_try_insert(wasm, || {
+            let info = admission::admit(wasm, &self.config.limits, self.config.debug_imports)?;
+            let module = self.engine.compile(wasm)?;
+            Ok((info, module))
+        })
     }
 
     /// Instantiates `wasm` afresh and calls `function` with `arg`.

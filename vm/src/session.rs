@@ -4,13 +4,13 @@
 //! instrumented and compiled once per bytecode). A [`Session`] holds
 //! deployed contracts and their state in one store of that engine.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::abi::{ARGBUF_LEN, ContractId, INIT_EXPORT};
 use crate::admission::{self, AdmissionError, Limits, ModuleInfo};
+use crate::cache::BytecodeCache;
 use crate::determinism::{self, AbortCode, InstrumentError, InstrumentedModule};
 use crate::engine::{
     CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
@@ -149,7 +149,7 @@ pub struct Prepared<M> {
 pub struct Vm<E: Engine> {
     engine: E,
     config: VmConfig,
-    cache: Mutex<HashMap<[u8; 32], Arc<Prepared<E::Module>>>>,
+    cache: BytecodeCache<Prepared<E::Module>>,
 }
 
 impl<E: Engine> Vm<E> {
@@ -157,7 +157,7 @@ impl<E: Engine> Vm<E> {
         Ok(Vm {
             engine: E::new(&config.engine)?,
             config,
-            cache: Mutex::new(HashMap::new()),
+            cache: BytecodeCache::default(),
         })
     }
 
@@ -171,28 +171,16 @@ impl<E: Engine> Vm<E> {
 
     /// Admits, instruments and compiles `bytecode`, once per bytecode.
     pub fn prepare(&self, bytecode: &[u8]) -> Result<Arc<Prepared<E::Module>>, DeployError> {
-        let key = *blake3::hash(bytecode).as_bytes();
-        if let Some(prepared) = self.lock_cache().get(&key) {
-            return Ok(prepared.clone());
-        }
-        let info = admission::admit(bytecode, &self.config.limits, self.config.debug_imports)?;
-        let instrumented = determinism::instrument(bytecode, &info)?;
-        let compiled = self.engine.compile(&instrumented)?;
-        let prepared = Arc::new(Prepared {
-            info,
-            instrumented,
-            compiled,
-        });
-        self.lock_cache().insert(key, prepared.clone());
-        Ok(prepared)
-    }
-
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Prepared<E::Module>>>> {
-        // A poisoned cache only means another thread panicked mid-insert of
-        // a complete entry; the map itself is consistent.
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache.get_or_try_insert(bytecode, || {
+            let info = admission::admit(bytecode, &self.config.limits, self.config.debug_imports)?;
+            let instrumented = determinism::instrument(bytecode, &info)?;
+            let compiled = self.engine.compile(&instrumented)?;
+            Ok(Prepared {
+                info,
+                instrumented,
+                compiled,
+            })
+        })
     }
 
     /// A new session with no contracts.

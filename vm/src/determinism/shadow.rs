@@ -816,7 +816,7 @@ fn statically_out_of_bounds(memory: &MemoryInfo, memarg: MemArg, size: u64) -> b
     };
     let offset_and_size = static_offset + size;
     let maximum_bytes = match memory.declared_max_pages {
-        Some(max) => max.checked_mul(crate::abi::WASM_PAGE).unwrap_or(u64::MAX),
+        Some(max) => max.saturating_mul(crate::abi::WASM_PAGE),
         None => {
             let by_index_type = match memory.width {
                 crate::abi::PtrWidth::Wasm32 => 1u64 << 32,

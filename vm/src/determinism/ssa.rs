@@ -177,7 +177,7 @@ impl Ssa {
         debug_assert!(self.steps.is_empty() && self.results.is_empty());
         self.use_var_nonlocal(var, block);
         self.run();
-        self.results.pop().unwrap_or_else(|| unreachable_result())
+        self.results.pop().unwrap_or_else(unreachable_result)
     }
 
     pub fn seal(&mut self, block: Block) {

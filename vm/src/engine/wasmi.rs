@@ -341,10 +341,10 @@ fn map_call_error(error: wasmi::Error) -> CallFailure {
     })
 }
 
-fn rt_memory<'a>(
-    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+fn rt_memory(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
-) -> Result<&'a mut [u8], EngineError> {
+) -> Result<&mut [u8], EngineError> {
     let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
     Ok(memory.data_mut(ctx.as_context_mut()))
 }
@@ -358,10 +358,10 @@ fn rt_grow(
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
-fn rt_dirty<'a>(
-    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+fn rt_dirty(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
-) -> Result<&'a mut [u8], EngineError> {
+) -> Result<&mut [u8], EngineError> {
     let dirty = handles(ctx.as_context_mut().data(), instance)?.dirty;
     Ok(dirty.data_mut(ctx.as_context_mut()))
 }

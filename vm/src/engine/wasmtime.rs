@@ -371,10 +371,10 @@ fn map_call_error(error: wasmtime::Error) -> CallFailure {
 }
 
 /// The [`Runtime`] operations over any wasmtime store context.
-fn rt_memory<'a>(
-    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+fn rt_memory(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
-) -> Result<&'a mut [u8], EngineError> {
+) -> Result<&mut [u8], EngineError> {
     let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
     Ok(memory.data_mut(ctx))
 }
@@ -388,10 +388,10 @@ fn rt_grow(
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
-fn rt_dirty<'a>(
-    ctx: &'a mut impl AsContextMut<Data = StoreData>,
+fn rt_dirty(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
-) -> Result<&'a mut [u8], EngineError> {
+) -> Result<&mut [u8], EngineError> {
     match handles(ctx.as_context_mut().data(), instance)?.dirty {
         Some(dirty) => Ok(dirty.data_mut(ctx)),
         // Uninstrumented (native fuel) instances track nothing.
