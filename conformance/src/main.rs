@@ -23,6 +23,11 @@ struct Cli {
 enum Command {
     /// Deploy a contract and call one of its functions on the chosen engines.
     Call(CallArgs),
+    /// Run self-checking contract files on both engines and summarize.
+    Run {
+        /// Files or folders (default: corpus/contracts and corpus/regressions).
+        paths: Vec<PathBuf>,
+    },
     /// Print the module the determinism pass gives the engines, as WAT.
     Instrument {
         /// The contract, as `.wat` or `.wasm`.
@@ -289,11 +294,108 @@ fn instrument(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
+/// The `.wat` files under `paths`, sorted.
+fn contract_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let defaults = [
+        PathBuf::from("corpus/contracts"),
+        PathBuf::from("corpus/regressions"),
+    ];
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        defaults.to_vec()
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    let mut pending = roots;
+    while let Some(path) = pending.pop() {
+        let read_error = |source| InputError::Read {
+            path: path.display().to_string(),
+            source,
+        };
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(read_error)? {
+                pending.push(entry.map_err(read_error)?.path());
+            }
+        } else if path.extension().is_some_and(|ext| ext == "wat") {
+            files.push(path);
+        } else if !path.exists() {
+            return Err(read_error(std::io::Error::from(
+                std::io::ErrorKind::NotFound,
+            )));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn run(paths: &[PathBuf]) -> Result<u8, InputError> {
+    use conformance::contract_file::{self, ContractFile};
+    let started = std::time::Instant::now();
+    let files = contract_files(paths)?;
+    let (wasmtime, wasmi) = contract_file::engines().map_err(InputError::Vm)?;
+    let (mut calls, mut agreeing, mut diverging, mut unexpected, mut broken) = (0, 0, 0, 0, 0);
+    for path in &files {
+        let outcomes = ContractFile::load(path)
+            .map_err(|error| error.to_string())
+            .and_then(|file| contract_file::run(&file, &wasmtime, &wasmi));
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                broken += 1;
+                println!("ERROR {}: {error}", path.display());
+                continue;
+            }
+        };
+        let mut problems = Vec::new();
+        for outcome in &outcomes {
+            calls += 1;
+            let line = outcome.check.line;
+            if outcome.agree() {
+                agreeing += 1;
+            } else {
+                diverging += 1;
+                problems.push(format!(
+                    "line {line}: engines diverge
+    wasmtime: {:?}
+    wasmi:    {:?}",
+                    outcome.wasmtime, outcome.wasmi
+                ));
+            }
+            if !outcome.meets_expectation() {
+                unexpected += 1;
+                problems.push(format!(
+                    "line {line}: expected {:?}, got {:?}",
+                    outcome.check.expect, outcome.wasmtime.result
+                ));
+            }
+        }
+        if problems.is_empty() {
+            println!("ok    {} ({} calls)", path.display(), outcomes.len());
+        } else {
+            println!("FAIL  {}", path.display());
+            for problem in problems {
+                println!("  {problem}");
+            }
+        }
+    }
+    println!(
+        "\n{} files, {calls} calls: {agreeing} agree, {diverging} diverge, {unexpected} unexpected, {broken} files broken ({:.2?})",
+        files.len(),
+        started.elapsed()
+    );
+    Ok(if diverging + unexpected + broken == 0 {
+        0
+    } else {
+        1
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Call(args) => call(args).map(|agree| if agree { 0 } else { 1 }),
         Command::Instrument { contract } => instrument(contract).map(|()| 0),
+        Command::Run { paths } => run(paths),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
