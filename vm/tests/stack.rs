@@ -66,6 +66,7 @@ fn limit(locals: usize) -> u32 {
 #[test]
 fn small_frames_recurse_to_the_same_logical_limit() {
     let depth = limit(0);
+    eprintln!("small-frame depth limit: {depth}");
     assert!(
         depth > 500,
         "small frames reach a useful depth, got {depth}"
@@ -79,6 +80,7 @@ fn small_frames_recurse_to_the_same_logical_limit() {
 fn huge_frames_hit_the_limit_sooner_without_native_overflow() {
     let small = limit(0);
     let huge = limit(2_000);
+    eprintln!("depth limits: small frames {small}, 2,000-local frames {huge}");
     assert!(huge >= 1, "a huge frame still fits once");
     assert!(
         huge < small / 10,
