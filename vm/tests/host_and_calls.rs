@@ -309,3 +309,96 @@ fn failures_leave_state_exactly_as_it_was() {
     assert_eq!(after_failure, after_oog);
     assert_eq!(both("read", &[]).0, Ok(expected));
 }
+
+#[test]
+fn events_host_data_feeder_and_callers_at_top_level() {
+    let wat = r#"(module
+        (import "env" "emit" (func $emit (param i32 i32 i32)))
+        (import "env" "hd" (func $hd (param i32 i32) (result i32)))
+        (import "env" "feed" (func $feed (param i32)))
+        (import "env" "caller" (func $caller (result i32)))
+        (import "env" "callstack" (func $callstack (result i32)))
+        (memory (export "memory") 2)
+        (global (export "A") i32 (i32.const 0))
+        (data (i32.const 70000) "topicnet")
+        (func (export "emit") (param i32) (result i32)
+          i32.const 70000 i32.const 5 local.get 0 call $emit i32.const 0)
+        (func (export "hd") (param i32) (result i32)
+          i32.const 70005 i32.const 3 call $hd)
+        (func (export "feed") (param i32) (result i32) local.get 0 call $feed i32.const 0)
+        (func (export "callers") (param i32) (result i32)
+          i32.const 0 call $caller i32.store8
+          i32.const 1 call $callstack i32.store8
+          i32.const 2))"#;
+    let engines = Engines::new();
+    let bytes = wasm(wat);
+    let mut receipts = Vec::new();
+    for with_feeder in [false, true] {
+        let mut a = engines.wasmtime.session();
+        let mut b = engines.wasmi.session();
+        for session in [&mut a as &mut dyn Configure, &mut b] {
+            session.configure(with_feeder);
+        }
+        let id = a
+            .deploy(&bytes, DeployOptions::default())
+            .expect("deploys")
+            .id;
+        b.deploy(&bytes, DeployOptions::default()).expect("deploys");
+        for (function, arg, gas) in [
+            ("emit", &b"data"[..], 100_000),
+            // 4 * (5 + 4) = 36 gas for the event; not enough left.
+            ("emit", &b"data"[..], 40),
+            ("hd", &[][..], 100_000),
+            ("feed", &b"fed"[..], 100_000),
+            ("callers", &[][..], 100_000),
+        ] {
+            let ra = a.call(&id, function, arg, gas).expect("calls");
+            assert_eq!(
+                ra,
+                b.call(&id, function, arg, gas).expect("calls"),
+                "{function}"
+            );
+            receipts.push(ra);
+        }
+    }
+    let emitted = &receipts[0];
+    assert_eq!(emitted.result, Ok(vec![]));
+    assert_eq!(emitted.events.len(), 1);
+    assert_eq!(emitted.events[0].topic, "topic");
+    assert_eq!(emitted.events[0].data, b"data");
+    assert_eq!(receipts[1].result, Err(CallError::OutOfGas));
+    assert!(
+        receipts[1].events.is_empty(),
+        "a failed call's events are dropped"
+    );
+    assert_eq!(receipts[2].result, Ok(vec![]), "absent host data is empty");
+    assert_eq!(
+        receipts[3].result,
+        Err(CallError::Host {
+            error: HostError::NoFeeder
+        })
+    );
+    assert_eq!(
+        receipts[4].result,
+        Ok(vec![0, 0]),
+        "no callers at top level"
+    );
+    // With a feeder and host data set.
+    assert_eq!(receipts[7].result, Ok(b"ok!".to_vec()));
+    assert_eq!(receipts[8].result, Ok(vec![]));
+    assert_eq!(receipts[8].feed, vec![b"fed".to_vec()]);
+}
+
+/// Sets the embedder's side of a session: host data `net` and a feeder.
+trait Configure {
+    fn configure(&mut self, with_feeder: bool);
+}
+
+impl<E: vm::engine::Engine> Configure for vm::Session<'_, E> {
+    fn configure(&mut self, with_feeder: bool) {
+        if with_feeder {
+            self.attach_feeder();
+            self.set_host_data("net", b"ok!".to_vec());
+        }
+    }
+}

@@ -226,3 +226,33 @@ fn a_failed_call_that_grew_memory_leaves_no_trace() {
     // The global change of the failed call was rolled back too.
     assert_eq!(both("bump"), Ok(vec![2, 0, 0, 0]));
 }
+
+#[test]
+fn memory64_bulk_gas_counts_i64_lengths() {
+    let engines = Engines::new();
+    let wasm = wasm(
+        r#"(module
+            (memory (export "memory") i64 2)
+            (global (export "A") i64 (i64.const 0))
+            (func (export "f") (param i32) (result i32)
+              i64.const 100 i32.const 1 i64.const 0 i64.load memory.fill
+              i32.const 0)
+            (func (export "huge") (param i32) (result i32)
+              i64.const 0 i32.const 1 i64.const -1 memory.fill
+              i32.const 0))"#,
+    );
+    let arg = 300u64.to_le_bytes();
+    assert_eq!(
+        call_checked(&engines, &wasm, "f", &arg, 10_000).gas_spent,
+        307
+    );
+    assert_eq!(
+        call_checked(&engines, &wasm, "f", &arg, 306).result,
+        Err(CallError::OutOfGas)
+    );
+    // A length of 2^64 - 1 bytes saturates the charge: out of gas, not a trap.
+    assert_eq!(
+        call_checked(&engines, &wasm, "huge", &[], 1_000_000).result,
+        Err(CallError::OutOfGas)
+    );
+}
