@@ -334,6 +334,7 @@ fn run(paths: &[PathBuf]) -> Result<u8, InputError> {
     let files = contract_files(paths)?;
     let (wasmtime, wasmi) = contract_file::engines().map_err(InputError::Vm)?;
     let (mut calls, mut agreeing, mut diverging, mut unexpected, mut broken) = (0, 0, 0, 0, 0);
+    let mut failed_calls = 0;
     for path in &files {
         let outcomes = ContractFile::load(path)
             .map_err(|error| error.to_string())
@@ -349,6 +350,9 @@ fn run(paths: &[PathBuf]) -> Result<u8, InputError> {
         let mut problems = Vec::new();
         for outcome in &outcomes {
             calls += 1;
+            if !outcome.agree() || !outcome.meets_expectation() {
+                failed_calls += 1;
+            }
             let line = outcome.check.line;
             if outcome.agree() {
                 agreeing += 1;
@@ -382,6 +386,11 @@ fn run(paths: &[PathBuf]) -> Result<u8, InputError> {
         "\n{} files, {calls} calls: {agreeing} agree, {diverging} diverge, {unexpected} unexpected, {broken} files broken ({:.2?})",
         files.len(),
         started.elapsed()
+    );
+    println!(
+        "conformance: {} passed, {} failed",
+        calls - failed_calls,
+        failed_calls + broken
     );
     Ok(if diverging + unexpected + broken == 0 {
         0

@@ -88,6 +88,19 @@ mod hex_bytes {
     }
 }
 
+/// Serde helpers writing bytes as hex text.
+pub mod hex_vec {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(String::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
 /// Pointer width of a contract: the index type of its memory. It decides the
 /// type of the pointer parameters of the host imports and of `A`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

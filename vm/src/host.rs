@@ -6,13 +6,21 @@
 //! nowhere else.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::{Deserialize, Serialize};
 
-use crate::abi::{ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, PtrWidth};
+use crate::abi::{
+    self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, INIT_EXPORT,
+    MAX_CALL_DEPTH, PtrWidth,
+};
+use crate::call::{self, CallError, FrameRequest};
 use crate::determinism::DIRTY_PAGE_SHIFT;
 use crate::engine::{EngineError, InstanceId, Runtime, Value, VmGlobal};
 use crate::gas::GasCounter;
+use crate::query::QueryRegistry;
+use crate::state::Journal;
+use crate::trace::TraceBuilder;
 
 /// Why a host function made its calling contract fail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -34,8 +42,10 @@ pub enum HostError {
     InvalidUtf8 { what: String },
     #[error("the session has no feeder")]
     NoFeeder,
-    #[error("`env.{import}` needs a multi-contract session")]
-    Unavailable { import: String },
+    #[error("no host query named `{name}`")]
+    UnknownQuery { name: String },
+    #[error("host query output of {len} bytes does not fit the argument buffer")]
+    QueryOutputTooLong { len: u64 },
 }
 
 /// A host function's failure: the contract's doing, or the engine's.
@@ -66,6 +76,10 @@ pub struct ContractSlot {
     pub owner: Vec<u8>,
     pub argbuf_offset: u64,
     pub width: PtrWidth,
+    /// Exported functions, `init` included.
+    pub functions: std::sync::Arc<[String]>,
+    /// Whether calls may reach it: false for a contract whose deploy failed.
+    pub live: bool,
 }
 
 /// An active call frame.
@@ -80,35 +94,38 @@ pub struct Frame {
 pub struct Event {
     pub source: ContractId,
     pub topic: String,
-    #[serde(with = "hex_vec")]
+    #[serde(with = "abi::hex_vec")]
     pub data: Vec<u8>,
 }
 
-mod hex_vec {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        hex::decode(String::deserialize(d)?).map_err(D::Error::custom)
-    }
-}
-
 /// Everything the host functions read and write, kept in the store.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct HostState {
     /// Deployed contracts, by instance.
     pub contracts: Vec<ContractSlot>,
     /// Active frames, outermost first.
     pub frames: Vec<Frame>,
+    /// Contract state and the undo logs of the calls in progress.
+    pub journal: Journal,
+    /// The call tree of the call in progress.
+    pub trace: TraceBuilder,
     /// Host data the embedder set, by name.
     pub host_data: BTreeMap<String, Vec<u8>>,
+    /// Host queries the embedder registered, by name.
+    pub queries: QueryRegistry,
     /// Data fed out by contracts, when a feeder is attached.
     pub feeder: Option<Vec<Vec<u8>>>,
-    pub events: Vec<Event>,
     pub debug_messages: Vec<String>,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("contracts", &self.contracts)
+            .field("frames", &self.frames)
+            .field("queries", &self.queries.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostState {
@@ -119,6 +136,14 @@ impl HostState {
                 instance.0
             )))
         })
+    }
+
+    /// The live contract with this id.
+    pub fn live_contract(&self, id: &ContractId) -> Option<InstanceId> {
+        self.contracts
+            .iter()
+            .position(|slot| slot.live && slot.id == *id)
+            .map(InstanceId)
     }
 
     fn current_frame(&self) -> Result<Frame, HostFailure> {
@@ -166,10 +191,8 @@ pub fn dispatch(
                 let id = host.read_id(pointer)?;
                 host.rt
                     .host()
-                    .contracts
-                    .iter()
-                    .find(|slot| slot.id == id)
-                    .map(|slot| slot.owner.clone())
+                    .live_contract(&id)
+                    .map(|instance| host.rt.host().contracts[instance.0].owner.clone())
             };
             match owner {
                 Some(owner) => {
@@ -204,7 +227,7 @@ pub fn dispatch(
             let data = host.read_argbuf(data_len)?;
             host.charge(BYTE_STORE_COST * (u64::from(topic_len) + u64::from(data_len)))?;
             let source = host.rt.host().slot(caller)?.id;
-            host.rt.host().events.push(Event {
+            host.rt.host().trace.event(Event {
                 source,
                 topic,
                 data,
@@ -243,11 +266,21 @@ pub fn dispatch(
             host.write_argbuf(&ids)?;
             Ok(Some(Value::I32(callers as i32)))
         }
-        HostImport::C | HostImport::Hq => Err(HostError::Unavailable {
-            import: import.name().to_string(),
-        }
-        .into()),
+        HostImport::C => host
+            .inter_contract_call(args)
+            .map(|code| Some(Value::I32(code))),
+        HostImport::Hq => host.query(args).map(|len| Some(Value::I32(len))),
     }
+}
+
+/// A panic message as the caller's argument buffer holds it; a message too
+/// long to fit with its length prefix is cut at the buffer's end.
+fn encode_panic_for_caller(message: &str) -> Vec<u8> {
+    abi::encode_panic_message(message).unwrap_or_else(|| {
+        let mut bytes = ((ARGBUF_LEN - 4) as u32).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&message.as_bytes()[..ARGBUF_LEN - 4]);
+        bytes
+    })
 }
 
 fn arg(args: &[Value], index: usize) -> Result<Value, HostFailure> {
@@ -363,6 +396,126 @@ impl Host<'_> {
             }
             .into()
         })
+    }
+
+    /// `c`: calls another contract (or this one) and returns its output
+    /// length or a negative error code.
+    fn inter_contract_call(&mut self, args: &[Value]) -> Result<i32, HostFailure> {
+        let caller = self.caller;
+        let id = self.read_id(arg_pointer(args, 0)?)?;
+        let name = self.read(arg_pointer(args, 1)?, u64::from(arg_u32(args, 2)?))?;
+        let input = self.read_argbuf(arg_u32(args, 3)?)?;
+        let requested = match arg(args, 4)? {
+            Value::I64(gas) => gas,
+            other => return Err(bad_argument(4, other)),
+        };
+        let caller_gas = self.gas()?;
+        let remaining = caller_gas.remaining();
+        let limit = abi::callee_gas_limit(requested, remaining);
+        let stack = self.rt.vm_global(caller, VmGlobal::Stack)?;
+        let abort = self.rt.vm_global(caller, VmGlobal::Abort)?;
+
+        let function = String::from_utf8(name).ok();
+        let state = self.rt.host();
+        let callee = state.live_contract(&id);
+        let refused = match (&function, callee) {
+            (None, _) => Some(CallError::InvalidFunctionName),
+            (Some(_), None) => Some(CallError::DoesNotExist { id: id.to_string() }),
+            (Some(function), Some(_)) if function == INIT_EXPORT => {
+                Some(CallError::InitNotCallable)
+            }
+            (Some(function), Some(callee))
+                if !state.contracts[callee.0]
+                    .functions
+                    .iter()
+                    .any(|f| f == function) =>
+            {
+                Some(CallError::MissingFunction {
+                    name: function.clone(),
+                })
+            }
+            _ if state.frames.len() >= MAX_CALL_DEPTH => Some(CallError::DepthExceeded {
+                max: MAX_CALL_DEPTH,
+            }),
+            _ => None,
+        };
+        let function_name = function.unwrap_or_default();
+        let (result, charge) = match (refused, callee) {
+            (Some(error), _) => {
+                call::trace_refused(self.rt, id, &function_name, &input, limit, &error);
+                (Err(error), limit)
+            }
+            (None, None) => {
+                let error = CallError::DoesNotExist { id: id.to_string() };
+                call::trace_refused(self.rt, id, &function_name, &input, limit, &error);
+                (Err(error), limit)
+            }
+            (None, Some(callee)) => {
+                let frame = call::run_frame(
+                    self.rt,
+                    FrameRequest {
+                        callee,
+                        function: &function_name,
+                        arg: &input,
+                        gas_limit: limit,
+                        stack_base: stack,
+                        nested: true,
+                    },
+                )?;
+                let charge = if frame.result.is_ok() {
+                    frame.gas_spent
+                } else {
+                    limit
+                };
+                (frame.result, charge)
+            }
+        };
+        // The callee may have been this very contract: put back the caller's
+        // VM globals, then charge it.
+        let left = GasCounter::with_limit(remaining.saturating_sub(charge));
+        self.rt.set_vm_global(caller, VmGlobal::Fuel, left.0)?;
+        self.rt.set_vm_global(caller, VmGlobal::SavedFuel, left.0)?;
+        self.rt.set_vm_global(caller, VmGlobal::Stack, stack)?;
+        self.rt.set_vm_global(caller, VmGlobal::Abort, abort)?;
+        match result {
+            Ok(output) => {
+                self.write_argbuf(&output)?;
+                Ok(output.len() as i32)
+            }
+            Err(error) => {
+                if let CallError::Panic { message } = &error {
+                    self.write_argbuf(&encode_panic_for_caller(message))?;
+                }
+                Ok(error.code().code())
+            }
+        }
+    }
+
+    /// `hq`: runs a host query, charging its price first.
+    fn query(&mut self, args: &[Value]) -> Result<i32, HostFailure> {
+        let name = self.read_utf8(arg_pointer(args, 0)?, arg_u32(args, 1)?, "host query name")?;
+        let arg = self.read_argbuf(arg_u32(args, 2)?)?;
+        let query = self
+            .rt
+            .host()
+            .queries
+            .get(&name)
+            .cloned()
+            .ok_or(HostError::UnknownQuery { name })?;
+        let panicked = || HostError::Panic {
+            message: "host query panicked".into(),
+        };
+        let price = catch_unwind(AssertUnwindSafe(|| query.price(&arg))).map_err(|_| panicked())?;
+        self.charge(price)?;
+        let output = catch_unwind(AssertUnwindSafe(|| query.run(&arg))).map_err(|_| panicked())?;
+        if output.len() > ARGBUF_LEN {
+            return Err(HostError::QueryOutputTooLong {
+                len: output.len() as u64,
+            }
+            .into());
+        }
+        self.write_argbuf(&output)?;
+        Ok(output.len() as i32)
     }
 
     fn write_argbuf(&mut self, bytes: &[u8]) -> Result<(), HostFailure> {

@@ -10,15 +10,17 @@
 pub mod abi;
 pub mod admission;
 pub mod cache;
+pub mod call;
 pub mod determinism;
 pub mod engine;
 pub mod gas;
 pub mod host;
 pub mod oracle;
+pub mod query;
 pub mod session;
 pub mod state;
+pub mod trace;
 
+pub use call::CallError;
 pub use engine::{EngineKind, wasmi::WasmiEngine, wasmtime::WasmtimeEngine};
-pub use session::{
-    CallError, CallReceipt, DeployError, DeployOptions, Session, Vm, VmConfig, VmError,
-};
+pub use session::{CallReceipt, DeployError, DeployOptions, Session, Vm, VmConfig, VmError};

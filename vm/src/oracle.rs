@@ -10,11 +10,12 @@ use std::sync::Arc;
 use crate::abi::ARGBUF_LEN;
 use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
+use crate::call::{CallError, classify};
 use crate::engine::wasmtime::NativeFuelEngine;
 use crate::engine::{CallFailure, EngineError, Runtime, VmGlobal};
 use crate::gas::GasCounter;
 use crate::host::{self, ContractSlot, Frame, HostState};
-use crate::session::{CallError, VmConfig, classify};
+use crate::session::VmConfig;
 
 /// What the oracle saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +78,8 @@ impl NativeFuelOracle {
             owner: Vec::new(),
             argbuf_offset: info.argbuf_offset,
             width: info.memory.width,
+            functions: info.exports.clone().into(),
+            live: true,
         });
         let (mut store, instance) = self
             .engine

@@ -1,9 +1,11 @@
-//! Deploying contracts and calling them: the engine-generic executor.
+//! Deploying contracts and calling them: the engine-generic session.
 //!
 //! A [`Vm`] owns an engine and a cache of prepared modules (admitted,
 //! instrumented and compiled once per bytecode). A [`Session`] holds
-//! deployed contracts and their state in one store of that engine.
+//! deployed contracts and their state in one store of that engine, with the
+//! host data, host queries and feeder the embedder set.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -11,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::abi::{ARGBUF_LEN, ContractId, INIT_EXPORT};
 use crate::admission::{self, AdmissionError, Limits, ModuleInfo};
 use crate::cache::BytecodeCache;
-use crate::determinism::{self, AbortCode, InstrumentError, InstrumentedModule};
+use crate::call::{self, CallError, FrameRequest};
+use crate::determinism::{self, InstrumentError, InstrumentedModule};
 use crate::engine::{
     CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
-    VmGlobal,
 };
-use crate::gas::GasCounter;
-use crate::host::{self, ContractSlot, Event, Frame, HostError, HostFailure, HostState};
-use crate::state::CommittedState;
+use crate::host::{ContractSlot, HostState};
+use crate::query::{HostQuery, builtin_queries};
+use crate::state::ContractState;
+use crate::trace::{CallTree, EventRecord};
 
 /// Settings of a VM, the same for both engines of a comparison.
 #[derive(Clone, Debug)]
@@ -39,57 +42,24 @@ impl Default for VmConfig {
     }
 }
 
-/// Why a call did not produce output. What a contract author sees.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum CallError {
-    #[error("panic: {message}")]
-    Panic { message: String },
-    #[error("out of gas")]
-    OutOfGas,
-    #[error("trap: {trap}")]
-    Trap { trap: Trap },
-    #[error("host function failed: {error}")]
-    Host { error: HostError },
-    #[error("the contract has no exported function `{name}`")]
-    MissingFunction { name: String },
-    #[error("`init` runs only at deploy")]
-    InitNotCallable,
-    #[error("input of {len} bytes does not fit the 65536-byte argument buffer")]
-    InputTooLarge { len: usize },
-    #[error("the contract returned output length {len}, outside 0..=65536")]
-    OutputLength { len: i32 },
-}
-
-impl CallError {
-    /// A short name of the error's kind, stable across versions.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CallError::Panic { .. } => "panic",
-            CallError::OutOfGas => "out_of_gas",
-            CallError::Trap { .. } => "trap",
-            CallError::Host { .. } => "host",
-            CallError::MissingFunction { .. } => "missing_function",
-            CallError::InitNotCallable => "init_not_callable",
-            CallError::InputTooLarge { .. } => "input_too_large",
-            CallError::OutputLength { .. } => "output_length",
-        }
-    }
-}
-
-/// The result of a call.
+/// The result of a top-level call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallReceipt {
     /// Output bytes, or why there are none.
     pub result: Result<Vec<u8>, CallError>,
     pub gas_limit: u64,
     pub gas_spent: u64,
-    /// Events emitted by a successful call.
-    pub events: Vec<Event>,
+    /// Every event of the call, in order; those of failed frames (or of a
+    /// failed call) are flagged reverted.
+    pub events: Vec<EventRecord>,
     /// Debug messages, kept even when the call fails.
     pub debug: Vec<String>,
     /// Data fed to the feeder by a successful call.
     pub feed: Vec<Vec<u8>>,
+    /// The frames the call made; absent when it was refused before running.
+    pub call_tree: Option<CallTree>,
+    /// A digest of every deployed contract's state after the call, by id.
+    pub state: BTreeMap<String, String>,
 }
 
 /// Why a deploy failed.
@@ -183,34 +153,35 @@ impl<E: Engine> Vm<E> {
         })
     }
 
-    /// A new session with no contracts.
+    /// A new session with no contracts, no host data, the built-in host
+    /// queries (`hash`, `echo`, `priced`, `panics`) and no feeder.
     pub fn session(&self) -> Session<'_, E> {
+        let host = HostState {
+            queries: builtin_queries(),
+            ..HostState::default()
+        };
         Session {
             vm: self,
-            store: self.engine.new_store(HostState::default()),
-            contracts: Vec::new(),
+            store: self.engine.new_store(host),
         }
     }
-}
-
-struct Deployed<M> {
-    id: ContractId,
-    instance: InstanceId,
-    prepared: Arc<Prepared<M>>,
-    committed: CommittedState,
 }
 
 /// Deployed contracts and their state on one engine.
 pub struct Session<'vm, E: Engine> {
     vm: &'vm Vm<E>,
     store: E::Store,
-    contracts: Vec<Deployed<E::Module>>,
 }
 
 impl<E: Engine> Session<'_, E> {
-    /// Sets the host data `name` the contracts read with `hd`.
+    /// Sets the host data `name` that contracts read with `hd`.
     pub fn set_host_data(&mut self, name: &str, data: Vec<u8>) {
         self.store.host().host_data.insert(name.to_string(), data);
+    }
+
+    /// Registers a host query that contracts run with `hq`.
+    pub fn register_query(&mut self, name: &str, query: Arc<dyn HostQuery>) {
+        self.store.host().queries.insert(name.to_string(), query);
     }
 
     /// Attaches a feeder that collects what contracts `feed`.
@@ -219,8 +190,14 @@ impl<E: Engine> Session<'_, E> {
     }
 
     /// Ids of the deployed contracts, in deploy order.
-    pub fn contract_ids(&self) -> Vec<ContractId> {
-        self.contracts.iter().map(|c| c.id).collect()
+    pub fn contract_ids(&mut self) -> Vec<ContractId> {
+        self.store
+            .host()
+            .contracts
+            .iter()
+            .filter(|slot| slot.live)
+            .map(|slot| slot.id)
+            .collect()
     }
 
     /// Deploys a contract: admission, instrumentation, compilation (cached),
@@ -233,22 +210,24 @@ impl<E: Engine> Session<'_, E> {
         let id = options
             .id
             .unwrap_or_else(|| ContractId::from_bytecode(bytecode));
-        if self.contracts.iter().any(|c| c.id == id) {
+        if self.store.host().live_contract(&id).is_some() {
             return Err(DeployError::DuplicateId(id));
         }
         let prepared = self.vm.prepare(bytecode)?;
+        let functions: Arc<[String]> = prepared.info.exports.clone().into();
         let expected = InstanceId(self.store.host().contracts.len());
         self.store.host().contracts.push(ContractSlot {
             id,
             owner: options.owner,
             argbuf_offset: prepared.info.argbuf_offset,
             width: prepared.info.memory.width,
+            functions,
+            live: false,
         });
         let instance = match self.store.instantiate(&prepared.compiled) {
             Ok(instance) => instance,
             Err(failure) => {
-                // The slot stays, unreachable: no deployed contract maps to it.
-                self.store.host().contracts[expected.0].id = ContractId([0; 32]);
+                self.store.host().contracts.pop();
                 return Err(match failure {
                     CallFailure::Trap(trap) => DeployError::InstantiationTrap { trap },
                     CallFailure::Engine(error) => DeployError::Engine(error),
@@ -262,27 +241,16 @@ impl<E: Engine> Session<'_, E> {
             ))
             .into());
         }
-        let committed = CommittedState::capture(
+        let state = ContractState::capture(
             &mut self.store,
             instance,
             &prepared.instrumented.state_globals,
         )?;
-        let mut deployed = Deployed {
-            id,
-            instance,
-            prepared,
-            committed,
-        };
-        let init = if deployed.prepared.info.has_init() {
-            let receipt = self.execute(
-                &mut deployed,
-                INIT_EXPORT,
-                &options.init_arg,
-                options.gas_limit,
-            )?;
+        self.store.host().journal.add_contract(state);
+        let init = if prepared.info.has_init() {
+            let receipt = self.run(instance, INIT_EXPORT, &options.init_arg, options.gas_limit)?;
             if receipt.result.is_err() {
-                // The instance stays in the store, unreachable: no id maps to it.
-                self.store.host().contracts[instance.0].id = ContractId([0; 32]);
+                // The instance stays in the store, unreachable: not live.
                 return Err(DeployError::InitFailed {
                     receipt: Box::new(receipt),
                 });
@@ -291,7 +259,7 @@ impl<E: Engine> Session<'_, E> {
         } else {
             None
         };
-        self.contracts.push(deployed);
+        self.store.host().contracts[instance.0].live = true;
         Ok(Deployment { id, init })
     }
 
@@ -303,17 +271,16 @@ impl<E: Engine> Session<'_, E> {
         arg: &[u8],
         gas_limit: u64,
     ) -> Result<CallReceipt, VmError> {
-        let index = self
-            .contracts
-            .iter()
-            .position(|c| c.id == *id)
+        let host = self.store.host();
+        let instance = host
+            .live_contract(id)
             .ok_or(VmError::UnknownContract(*id))?;
         let refused = if function == INIT_EXPORT {
             Some(CallError::InitNotCallable)
-        } else if !self.contracts[index]
-            .prepared
-            .info
-            .exports_function(function)
+        } else if !host.contracts[instance.0]
+            .functions
+            .iter()
+            .any(|f| f == function)
         {
             Some(CallError::MissingFunction {
                 name: function.to_string(),
@@ -322,140 +289,90 @@ impl<E: Engine> Session<'_, E> {
             None
         };
         if let Some(error) = refused {
-            return Ok(CallReceipt {
-                result: Err(error),
-                gas_limit,
-                gas_spent: 0,
-                events: Vec::new(),
-                debug: Vec::new(),
-                feed: Vec::new(),
-            });
+            return Ok(self.refused(error, gas_limit));
         }
-        // Take the contract out while it runs so the store can be borrowed.
-        let mut deployed = self.contracts.swap_remove(index);
-        let receipt = self.execute(&mut deployed, function, arg, gas_limit);
-        self.contracts.push(deployed);
-        let last = self.contracts.len() - 1;
-        self.contracts.swap(index, last);
-        Ok(receipt?)
+        Ok(self.run(instance, function, arg, gas_limit)?)
     }
 
-    /// The committed memory of contract `id`.
-    pub fn committed_memory(&self, id: &ContractId) -> Option<&[u8]> {
-        self.contracts
-            .iter()
-            .find(|c| c.id == *id)
-            .map(|c| c.committed.memory())
+    /// The checkpointed memory of contract `id`.
+    pub fn committed_memory(&mut self, id: &ContractId) -> Option<Vec<u8>> {
+        let host = self.store.host();
+        let instance = host.live_contract(id)?;
+        host.journal
+            .contract(instance)
+            .map(|state| state.memory().to_vec())
     }
 
-    /// A digest of contract `id`'s committed state: memory and globals.
-    pub fn state_digest(&self, id: &ContractId) -> Option<[u8; 32]> {
-        self.contracts
-            .iter()
-            .find(|c| c.id == *id)
-            .map(|c| c.committed.digest())
+    /// A digest of contract `id`'s state: memory and mutable globals.
+    pub fn state_digest(&mut self, id: &ContractId) -> Option<[u8; 32]> {
+        let host = self.store.host();
+        let instance = host.live_contract(id)?;
+        host.journal.contract(instance).map(ContractState::digest)
     }
 
-    fn execute(
-        &mut self,
-        deployed: &mut Deployed<E::Module>,
-        function: &str,
-        arg: &[u8],
-        gas_limit: u64,
-    ) -> Result<CallReceipt, EngineError> {
-        let mut receipt = CallReceipt {
-            result: Ok(Vec::new()),
+    fn refused(&mut self, error: CallError, gas_limit: u64) -> CallReceipt {
+        CallReceipt {
+            result: Err(error),
             gas_limit,
             gas_spent: 0,
             events: Vec::new(),
             debug: Vec::new(),
             feed: Vec::new(),
-        };
+            call_tree: None,
+            state: self.state_digests(),
+        }
+    }
+
+    fn run(
+        &mut self,
+        instance: InstanceId,
+        function: &str,
+        arg: &[u8],
+        gas_limit: u64,
+    ) -> Result<CallReceipt, EngineError> {
         if arg.len() > ARGBUF_LEN {
-            receipt.result = Err(CallError::InputTooLarge { len: arg.len() });
-            return Ok(receipt);
+            return Ok(self.refused(CallError::InputTooLarge { len: arg.len() }, gas_limit));
         }
-        let instance = deployed.instance;
-        let argbuf = deployed.prepared.info.argbuf_offset;
-        let store = &mut self.store;
-        host::write_memory(store, instance, argbuf, arg).map_err(host_failure_to_engine)?;
-        let gas = GasCounter::with_limit(gas_limit);
-        store.set_vm_global(instance, VmGlobal::Fuel, gas.0)?;
-        store.set_vm_global(instance, VmGlobal::SavedFuel, gas.0)?;
-        store.set_vm_global(instance, VmGlobal::Stack, 0)?;
-        store.set_vm_global(instance, VmGlobal::Abort, 0)?;
-        store.host().frames.push(Frame {
-            instance,
-            limit: gas_limit,
-        });
-        let outcome = store.call(instance, function, arg.len() as u32);
-        store.host().frames.pop();
-
-        let remaining = GasCounter(store.vm_global(instance, VmGlobal::SavedFuel)?).remaining();
-        receipt.gas_spent = gas_limit.saturating_sub(remaining);
-        let host_state = store.host();
-        let events = std::mem::take(&mut host_state.events);
-        receipt.debug = std::mem::take(&mut host_state.debug_messages);
-        let feed = host_state
-            .feeder
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default();
-
-        let result = match outcome {
-            Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
-                let start = argbuf as usize;
-                Ok(store.memory(instance)?[start..start + len as usize].to_vec())
-            }
-            Ok(len) => Err(CallError::OutputLength { len }),
-            Err(CallFailure::Engine(error)) => {
-                deployed.committed.rollback(store, instance)?;
-                return Err(error);
-            }
-            Err(CallFailure::Trap(trap)) => {
-                let abort =
-                    AbortCode::from_global(store.vm_global(instance, VmGlobal::Abort)? as i32);
-                Err(classify(trap, abort, remaining))
-            }
-        };
-        match &result {
-            Ok(_) => {
-                deployed.committed.commit(store, instance)?;
-                receipt.events = events;
-                receipt.feed = feed;
-            }
-            Err(_) => {
-                deployed.committed.rollback(store, instance)?;
-            }
-        }
-        receipt.result = result;
-        Ok(receipt)
+        let frame = call::run_frame(
+            &mut self.store,
+            FrameRequest {
+                callee: instance,
+                function,
+                arg,
+                gas_limit,
+                stack_base: 0,
+                nested: false,
+            },
+        );
+        let host = self.store.host();
+        let call_tree = host.trace.finish();
+        let debug = std::mem::take(&mut host.debug_messages);
+        let feed = host.feeder.as_mut().map(std::mem::take).unwrap_or_default();
+        let frame = frame?;
+        let events = call_tree.as_ref().map(CallTree::events).unwrap_or_default();
+        let success = frame.result.is_ok();
+        Ok(CallReceipt {
+            result: frame.result,
+            gas_limit,
+            gas_spent: frame.gas_spent,
+            events,
+            debug,
+            feed: if success { feed } else { Vec::new() },
+            call_tree,
+            state: self.state_digests(),
+        })
     }
-}
 
-fn host_failure_to_engine(failure: HostFailure) -> EngineError {
-    match failure {
-        HostFailure::Engine(error) => error,
-        HostFailure::Contract(error) => {
-            EngineError::HostInvariant(format!("writing the input: {error}"))
-        }
-    }
-}
-
-/// The contract-visible error of a failed execution. A trap while no gas
-/// remains is out-of-gas, whatever raised it.
-pub(crate) fn classify(trap: Trap, abort: Option<AbortCode>, remaining: u64) -> CallError {
-    if remaining == 0 {
-        return CallError::OutOfGas;
-    }
-    match (trap, abort) {
-        (_, Some(AbortCode::OutOfGas)) | (Trap::OutOfGas, _) => CallError::OutOfGas,
-        (_, Some(AbortCode::StackExhausted)) => CallError::Trap {
-            trap: Trap::StackExhausted,
-        },
-        (Trap::Host(HostError::Panic { message }), None) => CallError::Panic { message },
-        (Trap::Host(HostError::OutOfGas), None) => CallError::OutOfGas,
-        (Trap::Host(error), None) => CallError::Host { error },
-        (trap, None) => CallError::Trap { trap },
+    fn state_digests(&mut self) -> BTreeMap<String, String> {
+        let host = self.store.host();
+        host.contracts
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.live)
+            .filter_map(|(index, slot)| {
+                let digest = host.journal.contract(InstanceId(index))?.digest();
+                Some((slot.id.to_string(), hex::encode(digest)))
+            })
+            .collect()
     }
 }

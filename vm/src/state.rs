@@ -1,36 +1,39 @@
-//! Contract state and its rollback.
+//! Contract state, checkpoints and rollback.
 //!
-//! A contract's state is its memory and its mutable globals (tables and data
-//! segments are immutable after instantiation, by admission). The VM keeps
-//! a committed copy of each; a successful call commits the pages it wrote,
-//! a failed one copies them back. Which pages a call wrote comes from the
-//! dirty-page map the determinism pass maintains, so both take time in
-//! proportion to the pages written, not to the size of the memory.
+//! A contract's state is its memory and its mutable globals (tables and
+//! data segments are immutable after instantiation, by admission). For each
+//! contract the VM keeps a *checkpointed copy*: its state at the latest
+//! checkpoint. Pages written since are known from the dirty-page map the
+//! determinism pass maintains (and from host writes).
+//!
+//! Every call (top-level or through `c`) opens a [`Level`]. Opening one
+//! checkpoints every contract: the pages written since the previous
+//! checkpoint are copied into the checkpointed copies, and their previous
+//! contents are logged in the level that was running, so that level can
+//! still be undone. A level that succeeds merges its log into its parent; a
+//! level that fails first rewinds the checkpointed copies with the logs of
+//! itself, then copies back every page it logged or left dirty. Each step
+//! costs time in proportion to the pages written, not to memory sizes.
 //!
 //! Memory growth cannot be undone in place (neither engine shrinks a
-//! memory): a failed call that grew memory gets a fresh instance, restored
-//! from the committed copy in full.
+//! memory). A contract whose failed call grew its memory gets a fresh
+//! instance restored from its checkpointed copy, at once when it is not
+//! running further up the call stack, otherwise when the top-level call
+//! ends; until then its extra pages read as zeros.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::determinism::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_PAGE_SPILL};
-use crate::engine::{EngineError, InstanceId, Runtime, Store, Value};
+use crate::engine::{EngineError, InstanceId, Runtime, Value};
 
-/// The state a contract returns to when a call fails.
+/// A contract's state at the latest checkpoint.
 #[derive(Clone, Debug)]
-pub struct CommittedState {
+pub struct ContractState {
     memory: Vec<u8>,
     globals: Vec<(u32, Value)>,
 }
 
-/// What a commit or rollback did, for benchmarks and reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StateChange {
-    /// Dirty pages copied.
-    pub pages: usize,
-    /// Whether the instance had to be replaced to undo memory growth.
-    pub reinstantiated: bool,
-}
-
-impl CommittedState {
+impl ContractState {
     /// Captures the whole state of a freshly instantiated contract.
     pub fn capture(
         rt: &mut dyn Runtime,
@@ -43,20 +46,15 @@ impl CommittedState {
             globals.push((index, rt.state_global(instance, index)?));
         }
         rt.dirty_map(instance)?.fill(0);
-        Ok(CommittedState { memory, globals })
+        Ok(ContractState { memory, globals })
     }
 
-    /// Size of the committed memory, in bytes.
-    pub fn memory_len(&self) -> usize {
-        self.memory.len()
-    }
-
-    /// The committed memory.
+    /// The checkpointed memory.
     pub fn memory(&self) -> &[u8] {
         &self.memory
     }
 
-    /// A blake3 digest of the committed memory and globals.
+    /// A blake3 digest of the checkpointed memory and globals.
     pub fn digest(&self) -> [u8; 32] {
         let mut hasher = blake3::Hasher::new();
         hasher.update(&(self.memory.len() as u64).to_le_bytes());
@@ -75,84 +73,254 @@ impl CommittedState {
         }
         *hasher.finalize().as_bytes()
     }
+}
 
-    /// Makes the contract's current state the committed one.
-    pub fn commit(
+/// What one call level changed, as needed to undo it.
+#[derive(Debug, Default)]
+struct Level {
+    /// Checkpointed page contents before this level, by contract and page.
+    pages: BTreeMap<(usize, usize), Vec<u8>>,
+    /// Checkpointed globals before this level.
+    globals: BTreeMap<usize, Vec<(u32, Value)>>,
+    /// Checkpointed memory length before this level.
+    lengths: BTreeMap<usize, usize>,
+}
+
+/// The state of every contract of a session and the undo logs of the calls
+/// in progress.
+#[derive(Debug, Default)]
+pub struct Journal {
+    contracts: Vec<ContractState>,
+    levels: Vec<Level>,
+    /// Contracts whose memory must shrink when they are no longer running.
+    pending_reinstantiation: BTreeSet<usize>,
+}
+
+/// What a rollback did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rollback {
+    /// Pages copied back.
+    pub pages: usize,
+    /// Contracts replaced by fresh instances to undo memory growth.
+    pub reinstantiated: usize,
+}
+
+impl Journal {
+    /// Registers a newly deployed contract; its index must be its instance's.
+    pub fn add_contract(&mut self, state: ContractState) -> InstanceId {
+        self.contracts.push(state);
+        InstanceId(self.contracts.len() - 1)
+    }
+
+    /// Forgets the last registered contract (a deploy that failed).
+    pub fn remove_last_contract(&mut self) {
+        self.contracts.pop();
+    }
+
+    pub fn contract(&self, instance: InstanceId) -> Option<&ContractState> {
+        self.contracts.get(instance.0)
+    }
+
+    /// Number of open levels.
+    pub fn depth(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Opens a level: checkpoints every contract.
+    pub fn begin(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+        self.checkpoint(rt)?;
+        self.levels.push(Level::default());
+        Ok(())
+    }
+
+    /// Closes the innermost level successfully. Closing the outermost one
+    /// commits everything.
+    pub fn commit(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+        let Some(level) = self.levels.pop() else {
+            return Err(no_level());
+        };
+        match self.levels.last_mut() {
+            Some(parent) => {
+                for (key, bytes) in level.pages {
+                    parent.pages.entry(key).or_insert(bytes);
+                }
+                for (key, globals) in level.globals {
+                    parent.globals.entry(key).or_insert(globals);
+                }
+                for (key, len) in level.lengths {
+                    parent.lengths.entry(key).or_insert(len);
+                }
+                Ok(())
+            }
+            None => self.checkpoint(rt),
+        }
+    }
+
+    /// Closes the innermost level by undoing everything it did.
+    /// `running` are the contracts active further up the call stack.
+    pub fn rollback(
         &mut self,
         rt: &mut dyn Runtime,
-        instance: InstanceId,
-    ) -> Result<StateChange, EngineError> {
-        let memory_len = rt.memory(instance)?.len();
-        if memory_len > self.memory.len() {
-            // Grown pages are zero until written; written ones are dirty.
-            self.memory.resize(memory_len, 0);
+        running: &BTreeSet<usize>,
+    ) -> Result<Rollback, EngineError> {
+        let level = self.levels.pop().ok_or_else(no_level)?;
+        let mut rollback = Rollback::default();
+        // Rewind the checkpointed copies to the level's start.
+        let mut touched: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for (&(contract, page), bytes) in &level.pages {
+            if let Some(state) = self.contracts.get_mut(contract) {
+                let start = page << DIRTY_PAGE_SHIFT;
+                let end = (start + bytes.len()).min(state.memory.len());
+                if start < end {
+                    state.memory[start..end].copy_from_slice(&bytes[..end - start]);
+                }
+                touched.entry(contract).or_default().insert(page);
+            }
         }
-        let pages = take_dirty_pages(rt, instance, memory_len)?;
-        let memory = rt.memory(instance)?;
-        for &page in &pages {
-            let range = page_range(page, memory_len);
-            self.memory[range.clone()].copy_from_slice(&memory[range]);
+        for (&contract, globals) in &level.globals {
+            if let Some(state) = self.contracts.get_mut(contract) {
+                state.globals.clone_from(globals);
+            }
         }
-        for (index, value) in &mut self.globals {
-            *value = rt.state_global(instance, *index)?;
+        for (&contract, &len) in &level.lengths {
+            if let Some(state) = self.contracts.get_mut(contract) {
+                state.memory.truncate(len);
+            }
         }
-        Ok(StateChange {
-            pages: pages.len(),
-            reinstantiated: false,
-        })
+        // Copy the level's pages back into the instances.
+        for contract in 0..self.contracts.len() {
+            let instance = InstanceId(contract);
+            let memory_len = rt.memory(instance)?.len();
+            let mut pages = take_dirty_pages(rt, instance, memory_len)?;
+            pages.extend(touched.remove(&contract).unwrap_or_default());
+            let state = &self.contracts[contract];
+            if memory_len > state.memory.len() {
+                if running.contains(&contract) {
+                    // Running further up: its memory cannot be replaced now.
+                    let memory = rt.memory(instance)?;
+                    memory[state.memory.len()..].fill(0);
+                    self.pending_reinstantiation.insert(contract);
+                } else {
+                    self.replace_instance(rt, contract)?;
+                    rollback.reinstantiated += 1;
+                    continue;
+                }
+            }
+            let memory = rt.memory(instance)?;
+            for &page in &pages {
+                let range = page_range(page, state.memory.len());
+                if !range.is_empty() {
+                    memory[range.clone()].copy_from_slice(&state.memory[range]);
+                }
+            }
+            rollback.pages += pages.len();
+            for &(index, value) in &state.globals {
+                rt.set_state_global(instance, index, value)?;
+            }
+        }
+        Ok(rollback)
     }
 
-    /// Returns the contract to the committed state.
-    pub fn rollback<S: Store + ?Sized>(
-        &self,
-        store: &mut S,
-        instance: InstanceId,
-    ) -> Result<StateChange, EngineError> {
-        let memory_len = store.memory(instance)?.len();
-        let change = if memory_len > self.memory.len() {
-            store.reinstantiate(instance)?;
-            let current = store.memory(instance)?.len();
-            let missing = (self.memory.len() - current.min(self.memory.len())) as u64;
-            if missing > 0 && !store.grow_memory(instance, missing / crate::abi::WASM_PAGE)? {
+    /// Replaces contracts whose memory had to shrink while they were
+    /// running, once nothing runs. Call when no level is open.
+    pub fn settle(&mut self, rt: &mut dyn Runtime) -> Result<usize, EngineError> {
+        let pending = std::mem::take(&mut self.pending_reinstantiation);
+        for &contract in &pending {
+            self.replace_instance(rt, contract)?;
+        }
+        Ok(pending.len())
+    }
+
+    fn replace_instance(
+        &mut self,
+        rt: &mut dyn Runtime,
+        contract: usize,
+    ) -> Result<(), EngineError> {
+        let instance = InstanceId(contract);
+        let state = &self.contracts[contract];
+        rt.reinstantiate(instance)?;
+        let current = rt.memory(instance)?.len();
+        if state.memory.len() > current {
+            let pages = ((state.memory.len() - current) as u64) / crate::abi::WASM_PAGE;
+            if !rt.grow_memory(instance, pages)? {
                 return Err(EngineError::HostInvariant(
-                    "a fresh instance cannot grow back to its committed size".into(),
+                    "a fresh instance cannot grow back to its checkpointed size".into(),
                 ));
             }
-            store.memory(instance)?.copy_from_slice(&self.memory);
-            StateChange {
-                pages: self.memory.len().div_ceil(DIRTY_PAGE_SIZE as usize),
-                reinstantiated: true,
+        }
+        rt.memory(instance)?.copy_from_slice(&state.memory);
+        for &(index, value) in &state.globals {
+            rt.set_state_global(instance, index, value)?;
+        }
+        Ok(())
+    }
+
+    /// Copies every contract's pages written since the last checkpoint into
+    /// its checkpointed copy, logging what they replace in the running level.
+    fn checkpoint(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+        for contract in 0..self.contracts.len() {
+            let instance = InstanceId(contract);
+            let memory_len = rt.memory(instance)?.len();
+            let pages = take_dirty_pages(rt, instance, memory_len)?;
+            let state = &mut self.contracts[contract];
+            let grown = memory_len > state.memory.len();
+            if pages.is_empty() && !grown && state.globals.is_empty() {
+                continue;
             }
-        } else {
-            let pages = take_dirty_pages(store, instance, memory_len)?;
-            let memory = store.memory(instance)?;
+            let mut globals = Vec::with_capacity(state.globals.len());
+            for &(index, _) in &state.globals {
+                globals.push((index, rt.state_global(instance, index)?));
+            }
+            let state = &mut self.contracts[contract];
+            let level = self.levels.last_mut();
+            if let Some(level) = level {
+                if grown {
+                    level.lengths.entry(contract).or_insert(state.memory.len());
+                }
+                if globals != state.globals {
+                    level
+                        .globals
+                        .entry(contract)
+                        .or_insert_with(|| state.globals.clone());
+                }
+                for &page in &pages {
+                    let range = page_range(page, state.memory.len());
+                    level
+                        .pages
+                        .entry((contract, page))
+                        .or_insert_with(|| state.memory[range].to_vec());
+                }
+            }
+            if grown {
+                // Grown pages are zero until written; written ones are dirty.
+                state.memory.resize(memory_len, 0);
+            }
+            state.globals = globals;
+            let memory = rt.memory(instance)?;
             for &page in &pages {
                 let range = page_range(page, memory_len);
-                memory[range.clone()].copy_from_slice(&self.memory[range]);
+                state.memory[range.clone()].copy_from_slice(&memory[range]);
             }
-            StateChange {
-                pages: pages.len(),
-                reinstantiated: false,
-            }
-        };
-        for &(index, value) in &self.globals {
-            store.set_state_global(instance, index, value)?;
         }
-        Ok(change)
+        Ok(())
     }
+}
+
+fn no_level() -> EngineError {
+    EngineError::HostInvariant("no call level is open".into())
 }
 
 /// The byte range a dirty page stands for: the page and the bytes a store
 /// starting at its end can reach.
 fn page_range(page: usize, memory_len: usize) -> std::ops::Range<usize> {
-    let start = page << DIRTY_PAGE_SHIFT;
+    let start = (page << DIRTY_PAGE_SHIFT).min(memory_len);
     let end = (start + DIRTY_PAGE_SIZE as usize + DIRTY_PAGE_SPILL as usize).min(memory_len);
     start..end
 }
 
 /// The dirty pages of the first `memory_len` bytes, clearing their marks.
-fn take_dirty_pages<R: Runtime + ?Sized>(
-    rt: &mut R,
+fn take_dirty_pages(
+    rt: &mut dyn Runtime,
     instance: InstanceId,
     memory_len: usize,
 ) -> Result<Vec<usize>, EngineError> {

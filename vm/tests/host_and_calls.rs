@@ -364,8 +364,8 @@ fn events_host_data_feeder_and_callers_at_top_level() {
     let emitted = &receipts[0];
     assert_eq!(emitted.result, Ok(vec![]));
     assert_eq!(emitted.events.len(), 1);
-    assert_eq!(emitted.events[0].topic, "topic");
-    assert_eq!(emitted.events[0].data, b"data");
+    assert_eq!(emitted.events[0].event.topic, "topic");
+    assert_eq!(emitted.events[0].event.data, b"data");
     assert_eq!(receipts[1].result, Err(CallError::OutOfGas));
     assert!(
         receipts[1].events.is_empty(),

@@ -174,6 +174,9 @@ pub trait Runtime {
         index: u32,
         value: Value,
     ) -> Result<(), EngineError>;
+    /// Replaces the instance by a fresh one of the same module: the only way
+    /// to take back memory growth, as neither engine shrinks memories.
+    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError>;
     /// Calls the contract's export `name` with the argument length.
     fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure>;
     /// The host state of the store.
@@ -187,10 +190,6 @@ pub trait Store: Runtime {
     /// Instantiates `module`, binding its imports to the host dispatcher.
     /// Instantiation traps (a segment out of bounds) are the contract's.
     fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, CallFailure>;
-
-    /// Replaces the instance by a fresh one of the same module: the only way
-    /// to take back memory growth, as neither engine shrinks memories.
-    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError>;
 }
 
 /// A Wasm engine.

@@ -127,84 +127,83 @@ pub struct WasmiStore {
     store: WiStore<StoreData>,
 }
 
-impl WasmiStore {
-    fn instantiate_at(
-        &mut self,
-        slot: InstanceId,
-        module: &WasmiModule,
-    ) -> Result<Handles, CallFailure> {
-        let mut externs = Vec::with_capacity(module.imports.len());
-        for &import in &module.imports {
-            externs.push(Extern::Func(host_function(
-                &mut self.store,
-                slot,
-                import,
-                module.width,
-            )));
-        }
-        let instantiate_error = |error: wasmi::Error| match map_call_error(error) {
-            CallFailure::Engine(EngineError::Unknown { message, .. }) => {
-                CallFailure::Engine(EngineError::Instantiate {
-                    engine: KIND,
-                    message,
-                })
-            }
-            other => other,
-        };
-        let instance =
-            Instance::new(&mut self.store, &module.module, &externs).map_err(instantiate_error)?;
-        let missing = |export: &str| {
-            CallFailure::Engine(EngineError::MissingExport {
-                engine: KIND,
-                export: export.to_string(),
-            })
-        };
-        let mut exports = HashMap::new();
-        let mut memory = None;
-        for export in module.module.exports() {
-            match export.ty() {
-                ExternType::Func(ty)
-                    if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
-                {
-                    let func = instance
-                        .get_typed_func::<i32, i32>(&self.store, export.name())
-                        .map_err(instantiate_error)?;
-                    exports.insert(export.name().to_string(), func);
-                }
-                ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
-                    memory = instance.get_memory(&self.store, export.name());
-                }
-                _ => {}
-            }
-        }
-        let memory = memory.ok_or_else(|| missing("memory"))?;
-        let dirty = instance
-            .get_memory(&self.store, DIRTY_EXPORT)
-            .ok_or_else(|| missing(DIRTY_EXPORT))?;
-        let mut vm_globals = HashMap::new();
-        for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
-            let global = instance
-                .get_global(&self.store, name)
-                .ok_or_else(|| missing(name))?;
-            vm_globals.insert(name, global);
-        }
-        let mut state_globals = HashMap::new();
-        for &index in &module.state_globals {
-            let name = state_global_export(index);
-            let global = instance
-                .get_global(&self.store, &name)
-                .ok_or_else(|| missing(&name))?;
-            state_globals.insert(index, global);
-        }
-        Ok(Handles {
-            module: module.clone(),
-            memory,
-            dirty,
-            vm_globals,
-            state_globals,
-            exports,
-        })
+/// Instantiates `module` for slot `slot`, with its host imports bound to
+/// that slot.
+fn instantiate_at(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    slot: InstanceId,
+    module: &WasmiModule,
+) -> Result<Handles, CallFailure> {
+    let mut externs = Vec::with_capacity(module.imports.len());
+    for &import in &module.imports {
+        externs.push(Extern::Func(host_function(
+            &mut *ctx,
+            slot,
+            import,
+            module.width,
+        )));
     }
+    let instantiate_error = |error: wasmi::Error| match map_call_error(error) {
+        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+            CallFailure::Engine(EngineError::Instantiate {
+                engine: KIND,
+                message,
+            })
+        }
+        other => other,
+    };
+    let instance = Instance::new(&mut *ctx, &module.module, &externs).map_err(instantiate_error)?;
+    let missing = |export: &str| {
+        CallFailure::Engine(EngineError::MissingExport {
+            engine: KIND,
+            export: export.to_string(),
+        })
+    };
+    let mut exports = HashMap::new();
+    let mut memory = None;
+    for export in module.module.exports() {
+        match export.ty() {
+            ExternType::Func(ty)
+                if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
+            {
+                let func = instance
+                    .get_typed_func::<i32, i32>(&*ctx, export.name())
+                    .map_err(instantiate_error)?;
+                exports.insert(export.name().to_string(), func);
+            }
+            ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
+                memory = instance.get_memory(&*ctx, export.name());
+            }
+            _ => {}
+        }
+    }
+    let memory = memory.ok_or_else(|| missing("memory"))?;
+    let dirty = instance
+        .get_memory(&*ctx, DIRTY_EXPORT)
+        .ok_or_else(|| missing(DIRTY_EXPORT))?;
+    let mut vm_globals = HashMap::new();
+    for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+        let global = instance
+            .get_global(&*ctx, name)
+            .ok_or_else(|| missing(name))?;
+        vm_globals.insert(name, global);
+    }
+    let mut state_globals = HashMap::new();
+    for &index in &module.state_globals {
+        let name = state_global_export(index);
+        let global = instance
+            .get_global(&*ctx, &name)
+            .ok_or_else(|| missing(&name))?;
+        state_globals.insert(index, global);
+    }
+    Ok(Handles {
+        module: module.clone(),
+        memory,
+        dirty,
+        vm_globals,
+        state_globals,
+        exports,
+    })
 }
 
 impl Store for WasmiStore {
@@ -212,24 +211,28 @@ impl Store for WasmiStore {
 
     fn instantiate(&mut self, module: &WasmiModule) -> Result<InstanceId, CallFailure> {
         let slot = InstanceId(self.store.data().instances.len());
-        let handles = self.instantiate_at(slot, module)?;
+        let handles = instantiate_at(&mut self.store, slot, module)?;
         self.store.data_mut().instances.push(handles);
         Ok(slot)
     }
+}
 
-    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
-        let module = handles(self.store.data(), instance)?.module.clone();
-        let fresh = self
-            .instantiate_at(instance, &module)
-            .map_err(|failure| match failure {
-                CallFailure::Engine(error) => error,
-                CallFailure::Trap(trap) => EngineError::HostInvariant(format!(
-                    "instantiating a second time trapped: {trap}"
-                )),
-            })?;
-        self.store.data_mut().instances[instance.0] = fresh;
-        Ok(())
-    }
+/// Replaces an instance by a fresh one of the same module.
+fn rt_reinstantiate(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<(), EngineError> {
+    let module = handles(ctx.as_context_mut().data(), instance)?
+        .module
+        .clone();
+    let fresh = instantiate_at(ctx, instance, &module).map_err(|failure| match failure {
+        CallFailure::Engine(error) => error,
+        CallFailure::Trap(trap) => {
+            EngineError::HostInvariant(format!("instantiating a second time trapped: {trap}"))
+        }
+    })?;
+    ctx.as_context_mut().data_mut().instances[instance.0] = fresh;
+    Ok(())
 }
 
 fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineError> {
@@ -239,7 +242,7 @@ fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineErr
 }
 
 fn host_function(
-    store: &mut WiStore<StoreData>,
+    store: impl AsContextMut<Data = StoreData>,
     slot: InstanceId,
     import: HostImport,
     width: abi::PtrWidth,
@@ -523,6 +526,10 @@ macro_rules! impl_runtime {
             ) -> Result<i32, CallFailure> {
                 let $ctx = self;
                 rt_call($expr, instance, name, arg_len)
+            }
+            fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_reinstantiate($expr, instance)
             }
             fn host(&mut self) -> &mut HostState {
                 let $ctx = self;

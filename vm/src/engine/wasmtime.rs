@@ -129,101 +129,97 @@ pub struct WasmtimeStore {
     store: WtStore<StoreData>,
 }
 
-impl WasmtimeStore {
-    fn instantiate_at(
-        &mut self,
-        slot: InstanceId,
-        module: &Module,
-        imports: &[HostImport],
-        width: abi::PtrWidth,
-        state_globals: &[u32],
-        native_fuel: bool,
-    ) -> Result<Handles, CallFailure> {
-        let engine = self.store.engine().clone();
-        let mut externs = Vec::with_capacity(imports.len());
-        for &import in imports {
-            externs.push(Extern::Func(host_function(
-                &mut self.store,
-                &engine,
-                slot,
-                import,
-                width,
-            )));
-        }
-        let instantiate_error = |error: wasmtime::Error| match map_call_error(error) {
-            CallFailure::Engine(EngineError::Unknown { message, .. }) => {
-                CallFailure::Engine(EngineError::Instantiate {
-                    engine: KIND,
-                    message,
-                })
-            }
-            other => other,
-        };
-        let instance =
-            Instance::new(&mut self.store, module, &externs).map_err(instantiate_error)?;
-        let missing = |export: &str| {
-            CallFailure::Engine(EngineError::MissingExport {
-                engine: KIND,
-                export: export.to_string(),
-            })
-        };
-        let mut exports = HashMap::new();
-        let mut memory = None;
-        for export in module.exports() {
-            match export.ty() {
-                wasmtime::ExternType::Func(ty)
-                    if ty.params().len() == 1
-                        && ty.results().len() == 1
-                        && matches!(ty.params().next(), Some(ValType::I32))
-                        && matches!(ty.results().next(), Some(ValType::I32)) =>
-                {
-                    let func = instance
-                        .get_typed_func::<i32, i32>(&mut self.store, export.name())
-                        .map_err(instantiate_error)?;
-                    exports.insert(export.name().to_string(), func);
-                }
-                wasmtime::ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
-                    memory = instance.get_memory(&mut self.store, export.name());
-                }
-                _ => {}
-            }
-        }
-        let memory = memory.ok_or_else(|| missing("memory"))?;
-        let mut vm_globals = HashMap::new();
-        let mut dirty = None;
-        if !native_fuel {
-            for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
-                let global = instance
-                    .get_global(&mut self.store, name)
-                    .ok_or_else(|| missing(name))?;
-                vm_globals.insert(name, global);
-            }
-            dirty = Some(
-                instance
-                    .get_memory(&mut self.store, DIRTY_EXPORT)
-                    .ok_or_else(|| missing(DIRTY_EXPORT))?,
-            );
-        }
-        let mut globals = HashMap::new();
-        for &index in state_globals {
-            let name = state_global_export(index);
-            let global = instance
-                .get_global(&mut self.store, &name)
-                .ok_or_else(|| missing(&name))?;
-            globals.insert(index, global);
-        }
-        Ok(Handles {
-            module: module.clone(),
-            imports: imports.to_vec(),
-            width,
-            memory,
-            dirty,
-            vm_globals,
-            state_globals: globals,
-            exports,
-            native_fuel,
-        })
+/// Instantiates `module` for slot `slot`, with its host imports bound to
+/// that slot.
+#[allow(clippy::too_many_arguments)]
+fn instantiate_at(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    slot: InstanceId,
+    module: &Module,
+    imports: &[HostImport],
+    width: abi::PtrWidth,
+    state_globals: &[u32],
+    native_fuel: bool,
+) -> Result<Handles, CallFailure> {
+    let engine = ctx.as_context().engine().clone();
+    let mut externs = Vec::with_capacity(imports.len());
+    for &import in imports {
+        externs.push(Extern::Func(host_function(
+            &mut *ctx, &engine, slot, import, width,
+        )));
     }
+    let instantiate_error = |error: wasmtime::Error| match map_call_error(error) {
+        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+            CallFailure::Engine(EngineError::Instantiate {
+                engine: KIND,
+                message,
+            })
+        }
+        other => other,
+    };
+    let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
+    let missing = |export: &str| {
+        CallFailure::Engine(EngineError::MissingExport {
+            engine: KIND,
+            export: export.to_string(),
+        })
+    };
+    let mut exports = HashMap::new();
+    let mut memory = None;
+    for export in module.exports() {
+        match export.ty() {
+            wasmtime::ExternType::Func(ty)
+                if ty.params().len() == 1
+                    && ty.results().len() == 1
+                    && matches!(ty.params().next(), Some(ValType::I32))
+                    && matches!(ty.results().next(), Some(ValType::I32)) =>
+            {
+                let func = instance
+                    .get_typed_func::<i32, i32>(&mut *ctx, export.name())
+                    .map_err(instantiate_error)?;
+                exports.insert(export.name().to_string(), func);
+            }
+            wasmtime::ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
+                memory = instance.get_memory(&mut *ctx, export.name());
+            }
+            _ => {}
+        }
+    }
+    let memory = memory.ok_or_else(|| missing("memory"))?;
+    let mut vm_globals = HashMap::new();
+    let mut dirty = None;
+    if !native_fuel {
+        for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+            let global = instance
+                .get_global(&mut *ctx, name)
+                .ok_or_else(|| missing(name))?;
+            vm_globals.insert(name, global);
+        }
+        dirty = Some(
+            instance
+                .get_memory(&mut *ctx, DIRTY_EXPORT)
+                .ok_or_else(|| missing(DIRTY_EXPORT))?,
+        );
+    }
+    let mut globals = HashMap::new();
+    for &index in state_globals {
+        let name = state_global_export(index);
+        let global = instance
+            .get_global(&mut *ctx, &name)
+            .ok_or_else(|| missing(&name))?;
+        globals.insert(index, global);
+    }
+    Ok(Handles {
+        module: module.clone(),
+        imports: imports.to_vec(),
+        width,
+        memory,
+        dirty,
+        vm_globals,
+        state_globals: globals,
+        exports,
+        native_fuel,
+    })
 }
 
 impl Store for WasmtimeStore {
@@ -231,7 +227,8 @@ impl Store for WasmtimeStore {
 
     fn instantiate(&mut self, module: &WasmtimeModule) -> Result<InstanceId, CallFailure> {
         let slot = InstanceId(self.store.data().instances.len());
-        let handles = self.instantiate_at(
+        let handles = instantiate_at(
+            &mut self.store,
             slot,
             &module.module,
             &module.imports,
@@ -242,24 +239,36 @@ impl Store for WasmtimeStore {
         self.store.data_mut().instances.push(handles);
         Ok(slot)
     }
+}
 
-    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
-        let (module, imports, width, globals, native_fuel) = {
-            let handles = handles(self.store.data(), instance)?;
-            (
-                handles.module.clone(),
-                handles.imports.clone(),
-                handles.width,
-                handles.state_globals.keys().copied().collect::<Vec<_>>(),
-                handles.native_fuel,
-            )
-        };
-        let fresh = self
-            .instantiate_at(instance, &module, &imports, width, &globals, native_fuel)
-            .map_err(reinstantiation_failed)?;
-        self.store.data_mut().instances[instance.0] = fresh;
-        Ok(())
-    }
+/// Replaces an instance by a fresh one of the same module.
+fn rt_reinstantiate(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+) -> Result<(), EngineError> {
+    let (module, imports, width, globals, native_fuel) = {
+        let ctx = ctx.as_context_mut();
+        let handles = handles(ctx.data(), instance)?;
+        (
+            handles.module.clone(),
+            handles.imports.clone(),
+            handles.width,
+            handles.state_globals.keys().copied().collect::<Vec<_>>(),
+            handles.native_fuel,
+        )
+    };
+    let fresh = instantiate_at(
+        ctx,
+        instance,
+        &module,
+        &imports,
+        width,
+        &globals,
+        native_fuel,
+    )
+    .map_err(reinstantiation_failed)?;
+    ctx.as_context_mut().data_mut().instances[instance.0] = fresh;
+    Ok(())
 }
 
 /// A module that instantiated once fails to instantiate again: a VM bug.
@@ -280,7 +289,7 @@ fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineErr
 
 /// Binds a host import of instance `slot` to the dispatcher.
 fn host_function(
-    store: &mut WtStore<StoreData>,
+    store: impl AsContextMut<Data = StoreData>,
     engine: &wasmtime::Engine,
     slot: InstanceId,
     import: HostImport,
@@ -576,6 +585,10 @@ macro_rules! impl_runtime {
                 let $ctx = self;
                 rt_call($expr, instance, name, arg_len)
             }
+            fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_reinstantiate($expr, instance)
+            }
             fn host(&mut self) -> &mut HostState {
                 let $ctx = self;
                 &mut ($expr).data_mut().host
@@ -676,7 +689,7 @@ impl NativeFuelEngine {
             .set_fuel(i64::MAX as u64)
             .map_err(|error| CallFailure::Engine(unknown(error)))?;
         let slot = InstanceId(0);
-        let handles = store.instantiate_at(slot, module, imports, width, &[], true)?;
+        let handles = instantiate_at(&mut store.store, slot, module, imports, width, &[], true)?;
         store.store.data_mut().instances.push(handles);
         Ok((store, slot))
     }

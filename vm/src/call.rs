@@ -1,0 +1,227 @@
+//! Running a call frame, the same way for top-level calls and for calls
+//! contracts make through `c`: argument in, gas set, state checkpointed,
+//! the export run, the failure classified, state committed or rolled back,
+//! the frame traced.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::abi::{ARGBUF_LEN, CallErrorCode};
+use crate::determinism::AbortCode;
+use crate::engine::{CallFailure, EngineError, InstanceId, Runtime, Trap, VmGlobal};
+use crate::gas::GasCounter;
+use crate::host::{self, Frame, HostError, HostFailure};
+use crate::trace::FrameOutcome;
+
+/// Why a call did not produce output. What a contract author sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum CallError {
+    #[error("panic: {message}")]
+    Panic { message: String },
+    #[error("out of gas")]
+    OutOfGas,
+    #[error("trap: {trap}")]
+    Trap { trap: Trap },
+    #[error("host function failed: {error}")]
+    Host { error: HostError },
+    #[error("no contract with id {id}")]
+    DoesNotExist { id: String },
+    #[error("the contract has no exported function `{name}`")]
+    MissingFunction { name: String },
+    #[error("`init` runs only at deploy")]
+    InitNotCallable,
+    #[error("the function name is not UTF-8")]
+    InvalidFunctionName,
+    #[error("call depth would exceed {max}")]
+    DepthExceeded { max: usize },
+    #[error("input of {len} bytes does not fit the 65536-byte argument buffer")]
+    InputTooLarge { len: usize },
+    #[error("the contract returned output length {len}, outside 0..=65536")]
+    OutputLength { len: i32 },
+}
+
+impl CallError {
+    /// A short name of the error's kind, stable across versions.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Panic { .. } => "panic",
+            CallError::OutOfGas => "out_of_gas",
+            CallError::Trap { .. } => "trap",
+            CallError::Host { .. } => "host",
+            CallError::DoesNotExist { .. } => "does_not_exist",
+            CallError::MissingFunction { .. } => "missing_function",
+            CallError::InitNotCallable => "init_not_callable",
+            CallError::InvalidFunctionName => "invalid_function_name",
+            CallError::DepthExceeded { .. } => "depth_exceeded",
+            CallError::InputTooLarge { .. } => "input_too_large",
+            CallError::OutputLength { .. } => "output_length",
+        }
+    }
+
+    /// The code a calling contract sees for this failure of its callee.
+    pub fn code(&self) -> CallErrorCode {
+        match self {
+            CallError::Panic { .. } => CallErrorCode::Panic,
+            CallError::OutOfGas => CallErrorCode::OutOfGas,
+            CallError::DoesNotExist { .. } => CallErrorCode::DoesNotExist,
+            _ => CallErrorCode::Unknown,
+        }
+    }
+}
+
+/// The contract-visible error of a failed execution. A failure while no gas
+/// remains is out-of-gas, whatever raised it.
+pub(crate) fn classify(trap: Trap, abort: Option<AbortCode>, remaining: u64) -> CallError {
+    if remaining == 0 {
+        return CallError::OutOfGas;
+    }
+    match (trap, abort) {
+        (_, Some(AbortCode::OutOfGas)) | (Trap::OutOfGas, _) => CallError::OutOfGas,
+        (_, Some(AbortCode::StackExhausted)) => CallError::Trap {
+            trap: Trap::StackExhausted,
+        },
+        (Trap::Host(HostError::Panic { message }), None) => CallError::Panic { message },
+        (Trap::Host(HostError::OutOfGas), None) => CallError::OutOfGas,
+        (Trap::Host(error), None) => CallError::Host { error },
+        (trap, None) => CallError::Trap { trap },
+    }
+}
+
+/// A frame to run.
+pub struct FrameRequest<'a> {
+    pub callee: InstanceId,
+    pub function: &'a str,
+    pub arg: &'a [u8],
+    pub gas_limit: u64,
+    /// Logical stack already used by the frames below, in bytes.
+    pub stack_base: i64,
+    /// The code the caller will see on failure, for the trace (`None` at top
+    /// level).
+    pub nested: bool,
+}
+
+/// How a frame ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameResult {
+    pub result: Result<Vec<u8>, CallError>,
+    pub gas_spent: u64,
+}
+
+/// Runs a frame: checkpoints state, calls the export, and commits or rolls
+/// back. The callee must exist and export `function` (the caller checks).
+pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameResult, EngineError> {
+    let FrameRequest {
+        callee,
+        function,
+        arg,
+        gas_limit,
+        stack_base,
+        nested,
+    } = request;
+    let slot = rt
+        .host()
+        .contracts
+        .get(callee.0)
+        .cloned()
+        .ok_or_else(|| EngineError::HostInvariant(format!("no contract slot {}", callee.0)))?;
+    let mut journal = std::mem::take(&mut rt.host().journal);
+    let begun = journal.begin(rt);
+    rt.host().journal = journal;
+    begun?;
+    rt.host().trace.enter(slot.id, function, arg, gas_limit);
+
+    host::write_memory(rt, callee, slot.argbuf_offset, arg).map_err(|failure| match failure {
+        HostFailure::Engine(error) => error,
+        HostFailure::Contract(error) => {
+            EngineError::HostInvariant(format!("writing the input: {error}"))
+        }
+    })?;
+    let gas = GasCounter::with_limit(gas_limit);
+    rt.set_vm_global(callee, VmGlobal::Fuel, gas.0)?;
+    rt.set_vm_global(callee, VmGlobal::SavedFuel, gas.0)?;
+    rt.set_vm_global(callee, VmGlobal::Stack, stack_base)?;
+    rt.set_vm_global(callee, VmGlobal::Abort, 0)?;
+    rt.host().frames.push(Frame {
+        instance: callee,
+        limit: gas_limit,
+    });
+    let outcome = rt.call(callee, function, arg.len() as u32);
+    rt.host().frames.pop();
+
+    let remaining = GasCounter(rt.vm_global(callee, VmGlobal::SavedFuel)?).remaining();
+    let gas_spent = gas_limit.saturating_sub(remaining);
+    let result = match outcome {
+        Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
+            let start = slot.argbuf_offset as usize;
+            Ok(rt.memory(callee)?[start..start + len as usize].to_vec())
+        }
+        Ok(len) => Err(CallError::OutputLength { len }),
+        Err(CallFailure::Engine(error)) => {
+            // Leave the state as it was before the frame; the error goes on.
+            let _ = finish_state(rt, false);
+            return Err(error);
+        }
+        Err(CallFailure::Trap(trap)) => {
+            let abort = AbortCode::from_global(rt.vm_global(callee, VmGlobal::Abort)? as i32);
+            Err(classify(trap, abort, remaining))
+        }
+    };
+    finish_state(rt, result.is_ok())?;
+    let outcome = match &result {
+        Ok(output) => FrameOutcome::Output(output.clone()),
+        Err(error) => FrameOutcome::Failed {
+            code: nested.then(|| error.code().code()),
+            error: error.clone(),
+        },
+    };
+    rt.host().trace.exit(gas_spent, outcome);
+    Ok(FrameResult { result, gas_spent })
+}
+
+/// Commits or rolls back the frame's level; at top level, also replaces
+/// contracts whose growth had to wait.
+fn finish_state(rt: &mut dyn Runtime, success: bool) -> Result<(), EngineError> {
+    let running: BTreeSet<usize> = rt
+        .host()
+        .frames
+        .iter()
+        .map(|frame| frame.instance.0)
+        .collect();
+    let mut journal = std::mem::take(&mut rt.host().journal);
+    let result = if success {
+        journal.commit(rt)
+    } else {
+        journal.rollback(rt, &running).map(|_| ())
+    };
+    let result = result.and_then(|()| {
+        if journal.depth() == 0 {
+            journal.settle(rt).map(|_| ())
+        } else {
+            Ok(())
+        }
+    });
+    rt.host().journal = journal;
+    result
+}
+
+/// Records, in the trace, a nested call refused before it ran.
+pub(crate) fn trace_refused(
+    rt: &mut dyn Runtime,
+    contract: crate::abi::ContractId,
+    function: &str,
+    arg: &[u8],
+    gas_limit: u64,
+    error: &CallError,
+) {
+    let trace = &mut rt.host().trace;
+    trace.enter(contract, function, arg, gas_limit);
+    trace.exit(
+        gas_limit,
+        FrameOutcome::Failed {
+            code: Some(error.code().code()),
+            error: error.clone(),
+        },
+    );
+}

@@ -1,0 +1,216 @@
+//! Call traces: the tree of frames a call made, with what each was given,
+//! spent and returned, and the events it emitted. Serializable and stable,
+//! so two engines' traces compare field by field and snapshot as text.
+
+use serde::{Deserialize, Serialize};
+
+use crate::abi::ContractId;
+use crate::call::CallError;
+use crate::host::Event;
+
+/// How a frame ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameOutcome {
+    /// The frame returned this output.
+    Output(#[serde(with = "crate::abi::hex_vec")] Vec<u8>),
+    /// The frame failed; `code` is what its caller saw (absent at top level).
+    Failed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        error: CallError,
+    },
+}
+
+/// One frame of a call tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallTree {
+    pub contract: ContractId,
+    pub function: String,
+    #[serde(with = "crate::abi::hex_vec")]
+    pub arg: Vec<u8>,
+    pub gas_limit: u64,
+    pub gas_spent: u64,
+    pub outcome: FrameOutcome,
+    /// Events emitted by this frame itself, in order.
+    pub events: Vec<EventRecord>,
+    pub children: Vec<CallTree>,
+}
+
+/// An event as it appears in a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    #[serde(flatten)]
+    pub event: Event,
+    /// Whether a failed frame it belongs to was rolled back.
+    pub reverted: bool,
+    /// The frame that emitted it: its position in a pre-order walk of the
+    /// call tree, the top-level frame being 0.
+    pub frame: usize,
+}
+
+impl CallTree {
+    /// Every event of the tree, in emission order.
+    pub fn events(&self) -> Vec<EventRecord> {
+        let mut events = Vec::new();
+        self.collect_events(&mut events);
+        events.sort_by_key(|record| record.frame);
+        events
+    }
+
+    fn collect_events(&self, events: &mut Vec<EventRecord>) {
+        events.extend(self.events.iter().cloned());
+        for child in &self.children {
+            child.collect_events(events);
+        }
+    }
+
+    /// The tree as indented text, one frame per line.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        self.render_into(&mut text, 0);
+        text
+    }
+
+    fn render_into(&self, text: &mut String, depth: usize) {
+        let indent = "  ".repeat(depth);
+        let outcome = match &self.outcome {
+            FrameOutcome::Output(bytes) => format!("ok 0x{}", hex::encode(bytes)),
+            FrameOutcome::Failed {
+                code: Some(code),
+                error,
+            } => format!("failed ({code}): {error}"),
+            FrameOutcome::Failed { code: None, error } => format!("failed: {error}"),
+        };
+        let contract = self.contract.to_string();
+        text.push_str(&format!(
+            "{indent}{}..{} {}(0x{}) gas {}/{} -> {outcome}\n",
+            &contract[..8],
+            &contract[56..],
+            self.function,
+            hex::encode(&self.arg),
+            self.gas_spent,
+            self.gas_limit,
+        ));
+        for record in &self.events {
+            let reverted = if record.reverted { " (reverted)" } else { "" };
+            text.push_str(&format!(
+                "{indent}  event {:?} 0x{}{reverted}\n",
+                record.event.topic,
+                hex::encode(&record.event.data)
+            ));
+        }
+        for child in &self.children {
+            child.render_into(text, depth + 1);
+        }
+    }
+}
+
+/// Builds the call tree while a call runs.
+#[derive(Debug, Default)]
+pub struct TraceBuilder {
+    nodes: Vec<Node>,
+    open: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Node {
+    tree: CallTree,
+    children: Vec<usize>,
+}
+
+impl TraceBuilder {
+    /// Opens a frame; returns its pre-order index.
+    pub fn enter(
+        &mut self,
+        contract: ContractId,
+        function: &str,
+        arg: &[u8],
+        gas_limit: u64,
+    ) -> usize {
+        let index = self.nodes.len();
+        if let Some(&parent) = self.open.last() {
+            self.nodes[parent].children.push(index);
+        }
+        self.nodes.push(Node {
+            tree: CallTree {
+                contract,
+                function: function.to_string(),
+                arg: arg.to_vec(),
+                gas_limit,
+                gas_spent: 0,
+                outcome: FrameOutcome::Output(Vec::new()),
+                events: Vec::new(),
+                children: Vec::new(),
+            },
+            children: Vec::new(),
+        });
+        self.open.push(index);
+        index
+    }
+
+    /// The frame running now.
+    pub fn current(&self) -> Option<usize> {
+        self.open.last().copied()
+    }
+
+    /// Records an event of the running frame.
+    pub fn event(&mut self, event: Event) {
+        if let Some(&frame) = self.open.last() {
+            self.nodes[frame].tree.events.push(EventRecord {
+                event,
+                reverted: false,
+                frame,
+            });
+        }
+    }
+
+    /// Closes the running frame.
+    pub fn exit(&mut self, gas_spent: u64, outcome: FrameOutcome) {
+        if let Some(frame) = self.open.pop() {
+            let node = &mut self.nodes[frame];
+            node.tree.gas_spent = gas_spent;
+            if matches!(outcome, FrameOutcome::Failed { .. }) {
+                self.revert_from(frame);
+            }
+            self.nodes[frame].tree.outcome = outcome;
+        }
+    }
+
+    /// Flags every event of frame `frame` and its descendants as reverted.
+    fn revert_from(&mut self, frame: usize) {
+        let mut pending = vec![frame];
+        while let Some(index) = pending.pop() {
+            let node = &mut self.nodes[index];
+            for record in &mut node.tree.events {
+                record.reverted = true;
+            }
+            pending.extend(node.children.iter().copied());
+        }
+    }
+
+    /// The finished tree, leaving the builder empty.
+    pub fn finish(&mut self) -> Option<CallTree> {
+        let nodes = std::mem::take(&mut self.nodes);
+        self.open.clear();
+        let mut trees: Vec<Option<CallTree>> = Vec::with_capacity(nodes.len());
+        let mut children: Vec<Vec<usize>> = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            trees.push(Some(node.tree));
+            children.push(node.children);
+        }
+        // Children always come after their parent: assemble from the end.
+        for index in (0..trees.len()).rev() {
+            let mut kids = Vec::with_capacity(children[index].len());
+            for &child in &children[index] {
+                if let Some(tree) = trees[child].take() {
+                    kids.push(tree);
+                }
+            }
+            if let Some(tree) = trees[index].as_mut() {
+                tree.children = kids;
+            }
+        }
+        trees.into_iter().next().flatten()
+    }
+}
