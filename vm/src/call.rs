@@ -218,7 +218,7 @@ pub(crate) fn trace_refused(
     let trace = &mut rt.host().trace;
     trace.enter(contract, function, arg, gas_limit);
     trace.exit(
-        gas_limit,
+        0,
         FrameOutcome::Failed {
             code: Some(error.code().code()),
             error: error.clone(),

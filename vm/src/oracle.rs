@@ -44,8 +44,10 @@ pub struct NativeFuelOracle {
 
 impl NativeFuelOracle {
     pub fn new(config: VmConfig) -> Result<Self, EngineError> {
+        let mut engine_config = config.engine.clone();
+        engine_config.native_stack_limit = crate::determinism::stack::ORACLE_NATIVE_STACK_LIMIT;
         Ok(NativeFuelOracle {
-            engine: NativeFuelEngine::new(&config.engine)?,
+            engine: NativeFuelEngine::new(&engine_config)?,
             config,
             cache: BytecodeCache::default(),
         })

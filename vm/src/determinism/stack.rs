@@ -18,9 +18,15 @@ pub const SLOT_SIZE: u64 = 16;
 /// Total logical stack all active frames of one call may use.
 pub const STACK_BUDGET: u64 = 384 * 1024;
 
-/// The native stack wasmtime may use for Wasm (`Config::max_wasm_stack`):
-/// well above the budget so the logical limit always fires first.
-pub const NATIVE_STACK_LIMIT: usize = 512 * 1024;
+/// The native stack wasmtime may use for Wasm (`Config::max_wasm_stack`),
+/// host frames of nested inter-contract calls included: far above the
+/// budget so the logical limit always fires first. Threads running calls
+/// need this much stack and more (the main thread's 8 MiB is enough).
+pub const NATIVE_STACK_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The native stack of the native-fuel oracle, which has no logical limit
+/// and runs single contracts: wasmtime's default.
+pub const ORACLE_NATIVE_STACK_LIMIT: usize = 512 * 1024;
 
 /// Logical size of a frame with this many parameters and locals (scratch
 /// locals of the pass included) and this operand-stack height.
