@@ -37,10 +37,13 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CallArgs {
-    /// The contract, as `.wat` or `.wasm`.
-    contract: PathBuf,
-    /// The exported function to call.
-    function: String,
+    /// The contracts, as `.wat` or `.wasm`, deployed in this order, then the
+    /// exported function to call (on the first contract unless `--to`).
+    #[arg(required = true, num_args = 2.., value_name = "CONTRACT... FUNCTION")]
+    items: Vec<String>,
+    /// Which deployed contract to call, counting from 1.
+    #[arg(long, default_value_t = 1)]
+    to: usize,
     /// Input bytes, as hex.
     #[arg(long, conflicts_with = "arg_utf8")]
     arg: Option<String>,
@@ -109,6 +112,9 @@ fn load_contract(path: &Path) -> Result<Vec<u8>, InputError> {
 #[derive(Serialize, PartialEq, Eq)]
 struct EngineReport {
     engine: EngineKind,
+    /// Ids of the deployed contracts, in deploy order.
+    contracts: Vec<String>,
+    /// The called contract.
     contract: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     output_hex: Option<String>,
@@ -121,10 +127,19 @@ struct EngineReport {
     gas_limit: u64,
     gas_spent: u64,
     debug: Vec<String>,
+    events: Vec<vm::trace::EventRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_tree: Option<vm::trace::CallTree>,
+    state: std::collections::BTreeMap<String, String>,
 }
 
 impl EngineReport {
-    fn new(engine: EngineKind, deployment: &Deployment, receipt: CallReceipt) -> Self {
+    fn new(
+        engine: EngineKind,
+        contracts: &[Deployment],
+        called: &Deployment,
+        receipt: CallReceipt,
+    ) -> Self {
         let (output_hex, output_text, error, error_message) = match receipt.result {
             Ok(bytes) => (Some(hex::encode(&bytes)), printable(&bytes), None, None),
             Err(error) => {
@@ -134,7 +149,8 @@ impl EngineReport {
         };
         EngineReport {
             engine,
-            contract: deployment.id.to_string(),
+            contracts: contracts.iter().map(|d| d.id.to_string()).collect(),
+            contract: called.id.to_string(),
             output_hex,
             output_text,
             error,
@@ -142,6 +158,9 @@ impl EngineReport {
             gas_limit: receipt.gas_limit,
             gas_spent: receipt.gas_spent,
             debug: receipt.debug,
+            events: receipt.events,
+            call_tree: receipt.call_tree,
+            state: receipt.state,
         }
     }
 
@@ -153,12 +172,18 @@ impl EngineReport {
             &self.error,
             self.gas_spent,
             &self.debug,
+            &self.events,
+            &self.call_tree,
+            &self.state,
         ) == (
             &other.contract,
             &other.output_hex,
             &other.error,
             other.gas_spent,
             &other.debug,
+            &other.events,
+            &other.call_tree,
+            &other.state,
         )
     }
 
@@ -183,6 +208,12 @@ impl EngineReport {
         for message in &self.debug {
             println!("  debug:  {message}");
         }
+        if let Some(tree) = &self.call_tree {
+            println!("  calls:");
+            for line in tree.render().lines() {
+                println!("    {line}");
+            }
+        }
     }
 }
 
@@ -197,31 +228,53 @@ fn printable(bytes: &[u8]) -> Option<String> {
 }
 
 fn run_on<E: vm::engine::Engine>(
-    wasm: &[u8],
+    contracts: &[Vec<u8>],
     args: &CallArgs,
+    function: &str,
     input: &[u8],
 ) -> Result<EngineReport, InputError> {
     let vm =
         Vm::<E>::new(VmConfig::default()).map_err(|error| InputError::Vm(error.to_string()))?;
     let mut session = vm.session();
-    let options = DeployOptions {
-        gas_limit: args.init_gas,
-        ..DeployOptions::default()
-    };
-    let deployment = session
-        .deploy(wasm, options)
-        .map_err(|error| InputError::Deploy {
-            engine: E::KIND,
-            error,
-        })?;
+    let mut deployments = Vec::new();
+    for wasm in contracts {
+        let options = DeployOptions {
+            gas_limit: args.init_gas,
+            ..DeployOptions::default()
+        };
+        let deployment = session
+            .deploy(wasm, options)
+            .map_err(|error| InputError::Deploy {
+                engine: E::KIND,
+                error,
+            })?;
+        deployments.push(deployment);
+    }
+    let called = deployments
+        .get(args.to.wrapping_sub(1))
+        .ok_or_else(|| {
+            InputError::Arg(format!(
+                "--to {}: there are {} contracts",
+                args.to,
+                contracts.len()
+            ))
+        })?
+        .clone();
     let receipt = session
-        .call(&deployment.id, &args.function, input, args.gas)
+        .call(&called.id, function, input, args.gas)
         .map_err(|error: VmError| InputError::Vm(error.to_string()))?;
-    Ok(EngineReport::new(E::KIND, &deployment, receipt))
+    Ok(EngineReport::new(E::KIND, &deployments, &called, receipt))
 }
 
 fn call(args: &CallArgs) -> Result<bool, InputError> {
-    let wasm = load_contract(&args.contract)?;
+    let (function, paths) = args
+        .items
+        .split_last()
+        .ok_or_else(|| InputError::Arg("expected CONTRACT... FUNCTION".into()))?;
+    let contracts = paths
+        .iter()
+        .map(|path| load_contract(Path::new(path)))
+        .collect::<Result<Vec<_>, _>>()?;
     let input = match (&args.arg, &args.arg_utf8) {
         (Some(hex), _) => {
             let digits = hex.strip_prefix("0x").unwrap_or(hex);
@@ -232,10 +285,12 @@ fn call(args: &CallArgs) -> Result<bool, InputError> {
     };
     let mut reports = Vec::new();
     if args.engine != EngineChoice::Wasmi {
-        reports.push(run_on::<WasmtimeEngine>(&wasm, args, &input)?);
+        reports.push(run_on::<WasmtimeEngine>(
+            &contracts, args, function, &input,
+        )?);
     }
     if args.engine != EngineChoice::Wasmtime {
-        reports.push(run_on::<WasmiEngine>(&wasm, args, &input)?);
+        reports.push(run_on::<WasmiEngine>(&contracts, args, function, &input)?);
     }
     let agree = reports
         .windows(2)
@@ -254,7 +309,14 @@ fn call(args: &CallArgs) -> Result<bool, InputError> {
         println!("{text}");
     } else {
         if let Some(first) = reports.first() {
-            println!("contract {}", first.contract);
+            for (index, id) in first.contracts.iter().enumerate() {
+                let called = if *id == first.contract {
+                    "  <- called"
+                } else {
+                    ""
+                };
+                println!("contract {} {id}{called}", index + 1);
+            }
         }
         for report in &reports {
             report.print();

@@ -133,3 +133,47 @@ fn run_fails_on_an_unmet_expectation() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("1 unexpected"));
 }
+
+#[test]
+fn call_deploys_several_contracts_and_prints_the_call_tree() {
+    let first = conformance(&["call", "corpus/contracts/wasm64-echo.wat", "echo"]);
+    let echo_id = stdout(&first)
+        .lines()
+        .find_map(|line| line.strip_prefix("contract 1 "))
+        .map(|rest| rest.split_whitespace().next().expect("id").to_string())
+        .expect("the id is printed");
+    let request = format!("{echo_id}0000000000000000040000006563686f6869");
+    let out = conformance(&[
+        "call",
+        "corpus/contracts/actors/actor32.wat",
+        "corpus/contracts/wasm64-echo.wat",
+        "call",
+        "--arg",
+        &request,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["agree"], true);
+    let wasmtime = &json["engines"][0];
+    assert_eq!(wasmtime["contracts"].as_array().expect("ids").len(), 2);
+    assert_eq!(wasmtime["contracts"][1], echo_id.as_str());
+    assert_eq!(wasmtime["output_hex"], "020000006869");
+    let child = &wasmtime["call_tree"]["children"][0];
+    assert_eq!(child["contract"], echo_id.as_str());
+    assert_eq!(child["function"], "echo");
+    assert_eq!(child["outcome"]["output"], "6869");
+    let text = conformance(&[
+        "call",
+        "corpus/contracts/actors/actor32.wat",
+        "corpus/contracts/wasm64-echo.wat",
+        "call",
+        "--arg",
+        &request,
+    ]);
+    assert!(
+        stdout(&text).contains("echo(0x6869) gas 2/"),
+        "{}",
+        stdout(&text)
+    );
+}

@@ -103,14 +103,22 @@ fn trivial_call<E: Engine>(c: &mut Criterion, name: &str) {
         .expect("deploys")
         .id;
     let input = [7u8; 32];
-    c.bench_function(&format!("trivial_call/{name}"), |b| {
-        b.iter(|| {
-            let receipt = session
-                .call(&id, "echo", black_box(&input), 1_000_000)
-                .expect("runs");
-            black_box(receipt)
-        })
-    });
+    for digests in [false, true] {
+        session.set_state_digests(digests);
+        let label = if digests {
+            "with_digests"
+        } else {
+            "no_digests"
+        };
+        c.bench_function(&format!("trivial_call/{label}/{name}"), |b| {
+            b.iter(|| {
+                let receipt = session
+                    .call(&id, "echo", black_box(&input), 1_000_000)
+                    .expect("runs");
+                black_box(receipt)
+            })
+        });
+    }
 }
 
 fn trivial_calls(c: &mut Criterion) {
@@ -180,5 +188,100 @@ fn preparation(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, gas_overhead, trivial_calls, preparation);
+const ACTOR: &str = include_str!("../../corpus/contracts/actors/actor32.wat");
+
+/// A request for the actor's `call`.
+fn request(callee: &vm::abi::ContractId, function: &str, arg: &[u8]) -> Vec<u8> {
+    let mut bytes = callee.as_bytes().to_vec();
+    bytes.extend_from_slice(&0i64.to_le_bytes());
+    bytes.extend_from_slice(&(function.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(function.as_bytes());
+    bytes.extend_from_slice(arg);
+    bytes
+}
+
+fn deploy_actor<E: Engine>(session: &mut vm::Session<'_, E>, n: u8) -> vm::abi::ContractId {
+    let wasm = wat::parse_str(ACTOR).expect("actor");
+    let options = DeployOptions {
+        id: Some(vm::abi::ContractId([n; 32])),
+        ..DeployOptions::default()
+    };
+    session.deploy(&wasm, options).expect("deploys").id
+}
+
+fn inter_contract<E: Engine>(c: &mut Criterion, name: &str) {
+    let vm = Vm::<E>::new(VmConfig::default()).expect("engine");
+    let mut session = vm.session();
+    let a = deploy_actor(&mut session, 1);
+    let b = deploy_actor(&mut session, 2);
+    let round_trip = request(&b, "out32", &[]);
+    c.bench_function(&format!("round_trip_32_bytes/{name}"), |bench| {
+        bench.iter(|| {
+            session
+                .call(&a, "call", black_box(&round_trip), 10_000_000)
+                .expect("runs")
+        })
+    });
+    let mut chain = request(&a, "echo", b"deep");
+    for _ in 2..48 {
+        chain = request(&a, "call", &chain);
+    }
+    let receipt = session.call(&a, "call", &chain, 1 << 40).expect("runs");
+    assert!(receipt.result.is_ok());
+    c.bench_function(&format!("chain_48_deep/{name}"), |bench| {
+        bench.iter(|| {
+            session
+                .call(&a, "call", black_box(&chain), 1 << 40)
+                .expect("runs")
+        })
+    });
+}
+
+fn inter_contract_calls(c: &mut Criterion) {
+    inter_contract::<WasmtimeEngine>(c, "wasmtime");
+    inter_contract::<WasmiEngine>(c, "wasmi");
+}
+
+/// A failing call that writes one page, in a memory of `pages` pages.
+fn failing_write<E: Engine>(c: &mut Criterion, name: &str, pages: u32) {
+    let wat = format!(
+        r#"(module
+            (memory (export "memory") {pages})
+            (global (export "A") i32 (i32.const 0))
+            (func (export "dirty_then_fail") (param i32) (result i32)
+              i32.const 200000 i32.const 1 i32.store
+              unreachable))"#
+    );
+    let wasm = wat::parse_str(&wat).expect("contract");
+    let vm = Vm::<E>::new(VmConfig::default()).expect("engine");
+    let mut session = vm.session();
+    let id = session
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploys")
+        .id;
+    let label = format!("failing_call_one_page/{}MiB/{name}", pages / 16);
+    c.bench_function(&label, |bench| {
+        bench.iter(|| {
+            session
+                .call(&id, "dirty_then_fail", &[], 1_000_000)
+                .expect("runs")
+        })
+    });
+}
+
+fn rollback_cost(c: &mut Criterion) {
+    for pages in [16, 1024] {
+        failing_write::<WasmtimeEngine>(c, "wasmtime", pages);
+        failing_write::<WasmiEngine>(c, "wasmi", pages);
+    }
+}
+
+criterion_group!(
+    benches,
+    gas_overhead,
+    trivial_calls,
+    preparation,
+    inter_contract_calls,
+    rollback_cost
+);
 criterion_main!(benches);

@@ -163,6 +163,7 @@ impl<E: Engine> Vm<E> {
         Session {
             vm: self,
             store: self.engine.new_store(host),
+            digests: true,
         }
     }
 }
@@ -171,6 +172,7 @@ impl<E: Engine> Vm<E> {
 pub struct Session<'vm, E: Engine> {
     vm: &'vm Vm<E>,
     store: E::Store,
+    digests: bool,
 }
 
 impl<E: Engine> Session<'_, E> {
@@ -307,7 +309,16 @@ impl<E: Engine> Session<'_, E> {
     pub fn state_digest(&mut self, id: &ContractId) -> Option<[u8; 32]> {
         let host = self.store.host();
         let instance = host.live_contract(id)?;
-        host.journal.contract(instance).map(ContractState::digest)
+        host.journal
+            .contract_mut(instance)
+            .map(ContractState::digest)
+    }
+
+    /// Whether receipts carry a digest of every contract's state (on by
+    /// default). Computing them costs time in proportion to the pages
+    /// written since the last receipt and to the number of contracts.
+    pub fn set_state_digests(&mut self, enabled: bool) {
+        self.digests = enabled;
     }
 
     fn refused(&mut self, error: CallError, gas_limit: u64) -> CallReceipt {
@@ -364,15 +375,19 @@ impl<E: Engine> Session<'_, E> {
     }
 
     fn state_digests(&mut self) -> BTreeMap<String, String> {
+        if !self.digests {
+            return BTreeMap::new();
+        }
         let host = self.store.host();
-        host.contracts
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.live)
-            .filter_map(|(index, slot)| {
-                let digest = host.journal.contract(InstanceId(index))?.digest();
-                Some((slot.id.to_string(), hex::encode(digest)))
-            })
-            .collect()
+        let mut digests = BTreeMap::new();
+        for (index, slot) in host.contracts.iter().enumerate() {
+            if !slot.live {
+                continue;
+            }
+            if let Some(state) = host.journal.contract_mut(InstanceId(index)) {
+                digests.insert(slot.id.to_string(), hex::encode(state.digest()));
+            }
+        }
+        digests
     }
 }

@@ -31,6 +31,76 @@ use crate::engine::{EngineError, InstanceId, Runtime, Value};
 pub struct ContractState {
     memory: Vec<u8>,
     globals: Vec<(u32, Value)>,
+    pages: PageTree,
+}
+
+/// A Merkle tree over the 4 KiB pages of a checkpointed memory, so that a
+/// state digest costs time in proportion to the pages written since the
+/// last one, not to the memory's size. Leaves are refreshed lazily.
+#[derive(Clone, Debug, Default)]
+struct PageTree {
+    /// Leaf capacity: a power of two.
+    capacity: usize,
+    /// `nodes[1]` is the root; leaf `i` is `nodes[capacity + i]`.
+    nodes: Vec<[u8; 32]>,
+    /// Leaves whose page changed since the last refresh.
+    stale: BTreeSet<usize>,
+}
+
+impl PageTree {
+    fn page_count(memory_len: usize) -> usize {
+        memory_len.div_ceil(DIRTY_PAGE_SIZE as usize)
+    }
+
+    /// Marks every page of a memory of `memory_len` bytes stale, rebuilding
+    /// the tree when it must grow.
+    fn resize(&mut self, memory_len: usize) {
+        let pages = Self::page_count(memory_len).max(1);
+        if pages > self.capacity || self.nodes.is_empty() {
+            let capacity = pages.next_power_of_two();
+            self.capacity = capacity;
+            self.nodes = vec![[0; 32]; 2 * capacity];
+            self.stale = (0..pages).collect();
+        } else {
+            // Pages past the end read as absent leaves.
+            self.stale.extend(pages..self.capacity);
+        }
+    }
+
+    fn touch(&mut self, page: usize) {
+        self.stale.insert(page);
+        self.stale.insert(page + 1);
+    }
+
+    fn root(&mut self, memory: &[u8]) -> [u8; 32] {
+        let pages = Self::page_count(memory.len());
+        let stale = std::mem::take(&mut self.stale);
+        let mut level: BTreeSet<usize> = BTreeSet::new();
+        for page in stale.into_iter().filter(|&page| page < self.capacity) {
+            let start = (page << DIRTY_PAGE_SHIFT).min(memory.len());
+            let end = (start + DIRTY_PAGE_SIZE as usize).min(memory.len());
+            self.nodes[self.capacity + page] = if page < pages {
+                *blake3::hash(&memory[start..end]).as_bytes()
+            } else {
+                [0; 32]
+            };
+            level.insert((self.capacity + page) / 2);
+        }
+        while !level.is_empty() {
+            let mut parents = BTreeSet::new();
+            for node in level {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(&self.nodes[2 * node]);
+                hasher.update(&self.nodes[2 * node + 1]);
+                self.nodes[node] = *hasher.finalize().as_bytes();
+                if node > 1 {
+                    parents.insert(node / 2);
+                }
+            }
+            level = parents;
+        }
+        self.nodes.get(1).copied().unwrap_or([0; 32])
+    }
 }
 
 impl ContractState {
@@ -46,7 +116,13 @@ impl ContractState {
             globals.push((index, rt.state_global(instance, index)?));
         }
         rt.dirty_map(instance)?.fill(0);
-        Ok(ContractState { memory, globals })
+        let mut pages = PageTree::default();
+        pages.resize(memory.len());
+        Ok(ContractState {
+            memory,
+            globals,
+            pages,
+        })
     }
 
     /// The checkpointed memory.
@@ -54,11 +130,13 @@ impl ContractState {
         &self.memory
     }
 
-    /// A blake3 digest of the checkpointed memory and globals.
-    pub fn digest(&self) -> [u8; 32] {
+    /// A blake3 digest of the checkpointed memory (through a Merkle tree of
+    /// its pages) and globals.
+    pub fn digest(&mut self) -> [u8; 32] {
+        let root = self.pages.root(&self.memory);
         let mut hasher = blake3::Hasher::new();
         hasher.update(&(self.memory.len() as u64).to_le_bytes());
-        hasher.update(&self.memory);
+        hasher.update(&root);
         for (index, value) in &self.globals {
             hasher.update(&index.to_le_bytes());
             let (tag, bits): (u8, u128) = match *value {
@@ -119,6 +197,10 @@ impl Journal {
 
     pub fn contract(&self, instance: InstanceId) -> Option<&ContractState> {
         self.contracts.get(instance.0)
+    }
+
+    pub fn contract_mut(&mut self, instance: InstanceId) -> Option<&mut ContractState> {
+        self.contracts.get_mut(instance.0)
     }
 
     /// Number of open levels.
@@ -185,6 +267,14 @@ impl Journal {
         for (&contract, &len) in &level.lengths {
             if let Some(state) = self.contracts.get_mut(contract) {
                 state.memory.truncate(len);
+                state.pages.resize(len);
+            }
+        }
+        for (&contract, pages) in &touched {
+            if let Some(state) = self.contracts.get_mut(contract) {
+                for &page in pages {
+                    state.pages.touch(page);
+                }
             }
         }
         // Copy the level's pages back into the instances.
@@ -294,12 +384,14 @@ impl Journal {
             if grown {
                 // Grown pages are zero until written; written ones are dirty.
                 state.memory.resize(memory_len, 0);
+                state.pages.resize(memory_len);
             }
             state.globals = globals;
             let memory = rt.memory(instance)?;
             for &page in &pages {
                 let range = page_range(page, memory_len);
                 state.memory[range.clone()].copy_from_slice(&memory[range]);
+                state.pages.touch(page);
             }
         }
         Ok(())

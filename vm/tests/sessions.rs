@@ -490,3 +490,72 @@ fn a_wasm64_contract_calls_a_wasm32_one_and_back() {
     assert_eq!(root.children[0].contract, narrow);
     assert_eq!(root.children[0].children[0].contract, wide);
 }
+
+#[test]
+fn bad_pointers_and_lengths_in_host_calls_fail_the_caller() {
+    let engines = Engines::new();
+    let wat = r#"(module
+        (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
+        (import "env" "emit" (func $emit (param i32 i32 i32)))
+        (memory (export "memory") 2)
+        (global (export "A") i32 (i32.const 0))
+        (data (i32.const 70000) "\ff\fe")
+        (func (export "callee_oob") (param i32) (result i32)
+          i32.const 131060 i32.const 0 i32.const 1 i32.const 0 i64.const 0 call $c)
+        (func (export "name_oob") (param i32) (result i32)
+          i32.const 0 i32.const 131070 i32.const 10 i32.const 0 i64.const 0 call $c)
+        (func (export "arg_too_long") (param i32) (result i32)
+          i32.const 0 i32.const 0 i32.const 1 i32.const 65537 i64.const 0 call $c)
+        (func (export "topic_not_utf8") (param i32) (result i32)
+          i32.const 70000 i32.const 2 i32.const 0 call $emit i32.const 0))"#;
+    let mut both = Both::new(&engines);
+    let id = both.deploy(wat, id(1), &[]);
+    for (function, kind) in [
+        ("callee_oob", "memory range"),
+        ("name_oob", "memory range"),
+        ("arg_too_long", "argbuf length"),
+        ("topic_not_utf8", "utf-8"),
+    ] {
+        let receipt = both.call(id, function, &[], 100_000);
+        let Err(CallError::Host { error }) = &receipt.result else {
+            panic!("{function}: {:?}", receipt.result);
+        };
+        let text = error.to_string().to_lowercase();
+        let matches = match kind {
+            "memory range" => text.contains("outside memory"),
+            "argbuf length" => text.contains("65536-byte argument buffer"),
+            _ => text.contains("not valid utf-8"),
+        };
+        assert!(matches, "{function}: {text}");
+    }
+}
+
+#[test]
+fn a_contract_calling_itself_forever_stops_at_the_depth_limit() {
+    let engines = Engines::new();
+    let (mut both, ids) = actors(&engines, 1);
+    // A request whose argument is itself, to any depth: build 60 levels.
+    let mut req = request(ids[0], 0, "spin", &[]);
+    for _ in 0..60 {
+        req = request(ids[0], 0, "call", &req);
+    }
+    let receipt = both.call(ids[0], "call", &req, u64::MAX >> 2);
+    assert!(receipt.result.is_ok(), "the outermost frame survives");
+}
+
+#[test]
+fn state_digests_follow_the_state_not_its_history() {
+    let engines = Engines::new();
+    let (mut both, ids) = actors(&engines, 2);
+    let digest = |receipt: &CallReceipt| receipt.state[&ids[0].to_string()].clone();
+    let first = both.call(ids[0], "set", &[1, 0, 0, 0], 100_000);
+    let second = both.call(ids[0], "set", &[2, 0, 0, 0], 100_000);
+    assert_ne!(digest(&first), digest(&second));
+    // Back to the same memory: the same digest, however it was reached.
+    let third = both.call(ids[0], "set", &[1, 0, 0, 0], 100_000);
+    assert_eq!(digest(&first), digest(&third));
+    // A failed call changes no digest.
+    let failed = both.call(ids[0], "emit_then_fail", &[1, 0, 0, 0], 100_000);
+    assert_eq!(failed.state, third.state);
+    assert_eq!(both.a.state_digest(&ids[0]), both.a.state_digest(&ids[0]));
+}
