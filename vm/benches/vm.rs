@@ -94,6 +94,15 @@ fn gas_overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// Receipts with or without state digests: benchmarks report both.
+fn digest_label(digests: bool) -> &'static str {
+    if digests {
+        "with_digests"
+    } else {
+        "no_digests"
+    }
+}
+
 fn trivial_call<E: Engine>(c: &mut Criterion, name: &str) {
     let wasm = wat::parse_str(ECHO).expect("echo contract");
     let vm = Vm::<E>::new(VmConfig::default()).expect("engine");
@@ -215,13 +224,18 @@ fn inter_contract<E: Engine>(c: &mut Criterion, name: &str) {
     let a = deploy_actor(&mut session, 1);
     let b = deploy_actor(&mut session, 2);
     let round_trip = request(&b, "out32", &[]);
-    c.bench_function(&format!("round_trip_32_bytes/{name}"), |bench| {
-        bench.iter(|| {
-            session
-                .call(&a, "call", black_box(&round_trip), 10_000_000)
-                .expect("runs")
-        })
-    });
+    for digests in [false, true] {
+        session.set_state_digests(digests);
+        let label = digest_label(digests);
+        c.bench_function(&format!("round_trip_32_bytes/{label}/{name}"), |bench| {
+            bench.iter(|| {
+                session
+                    .call(&a, "call", black_box(&round_trip), 10_000_000)
+                    .expect("runs")
+            })
+        });
+    }
+    session.set_state_digests(false);
     let mut chain = request(&a, "echo", b"deep");
     for _ in 2..48 {
         chain = request(&a, "call", &chain);
@@ -259,14 +273,18 @@ fn failing_write<E: Engine>(c: &mut Criterion, name: &str, pages: u32) {
         .deploy(&wasm, DeployOptions::default())
         .expect("deploys")
         .id;
-    let label = format!("failing_call_one_page/{}MiB/{name}", pages / 16);
-    c.bench_function(&label, |bench| {
-        bench.iter(|| {
-            session
-                .call(&id, "dirty_then_fail", &[], 1_000_000)
-                .expect("runs")
-        })
-    });
+    for digests in [false, true] {
+        session.set_state_digests(digests);
+        let label = digest_label(digests);
+        let label = format!("failing_call_one_page/{label}/{}MiB/{name}", pages / 16);
+        c.bench_function(&label, |bench| {
+            bench.iter(|| {
+                session
+                    .call(&id, "dirty_then_fail", &[], 1_000_000)
+                    .expect("runs")
+            })
+        });
+    }
 }
 
 fn rollback_cost(c: &mut Criterion) {

@@ -131,6 +131,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
     rt.host().journal = journal;
     begun?;
     rt.host().trace.enter(slot.id, function, arg, gas_limit);
+    rt.host().journal.touch(callee);
 
     host::write_memory(rt, callee, slot.argbuf_offset, arg).map_err(|failure| match failure {
         HostFailure::Engine(error) => error,

@@ -470,6 +470,8 @@ impl Host<'_> {
                 (frame.result, charge)
             }
         };
+        // The caller runs on and may write again.
+        self.rt.host().journal.touch(caller);
         // The callee may have been this very contract: put back the caller's
         // VM globals, then charge it.
         let left = GasCounter::with_limit(remaining.saturating_sub(charge));
@@ -547,6 +549,7 @@ pub fn write_memory(
             memory_len,
         })?;
     memory[offset as usize..end as usize].copy_from_slice(bytes);
+    rt.host().journal.touch(instance);
     let dirty = rt.dirty_map(instance)?;
     let first = (offset >> DIRTY_PAGE_SHIFT) as usize;
     let last = ((end - 1) >> DIRTY_PAGE_SHIFT) as usize;

@@ -43,6 +43,9 @@ fn base_config(config: &EngineConfig) -> Config {
         .wasm_multi_value(true)
         .wasm_tail_call(false)
         .max_wasm_stack(config.native_stack_limit)
+        // Traps are outcomes here, not bugs to debug: capturing a backtrace
+        // for each would cost microseconds per failed call.
+        .wasm_backtrace_max_frames(None)
         .cranelift_opt_level(OptLevel::Speed);
     wt
 }
