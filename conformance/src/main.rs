@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use conformance::scenario::Scenario;
+use conformance::suite::{self, SnapshotStatus};
 use serde::Serialize;
 use vm::session::Deployment;
 use vm::{
@@ -23,10 +25,23 @@ struct Cli {
 enum Command {
     /// Deploy a contract and call one of its functions on the chosen engines.
     Call(CallArgs),
-    /// Run self-checking contract files on both engines and summarize.
+    /// Run scenarios on both engines, compare them and their snapshots,
+    /// and summarize.
     Run {
-        /// Files or folders (default: corpus/contracts and corpus/regressions).
+        /// Scenario files or folders (default: corpus/scenarios).
         paths: Vec<PathBuf>,
+        /// Run one engine only (no comparison; snapshots still checked).
+        #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
+        engine: EngineChoice,
+        /// Write a machine-readable report to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Print every step's outcome and call tree of one scenario.
+    Show {
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
+        engine: EngineChoice,
     },
     /// Print the module the determinism pass gives the engines, as WAT.
     Instrument {
@@ -356,109 +371,176 @@ fn instrument(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// The `.wat` files under `paths`, sorted.
-fn contract_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
-    let defaults = [
-        PathBuf::from("corpus/contracts"),
-        PathBuf::from("corpus/regressions"),
-    ];
-    let roots: Vec<PathBuf> = if paths.is_empty() {
-        defaults.to_vec()
+const CORPUS: &str = "corpus";
+const SNAPSHOTS: &str = "snapshots";
+
+fn which(engine: EngineChoice) -> suite::Which {
+    match engine {
+        EngineChoice::Both => suite::Which::Both,
+        EngineChoice::Wasmtime => suite::Which::Wasmtime,
+        EngineChoice::Wasmi => suite::Which::Wasmi,
+    }
+}
+
+fn load_scenario(path: &Path) -> Result<Scenario, String> {
+    let corpus = Path::new(CORPUS);
+    Scenario::load(path, corpus, &corpus.join("scenarios")).map_err(|e| e.to_string())
+}
+
+/// One scenario's line in the JSON report.
+#[derive(Serialize)]
+struct ScenarioJson {
+    scenario: String,
+    steps: usize,
+    passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    divergences: Vec<conformance::diff::Divergence>,
+    snapshot: &'static str,
+}
+
+fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u8, InputError> {
+    let started = std::time::Instant::now();
+    let roots = if paths.is_empty() {
+        vec![PathBuf::from(CORPUS).join("scenarios")]
     } else {
         paths.to_vec()
     };
-    let mut files = Vec::new();
-    let mut pending = roots;
-    while let Some(path) = pending.pop() {
-        let read_error = |source| InputError::Read {
-            path: path.display().to_string(),
-            source,
-        };
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).map_err(read_error)? {
-                pending.push(entry.map_err(read_error)?.path());
-            }
-        } else if path.extension().is_some_and(|ext| ext == "wat") {
-            files.push(path);
-        } else if !path.exists() {
-            return Err(read_error(std::io::Error::from(
-                std::io::ErrorKind::NotFound,
-            )));
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn run(paths: &[PathBuf]) -> Result<u8, InputError> {
-    use conformance::contract_file::{self, ContractFile};
-    let started = std::time::Instant::now();
-    let files = contract_files(paths)?;
-    let (wasmtime, wasmi) = contract_file::engines().map_err(InputError::Vm)?;
-    let (mut calls, mut agreeing, mut diverging, mut unexpected, mut broken) = (0, 0, 0, 0, 0);
-    let mut failed_calls = 0;
+    let files = suite::find_scenarios(&roots).map_err(|source| InputError::Read {
+        path: roots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        source,
+    })?;
+    let engines = suite::Engines::new().map_err(InputError::Vm)?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut steps, mut agreeing, mut diverging, mut mismatched, mut broken, mut passed) =
+        (0, 0, 0, 0, 0, 0);
+    let mut lines = Vec::new();
     for path in &files {
-        let outcomes = ContractFile::load(path)
-            .map_err(|error| error.to_string())
-            .and_then(|file| contract_file::run(&file, &wasmtime, &wasmi));
-        let outcomes = match outcomes {
-            Ok(outcomes) => outcomes,
+        bar.set_message(path.display().to_string());
+        let scenario = match load_scenario(path) {
+            Ok(scenario) => scenario,
             Err(error) => {
                 broken += 1;
-                println!("ERROR {}: {error}", path.display());
+                bar.println(format!("ERROR {error}"));
+                lines.push(ScenarioJson {
+                    scenario: path.display().to_string(),
+                    steps: 0,
+                    passed: false,
+                    error: Some(error),
+                    divergences: Vec::new(),
+                    snapshot: "not_checked",
+                });
+                bar.inc(1);
                 continue;
             }
         };
-        let mut problems = Vec::new();
-        for outcome in &outcomes {
-            calls += 1;
-            if !outcome.agree() || !outcome.meets_expectation() {
-                failed_calls += 1;
-            }
-            let line = outcome.check.line;
-            if outcome.agree() {
-                agreeing += 1;
-            } else {
-                diverging += 1;
-                problems.push(format!(
-                    "line {line}: engines diverge
-    wasmtime: {:?}
-    wasmi:    {:?}",
-                    outcome.wasmtime, outcome.wasmi
-                ));
-            }
-            if !outcome.meets_expectation() {
-                unexpected += 1;
-                problems.push(format!(
-                    "line {line}: expected {:?}, got {:?}",
-                    outcome.check.expect, outcome.wasmtime.result
+        let report = suite::run_scenario(&engines, &scenario, which(engine), Path::new(SNAPSHOTS));
+        steps += report.steps;
+        let snapshot = match &report.snapshot {
+            SnapshotStatus::Match => "match",
+            SnapshotStatus::Mismatch { .. } => "mismatch",
+            SnapshotStatus::Missing => "missing",
+            SnapshotStatus::NotChecked => "not_checked",
+        };
+        if let Some(error) = report.error() {
+            broken += 1;
+            bar.println(format!("ERROR {error}"));
+        } else if !report.divergences.is_empty() {
+            diverging += 1;
+            bar.println(format!(
+                "DIVERGE {}\n{}",
+                scenario.name,
+                suite::divergence_report(&scenario, &report.divergences)
+            ));
+        } else {
+            agreeing += 1;
+            if report.snapshot != SnapshotStatus::Match {
+                mismatched += 1;
+                bar.println(format!(
+                    "SNAPSHOT {} {snapshot}: review with `cargo test -p conformance` and `cargo insta review`",
+                    scenario.name
                 ));
             }
         }
-        if problems.is_empty() {
-            println!("ok    {} ({} calls)", path.display(), outcomes.len());
-        } else {
-            println!("FAIL  {}", path.display());
-            for problem in problems {
-                println!("  {problem}");
+        if report.passed() {
+            passed += 1;
+        }
+        lines.push(ScenarioJson {
+            scenario: scenario.name.clone(),
+            steps: report.steps,
+            passed: report.passed(),
+            error: report.error().map(ToString::to_string),
+            divergences: report.divergences.clone(),
+            snapshot,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    println!(
+        "{} scenarios, {steps} steps: {agreeing} agree, {diverging} diverge, {mismatched} snapshot mismatches, {broken} broken ({elapsed:.2?})",
+        files.len()
+    );
+    if let Some(json_path) = json {
+        let report = serde_json::json!({
+            "scenarios": lines,
+            "summary": {
+                "scenarios": files.len(),
+                "steps": steps,
+                "agreeing": agreeing,
+                "diverging": diverging,
+                "snapshot_mismatches": mismatched,
+                "broken": broken,
+                "seconds": elapsed.as_secs_f64(),
+            },
+        });
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| InputError::Vm(e.to_string()))?;
+        std::fs::write(json_path, text).map_err(|source| InputError::Read {
+            path: json_path.display().to_string(),
+            source,
+        })?;
+    }
+    let failed = files.len() - passed;
+    println!("conformance: {passed} passed, {failed} failed");
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+fn show(path: &Path, engine: EngineChoice) -> Result<u8, InputError> {
+    let scenario = load_scenario(path).map_err(InputError::Vm)?;
+    let engines = suite::Engines::new().map_err(InputError::Vm)?;
+    let report = suite::run_scenario(&engines, &scenario, which(engine), Path::new(SNAPSHOTS));
+    for (name, run) in [("wasmtime", &report.wasmtime), ("wasmi", &report.wasmi)] {
+        match run {
+            Some(Ok(outcomes)) => {
+                println!("== {name}");
+                print!("{}", conformance::report::render(&scenario, outcomes));
             }
+            Some(Err(error)) => println!("== {name}\nERROR {error}"),
+            None => {}
         }
     }
-    println!(
-        "\n{} files, {calls} calls: {agreeing} agree, {diverging} diverge, {unexpected} unexpected, {broken} files broken ({:.2?})",
-        files.len(),
-        started.elapsed()
-    );
-    println!(
-        "conformance: {} passed, {} failed",
-        calls - failed_calls,
-        failed_calls + broken
-    );
-    Ok(if diverging + unexpected + broken == 0 {
-        0
+    if report.divergences.is_empty() {
+        if report.wasmtime.is_some() && report.wasmi.is_some() {
+            println!("== engines agree");
+        }
+        Ok(0)
     } else {
-        1
-    })
+        println!("== ENGINES DIVERGE");
+        print!(
+            "{}",
+            suite::divergence_report(&scenario, &report.divergences)
+        );
+        Ok(1)
+    }
 }
 
 fn main() -> ExitCode {
@@ -466,7 +548,12 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Call(args) => call(args).map(|agree| if agree { 0 } else { 1 }),
         Command::Instrument { contract } => instrument(contract).map(|()| 0),
-        Command::Run { paths } => run(paths),
+        Command::Run {
+            paths,
+            engine,
+            json,
+        } => run(paths, *engine, json.as_deref()),
+        Command::Show { scenario, engine } => show(scenario, *engine),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

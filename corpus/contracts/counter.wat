@@ -1,23 +1,5 @@
 ;; A counter: state in memory persists across calls, a failed call leaves no
 ;; trace, and gas is exact.
-;; call: read
-;; expect: ok 0000000000000000
-;; call: increment --arg 05000000
-;; expect: ok 0500000000000000
-;; call: increment --arg 03000000
-;; expect: ok 0800000000000000
-;; call: increment_then_panic --arg 64000000
-;; expect: error panic
-;; call: read
-;; expect: ok 0800000000000000
-;; call: increment --arg 01000000 --gas 10
-;; expect: error out_of_gas
-;; call: read
-;; expect: ok 0800000000000000
-;; call: init
-;; expect: error init_not_callable
-;; call: decrement
-;; expect: error missing_function
 (module
   (import "env" "panic" (func $panic (param i32)))
   (memory (export "memory") 2)

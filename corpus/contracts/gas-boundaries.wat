@@ -1,17 +1,5 @@
 ;; The reference's measured gas cases: straight-line code overruns between
 ;; checks (limit 2 completes), every call entry and loop header is a check.
-;; call: straight --gas 1
-;; expect: error out_of_gas
-;; call: straight --gas 2
-;; expect: ok
-;; call: calls --gas 21
-;; expect: error out_of_gas
-;; call: calls --gas 22
-;; expect: ok
-;; call: loop --gas 23
-;; expect: error out_of_gas
-;; call: loop --gas 24
-;; expect: ok
 (module
   (memory (export "memory") 2)
   (global (export "A") i32 (i32.const 0))

@@ -1,8 +1,4 @@
 ;; A 64-bit contract with its argument buffer in the second page.
-;; call: echo --arg 68656c6c6f
-;; expect: ok 68656c6c6f
-;; call: self --gas 100
-;; expect: ok
 (module
   (import "env" "self_id" (func $self_id))
   (memory (export "memory") i64 3)

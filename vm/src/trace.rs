@@ -49,6 +49,22 @@ pub struct EventRecord {
     pub frame: usize,
 }
 
+/// Bytes as hex for people: long values are cut, with their length and a
+/// blake3 prefix so that different values still look different.
+pub fn short_hex(bytes: &[u8]) -> String {
+    const SHOWN: usize = 48;
+    if bytes.len() <= SHOWN {
+        format!("0x{}", hex::encode(bytes))
+    } else {
+        format!(
+            "0x{}.. ({} bytes, blake3 {})",
+            hex::encode(&bytes[..SHOWN]),
+            bytes.len(),
+            &blake3::hash(bytes).to_hex()[..16]
+        )
+    }
+}
+
 impl CallTree {
     /// Every event of the tree, in emission order.
     pub fn events(&self) -> Vec<EventRecord> {
@@ -75,7 +91,7 @@ impl CallTree {
     fn render_into(&self, text: &mut String, depth: usize) {
         let indent = "  ".repeat(depth);
         let outcome = match &self.outcome {
-            FrameOutcome::Output(bytes) => format!("ok 0x{}", hex::encode(bytes)),
+            FrameOutcome::Output(bytes) => format!("ok {}", short_hex(bytes)),
             FrameOutcome::Failed {
                 code: Some(code),
                 error,
@@ -84,20 +100,20 @@ impl CallTree {
         };
         let contract = self.contract.to_string();
         text.push_str(&format!(
-            "{indent}{}..{} {}(0x{}) gas {}/{} -> {outcome}\n",
+            "{indent}{}..{} {}({}) gas {}/{} -> {outcome}\n",
             &contract[..8],
             &contract[56..],
             self.function,
-            hex::encode(&self.arg),
+            short_hex(&self.arg),
             self.gas_spent,
             self.gas_limit,
         ));
         for record in &self.events {
             let reverted = if record.reverted { " (reverted)" } else { "" };
             text.push_str(&format!(
-                "{indent}  event {:?} 0x{}{reverted}\n",
+                "{indent}  event {:?} {}{reverted}\n",
                 record.event.topic,
-                hex::encode(&record.event.data)
+                short_hex(&record.event.data)
             ));
         }
         for child in &self.children {

@@ -5,18 +5,6 @@
 ;; argument buffer: its output, or the panic encoding for code -1].
 ;; `pair` makes two (input [length of the first: u32][first][second]) and
 ;; returns [length of the first result: u32][first result][second result].
-;; call: set --arg 2a000000
-;; expect: ok
-;; call: get
-;; expect: ok 2a000000
-;; call: fail
-;; expect: error panic
-;; call: trap
-;; expect: error trap
-;; call: spin --gas 5000
-;; expect: error out_of_gas
-;; call: call --arg 00000000000000000000000000000000000000000000000000000000000000000000000000000000040000006563686f
-;; expect: ok fdffffff
 (module
   (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
   (import "env" "panic" (func $panic (param i32)))

@@ -1,0 +1,539 @@
+//! Scenario files: contracts, the session's host data and feeder, and the
+//! steps to run (deploys and calls), in TOML with inline or shared WAT.
+//!
+//! ```toml
+//! description = "A counter keeps its state"
+//!
+//! [contract.counter]
+//! file = "counter.wat"          # under corpus/contracts/, or `wat = '''...'''`
+//! owner = "text:alice"          # optional; literals as for `arg`
+//! init = "u64:5"                # optional init argument
+//!
+//! [session]
+//! host_data = { chain = "0x01" }
+//! feeder = true
+//!
+//! [[step]]
+//! deploy = "counter"
+//!
+//! [[step]]
+//! call = "counter"
+//! function = "increment"
+//! arg = ["u32:5"]               # concatenated: 0x.., text:.., u8/u32/u64/i32/i64:.., id:NAME
+//! gas = 100000
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use vm::abi::ContractId;
+use vm::engine::Engine;
+use vm::{CallReceipt, DeployOptions, Vm};
+
+/// Where shared contracts live, relative to the corpus root.
+pub const CONTRACTS_DIR: &str = "contracts";
+
+const DEFAULT_GAS: u64 = 1_000_000;
+
+/// Why a scenario cannot run: the file, the line and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct ScenarioError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: Option<String>,
+    #[serde(default)]
+    contract: BTreeMap<String, Spanned<RawContract>>,
+    #[serde(default)]
+    session: RawSession,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContract {
+    file: Option<String>,
+    wat: Option<String>,
+    owner: Option<Literal>,
+    id: Option<String>,
+    init: Option<Literal>,
+    init_gas: Option<u64>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    #[serde(default)]
+    host_data: BTreeMap<String, Literal>,
+    #[serde(default)]
+    feeder: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    deploy: Option<String>,
+    call: Option<String>,
+    function: Option<String>,
+    arg: Option<Literal>,
+    gas: Option<u64>,
+}
+
+/// One literal or several, concatenated.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+enum Literal {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Literal {
+    fn parts(&self) -> Vec<&str> {
+        match self {
+            Literal::One(part) => vec![part.as_str()],
+            Literal::Many(parts) => parts.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A piece of an argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgPart {
+    Bytes(Vec<u8>),
+    /// The id of the contract with this index, once deployed.
+    IdOf(usize),
+}
+
+/// A declared contract.
+#[derive(Clone, Debug)]
+pub struct ContractDecl {
+    pub name: String,
+    pub wasm: Vec<u8>,
+    /// The WAT text, for divergence reports.
+    pub wat: String,
+    pub owner: Vec<u8>,
+    pub id: Option<ContractId>,
+    pub init_arg: Vec<ArgPart>,
+    pub init_gas: u64,
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Deploy {
+        contract: usize,
+    },
+    Call {
+        contract: usize,
+        function: String,
+        arg: Vec<ArgPart>,
+        gas: u64,
+    },
+}
+
+/// A step and the line it starts on.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub line: usize,
+    pub kind: StepKind,
+}
+
+/// A parsed, checked scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub path: PathBuf,
+    /// The path relative to the scenarios folder, `/`-separated.
+    pub name: String,
+    pub description: String,
+    pub contracts: Vec<ContractDecl>,
+    pub host_data: BTreeMap<String, Vec<u8>>,
+    pub feeder: bool,
+    pub steps: Vec<Step>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parses a literal part (no contract ids).
+fn bytes_literal(part: &str) -> Result<Vec<u8>, String> {
+    let (kind, value) = match part.split_once(':') {
+        Some((kind, value)) if !part.starts_with("0x") => (kind, value),
+        _ => ("hex", part),
+    };
+    let number = |value: &str| -> Result<i128, String> {
+        let parsed = if let Some(hex) = value.strip_prefix("0x") {
+            i128::from_str_radix(hex, 16)
+        } else {
+            value.parse::<i128>()
+        };
+        parsed.map_err(|e| format!("bad number `{value}`: {e}"))
+    };
+    let fits = |v: i128, min: i128, max: i128| {
+        if (min..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("`{part}` is out of range"))
+        }
+    };
+    Ok(match kind {
+        "hex" => {
+            let digits = value.strip_prefix("0x").unwrap_or(value);
+            hex::decode(digits).map_err(|e| format!("bad hex `{value}`: {e}"))?
+        }
+        "text" => value.as_bytes().to_vec(),
+        "u8" => vec![fits(number(value)?, 0, 255)? as u8],
+        "u32" => (fits(number(value)?, 0, u32::MAX.into())? as u32)
+            .to_le_bytes()
+            .to_vec(),
+        "i32" => (fits(number(value)?, i32::MIN.into(), i32::MAX.into())? as i32)
+            .to_le_bytes()
+            .to_vec(),
+        "u64" => (fits(number(value)?, 0, u64::MAX.into())? as u64)
+            .to_le_bytes()
+            .to_vec(),
+        "i64" => (fits(number(value)?, i64::MIN.into(), i64::MAX.into())? as i64)
+            .to_le_bytes()
+            .to_vec(),
+        "zeros" => vec![0; fits(number(value)?, 0, 1 << 20)? as usize],
+        other => return Err(format!("unknown literal kind `{other}` in `{part}`")),
+    })
+}
+
+impl Scenario {
+    /// Loads `path`; `corpus` is the folder holding `contracts/`, and
+    /// `scenarios` the folder names are relative to.
+    pub fn load(path: &Path, corpus: &Path, scenarios: &Path) -> Result<Scenario, ScenarioError> {
+        let display = path.display().to_string();
+        let error = |line: usize, message: String| ScenarioError {
+            path: display.clone(),
+            line,
+            message,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
+        let raw: RawScenario = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map_or(0, |span| line_of(&text, span.start));
+            error(line, e.message().to_string())
+        })?;
+        let name = path
+            .strip_prefix(scenarios)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+
+        let names: Vec<String> = raw.contract.keys().cloned().collect();
+        let index_of = |name: &str| names.iter().position(|n| n == name);
+        let arg_parts = |literal: &Literal, line: usize| -> Result<Vec<ArgPart>, ScenarioError> {
+            let mut parts = Vec::new();
+            for part in literal.parts() {
+                if let Some(contract) = part.strip_prefix("id:") {
+                    let index = index_of(contract)
+                        .ok_or_else(|| error(line, format!("no contract named `{contract}`")))?;
+                    parts.push(ArgPart::IdOf(index));
+                } else {
+                    parts.push(ArgPart::Bytes(
+                        bytes_literal(part).map_err(|m| error(line, m))?,
+                    ));
+                }
+            }
+            Ok(parts)
+        };
+        let plain_bytes = |literal: &Literal, line: usize| -> Result<Vec<u8>, ScenarioError> {
+            let mut bytes = Vec::new();
+            for part in arg_parts(literal, line)? {
+                match part {
+                    ArgPart::Bytes(b) => bytes.extend(b),
+                    ArgPart::IdOf(_) => {
+                        return Err(error(
+                            line,
+                            "contract ids are only allowed in arguments".into(),
+                        ));
+                    }
+                }
+            }
+            Ok(bytes)
+        };
+
+        let mut contracts = Vec::new();
+        for (name, spanned) in &raw.contract {
+            let line = line_of(&text, spanned.span().start);
+            let decl = spanned.get_ref();
+            let wat = match (&decl.file, &decl.wat) {
+                (Some(file), None) => {
+                    let file_path = corpus.join(CONTRACTS_DIR).join(file);
+                    std::fs::read_to_string(&file_path).map_err(|e| {
+                        error(
+                            line,
+                            format!(
+                                "contract `{name}`: cannot read {}: {e}",
+                                file_path.display()
+                            ),
+                        )
+                    })?
+                }
+                (None, Some(wat)) => wat.clone(),
+                _ => {
+                    return Err(error(
+                        line,
+                        format!("contract `{name}` needs exactly one of `file` and `wat`"),
+                    ));
+                }
+            };
+            let wasm = wat::parse_str(&wat)
+                .map_err(|e| error(line, format!("contract `{name}`: invalid WAT: {e}")))?;
+            let id = match &decl.id {
+                Some(hex_id) => {
+                    let bytes = hex::decode(hex_id.strip_prefix("0x").unwrap_or(hex_id))
+                        .map_err(|e| error(line, format!("contract `{name}`: bad id: {e}")))?;
+                    let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                        error(line, format!("contract `{name}`: an id is 32 bytes"))
+                    })?;
+                    Some(ContractId(bytes))
+                }
+                None => None,
+            };
+            contracts.push(ContractDecl {
+                name: name.clone(),
+                wasm,
+                wat,
+                owner: decl
+                    .owner
+                    .as_ref()
+                    .map(|o| plain_bytes(o, line))
+                    .transpose()?
+                    .unwrap_or_default(),
+                id,
+                init_arg: decl
+                    .init
+                    .as_ref()
+                    .map(|i| arg_parts(i, line))
+                    .transpose()?
+                    .unwrap_or_default(),
+                init_gas: decl.init_gas.unwrap_or(DEFAULT_GAS),
+            });
+        }
+
+        let mut host_data = BTreeMap::new();
+        for (key, literal) in &raw.session.host_data {
+            host_data.insert(key.clone(), plain_bytes(literal, 0)?);
+        }
+
+        let mut steps = Vec::new();
+        let mut deployed = vec![false; contracts.len()];
+        for spanned in &raw.step {
+            let line = line_of(&text, spanned.span().start);
+            let step = spanned.get_ref();
+            let kind = match (&step.deploy, &step.call) {
+                (Some(name), None) => {
+                    if step.function.is_some() || step.arg.is_some() || step.gas.is_some() {
+                        return Err(error(
+                            line,
+                            "a deploy step takes no function, arg or gas".into(),
+                        ));
+                    }
+                    let contract = index_of(name)
+                        .ok_or_else(|| error(line, format!("no contract named `{name}`")))?;
+                    if deployed[contract] {
+                        return Err(error(
+                            line,
+                            format!("contract `{name}` is already deployed"),
+                        ));
+                    }
+                    deployed[contract] = true;
+                    StepKind::Deploy { contract }
+                }
+                (None, Some(name)) => {
+                    let contract = index_of(name)
+                        .ok_or_else(|| error(line, format!("no contract named `{name}`")))?;
+                    if !deployed[contract] {
+                        return Err(error(
+                            line,
+                            format!("contract `{name}` is called before its deploy step"),
+                        ));
+                    }
+                    let function = step
+                        .function
+                        .clone()
+                        .ok_or_else(|| error(line, "a call step needs a `function`".into()))?;
+                    let arg = step
+                        .arg
+                        .as_ref()
+                        .map(|a| arg_parts(a, line))
+                        .transpose()?
+                        .unwrap_or_default();
+                    for part in &arg {
+                        if let ArgPart::IdOf(index) = part
+                            && !deployed[*index]
+                        {
+                            return Err(error(
+                                line,
+                                format!(
+                                    "`id:{}` is used before its deploy step",
+                                    contracts[*index].name
+                                ),
+                            ));
+                        }
+                    }
+                    StepKind::Call {
+                        contract,
+                        function,
+                        arg,
+                        gas: step.gas.unwrap_or(DEFAULT_GAS),
+                    }
+                }
+                _ => {
+                    return Err(error(
+                        line,
+                        "a step is either `deploy = NAME` or `call = NAME`".into(),
+                    ));
+                }
+            };
+            steps.push(Step { line, kind });
+        }
+        if steps.is_empty() {
+            return Err(error(1, "a scenario needs at least one step".into()));
+        }
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            name,
+            description: raw.description.unwrap_or_default(),
+            contracts,
+            host_data,
+            feeder: raw.session.feeder,
+            steps,
+        })
+    }
+}
+
+/// What one step did on one engine.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum StepOutcome {
+    Deploy {
+        contract: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        init: Option<CallReceipt>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Call {
+        contract: String,
+        function: String,
+        #[serde(with = "vm::abi::hex_vec")]
+        arg: Vec<u8>,
+        receipt: CallReceipt,
+    },
+}
+
+/// A step that cannot run (it uses a contract whose deploy failed).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct StepError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Runs every step on one engine.
+pub fn run<E: Engine>(scenario: &Scenario, vm: &Vm<E>) -> Result<Vec<StepOutcome>, StepError> {
+    let mut session = vm.session();
+    for (key, data) in &scenario.host_data {
+        session.set_host_data(key, data.clone());
+    }
+    if scenario.feeder {
+        session.attach_feeder();
+    }
+    let mut ids: Vec<Option<ContractId>> = vec![None; scenario.contracts.len()];
+    let mut outcomes = Vec::new();
+    for step in &scenario.steps {
+        let fail = |message: String| StepError {
+            path: scenario.path.display().to_string(),
+            line: step.line,
+            message,
+        };
+        let resolve =
+            |parts: &[ArgPart], ids: &[Option<ContractId>]| -> Result<Vec<u8>, StepError> {
+                let mut bytes = Vec::new();
+                for part in parts {
+                    match part {
+                        ArgPart::Bytes(b) => bytes.extend_from_slice(b),
+                        ArgPart::IdOf(index) => {
+                            let id = ids[*index].ok_or_else(|| {
+                                fail(format!(
+                                    "`id:{}`: that contract's deploy failed",
+                                    scenario.contracts[*index].name
+                                ))
+                            })?;
+                            bytes.extend_from_slice(id.as_bytes());
+                        }
+                    }
+                }
+                Ok(bytes)
+            };
+        match &step.kind {
+            StepKind::Deploy { contract } => {
+                let decl = &scenario.contracts[*contract];
+                let options = DeployOptions {
+                    owner: decl.owner.clone(),
+                    id: decl.id,
+                    init_arg: resolve(&decl.init_arg, &ids)?,
+                    gas_limit: decl.init_gas,
+                };
+                let outcome = match session.deploy(&decl.wasm, options) {
+                    Ok(deployment) => {
+                        ids[*contract] = Some(deployment.id);
+                        StepOutcome::Deploy {
+                            contract: decl.name.clone(),
+                            id: Some(deployment.id.to_string()),
+                            init: deployment.init,
+                            error: None,
+                        }
+                    }
+                    Err(error) => StepOutcome::Deploy {
+                        contract: decl.name.clone(),
+                        id: None,
+                        init: match &error {
+                            vm::DeployError::InitFailed { receipt } => Some((**receipt).clone()),
+                            _ => None,
+                        },
+                        error: Some(error.to_string()),
+                    },
+                };
+                outcomes.push(outcome);
+            }
+            StepKind::Call {
+                contract,
+                function,
+                arg,
+                gas,
+            } => {
+                let decl = &scenario.contracts[*contract];
+                let id = ids[*contract]
+                    .ok_or_else(|| fail(format!("contract `{}` failed to deploy", decl.name)))?;
+                let arg = resolve(arg, &ids)?;
+                let receipt = session
+                    .call(&id, function, &arg, *gas)
+                    .map_err(|e| fail(format!("the VM failed: {e}")))?;
+                outcomes.push(StepOutcome::Call {
+                    contract: decl.name.clone(),
+                    function: function.clone(),
+                    arg,
+                    receipt,
+                });
+            }
+        }
+    }
+    Ok(outcomes)
+}
