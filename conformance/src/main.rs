@@ -399,6 +399,16 @@ struct ScenarioJson {
     snapshot: &'static str,
 }
 
+/// Prints a line above the progress bar, or plainly when there is no bar
+/// (not a terminal), where indicatif would drop it.
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u8, InputError> {
     let started = std::time::Instant::now();
     let roots = if paths.is_empty() {
@@ -429,7 +439,7 @@ fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u
             Ok(scenario) => scenario,
             Err(error) => {
                 broken += 1;
-                bar.println(format!("ERROR {error}"));
+                say(&bar, format!("ERROR {error}"));
                 lines.push(ScenarioJson {
                     scenario: path.display().to_string(),
                     steps: 0,
@@ -452,22 +462,28 @@ fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u
         };
         if let Some(error) = report.error() {
             broken += 1;
-            bar.println(format!("ERROR {error}"));
+            say(&bar, format!("ERROR {error}"));
         } else if !report.divergences.is_empty() {
             diverging += 1;
-            bar.println(format!(
-                "DIVERGE {}\n{}",
-                scenario.name,
-                suite::divergence_report(&scenario, &report.divergences)
-            ));
+            say(
+                &bar,
+                format!(
+                    "DIVERGE {}\n{}",
+                    scenario.name,
+                    suite::divergence_report(&scenario, &report.divergences)
+                ),
+            );
         } else {
             agreeing += 1;
             if report.snapshot != SnapshotStatus::Match {
                 mismatched += 1;
-                bar.println(format!(
-                    "SNAPSHOT {} {snapshot}: review with `cargo test -p conformance` and `cargo insta review`",
-                    scenario.name
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "SNAPSHOT {} {snapshot}: review with `cargo test -p conformance` and `cargo insta review`",
+                        scenario.name
+                    ),
+                );
             }
         }
         if report.passed() {
