@@ -63,6 +63,8 @@ struct RawScenario {
 struct RawContract {
     file: Option<String>,
     wat: Option<String>,
+    /// Raw bytes as hex, for modules WAT cannot express (malformed ones).
+    wasm: Option<String>,
     owner: Option<Literal>,
     id: Option<String>,
     init: Option<Literal>,
@@ -268,10 +270,10 @@ impl Scenario {
         for (name, spanned) in &raw.contract {
             let line = line_of(&text, spanned.span().start);
             let decl = spanned.get_ref();
-            let wat = match (&decl.file, &decl.wat) {
-                (Some(file), None) => {
+            let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm) {
+                (Some(file), None, None) => {
                     let file_path = corpus.join(CONTRACTS_DIR).join(file);
-                    std::fs::read_to_string(&file_path).map_err(|e| {
+                    let wat = std::fs::read_to_string(&file_path).map_err(|e| {
                         error(
                             line,
                             format!(
@@ -279,18 +281,29 @@ impl Scenario {
                                 file_path.display()
                             ),
                         )
-                    })?
+                    })?;
+                    (wat, None)
                 }
-                (None, Some(wat)) => wat.clone(),
+                (None, Some(wat), None) => (wat.clone(), None),
+                (None, None, Some(bytes)) => {
+                    let wasm =
+                        hex::decode(bytes.strip_prefix("0x").unwrap_or(bytes)).map_err(|e| {
+                            error(line, format!("contract `{name}`: bad wasm hex: {e}"))
+                        })?;
+                    (format!("(raw bytes: {bytes})"), Some(wasm))
+                }
                 _ => {
                     return Err(error(
                         line,
-                        format!("contract `{name}` needs exactly one of `file` and `wat`"),
+                        format!("contract `{name}` needs exactly one of `file`, `wat` and `wasm`"),
                     ));
                 }
             };
-            let wasm = wat::parse_str(&wat)
-                .map_err(|e| error(line, format!("contract `{name}`: invalid WAT: {e}")))?;
+            let wasm = match raw {
+                Some(wasm) => wasm,
+                None => wat::parse_str(&wat)
+                    .map_err(|e| error(line, format!("contract `{name}`: invalid WAT: {e}")))?,
+            };
             let id = match &decl.id {
                 Some(hex_id) => {
                     let bytes = hex::decode(hex_id.strip_prefix("0x").unwrap_or(hex_id))

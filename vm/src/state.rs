@@ -367,7 +367,12 @@ impl Journal {
         let count = self.contracts.len();
         for contract in touched.into_iter().filter(|&c| c < count) {
             let instance = InstanceId(contract);
-            let memory_len = rt.memory(instance)?.len();
+            let mut memory_len = rt.memory(instance)?.len();
+            if self.pending_reinstantiation.contains(&contract) {
+                // Its extra pages are growth a failed frame undid: they go
+                // when the instance is replaced, not into the copy.
+                memory_len = memory_len.min(self.contracts[contract].memory.len());
+            }
             let pages = take_dirty_pages(rt, instance, memory_len)?;
             let state = &mut self.contracts[contract];
             let grown = memory_len > state.memory.len();

@@ -559,3 +559,19 @@ fn state_digests_follow_the_state_not_its_history() {
     assert_eq!(failed.state, third.state);
     assert_eq!(both.a.state_digest(&ids[0]), both.a.state_digest(&ids[0]));
 }
+
+#[test]
+fn growth_undone_while_the_contract_runs_takes_effect_after_the_call() {
+    let engines = Engines::new();
+    let (mut both, ids) = actors(&engines, 2);
+    // A calls B, B calls back A.grow_then_fail: A is running when its growth
+    // must be undone.
+    let mut inner = request(ids[0], 0, "grow_then_fail", &[]);
+    inner = request(ids[1], 0, "call", &inner);
+    let receipt = both.call(ids[0], "call", &inner, 1_000_000);
+    assert!(receipt.result.is_ok());
+    assert_eq!(both.call(ids[0], "pages", &[], 100_000).result, Ok(vec![2, 0, 0, 0]));
+    // A still works and its state is intact.
+    both.call(ids[0], "set", &[3, 0, 0, 0], 100_000);
+    assert_eq!(both.call(ids[0], "get", &[], 100_000).result, Ok(vec![3, 0, 0, 0]));
+}
