@@ -570,8 +570,14 @@ fn growth_undone_while_the_contract_runs_takes_effect_after_the_call() {
     inner = request(ids[1], 0, "call", &inner);
     let receipt = both.call(ids[0], "call", &inner, 1_000_000);
     assert!(receipt.result.is_ok());
-    assert_eq!(both.call(ids[0], "pages", &[], 100_000).result, Ok(vec![2, 0, 0, 0]));
+    assert_eq!(
+        both.call(ids[0], "pages", &[], 100_000).result,
+        Ok(vec![2, 0, 0, 0])
+    );
     // A still works and its state is intact.
     both.call(ids[0], "set", &[3, 0, 0, 0], 100_000);
-    assert_eq!(both.call(ids[0], "get", &[], 100_000).result, Ok(vec![3, 0, 0, 0]));
+    assert_eq!(
+        both.call(ids[0], "get", &[], 100_000).result,
+        Ok(vec![3, 0, 0, 0])
+    );
 }
