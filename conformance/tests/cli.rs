@@ -114,17 +114,28 @@ fn bad_input_exits_with_2() {
 
 #[test]
 fn run_checks_every_scenario_against_its_snapshot() {
-    let report = std::env::temp_dir().join(format!("conformance-report-{}.json", std::process::id()));
+    let report =
+        std::env::temp_dir().join(format!("conformance-report-{}.json", std::process::id()));
     let out = conformance(&["run", "--json", report.to_str().expect("utf-8")]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("0 diverge, 0 snapshot mismatches, 0 broken"), "{text}");
-    assert!(text.contains(" failed\n") && text.contains("conformance: "), "{text}");
+    assert!(
+        text.contains("0 diverge, 0 snapshot mismatches, 0 broken"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" failed\n") && text.contains("conformance: "),
+        "{text}"
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("JSON");
     let scenarios = json["scenarios"].as_array().expect("scenarios");
     assert!(scenarios.len() >= 150, "{}", scenarios.len());
-    assert!(scenarios.iter().all(|s| s["passed"] == true && s["snapshot"] == "match"));
+    assert!(
+        scenarios
+            .iter()
+            .all(|s| s["passed"] == true && s["snapshot"] == "match")
+    );
     assert_eq!(json["summary"]["diverging"], 0);
 }
 
@@ -133,7 +144,10 @@ fn run_on_one_engine_and_a_subset() {
     let out = conformance(&["run", "corpus/scenarios/numeric", "--engine", "wasmi"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains(" scenarios, ") && text.contains("0 diverge"), "{text}");
+    assert!(
+        text.contains(" scenarios, ") && text.contains("0 diverge"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -151,8 +165,14 @@ fn run_fails_without_a_snapshot_and_names_broken_files() {
     let out = conformance(&["run", dir.to_str().expect("utf-8")]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("SNAPSHOT fresh.toml missing") || text.contains("fresh.toml"), "{text}");
-    assert!(text.contains("broken.toml:1: no contract named `nobody`"), "{text}");
+    assert!(
+        text.contains("SNAPSHOT fresh.toml missing") || text.contains("fresh.toml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("broken.toml:1: no contract named `nobody`"),
+        "{text}"
+    );
     assert!(text.contains("1 snapshot mismatches, 1 broken"), "{text}");
 }
 
@@ -161,7 +181,10 @@ fn show_prints_both_engines() {
     let out = conformance(&["show", "corpus/scenarios/calls/round-trip.toml"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("== wasmtime") && text.contains("== wasmi"), "{text}");
+    assert!(
+        text.contains("== wasmtime") && text.contains("== wasmi"),
+        "{text}"
+    );
     assert!(text.contains("b out32(0x) gas"), "{text}");
     assert!(text.contains("== engines agree"), "{text}");
 }
