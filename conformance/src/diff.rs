@@ -15,6 +15,15 @@ pub struct Divergence {
     pub wasmi: String,
 }
 
+/// Every differing field of two JSON values, as (path, first, second).
+pub fn diff_values(a: &Value, b: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    walk(0, String::new(), a, b, &mut out);
+    out.into_iter()
+        .map(|d| (d.field, d.wasmtime, d.wasmi))
+        .collect()
+}
+
 /// Every differing field of two runs of the same steps.
 pub fn diff(wasmtime: &[StepOutcome], wasmi: &[StepOutcome]) -> Vec<Divergence> {
     let mut divergences = Vec::new();

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod generate;
-
 use vm::oracle::{NativeFuelOracle, NativeOutcome};
 use vm::session::Deployment;
 use vm::{CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};

@@ -3,9 +3,9 @@
 //! limit tried, both engines' outcome and gas equal the native fuel's on the
 //! uninstrumented module.
 
-mod common;
-
-use common::{Engines, generate};
+use arbitrary::Unstructured;
+use fuzz::generate;
+use fuzz::oracle::Engines;
 use proptest::prelude::*;
 use vm::admission::{self, Limits};
 use vm::engine::Trap;
@@ -25,7 +25,7 @@ fn check_contract(engines: &Engines, wasm: &[u8], extra_limit: u64) -> Result<()
         .validate_all(&instrumented.wasm)
         .expect("the instrumented module validates");
 
-    for function in ["f", "g"] {
+    for function in generate::FUNCTIONS {
         for gas in GAS_LIMITS.iter().copied().chain([extra_limit]) {
             let mut wt = engines.wasmtime.session();
             let mut wi = engines.wasmi.session();
@@ -58,7 +58,7 @@ fn check_contract(engines: &Engines, wasm: &[u8], extra_limit: u64) -> Result<()
                 continue;
             }
             let native = engines
-                .oracle
+                .native
                 .call(wasm, function, &[1, 2, 3], gas)
                 .expect("oracle");
             if std::env::var_os("NATIVE_FUEL_STATS").is_some() {
@@ -105,9 +105,9 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 64..2048),
         extra in 0u64..2_000,
     ) {
-        let engines = Engines::new();
-        let wasm = generate::contract(&bytes, false);
-        prop_assume!(wasm.is_some());
+        let engines = Engines::new().expect("engines");
+        let wasm = generate::contract(&mut Unstructured::new(&bytes), false);
+        prop_assume!(wasm.is_ok());
         check_contract(&engines, &wasm.expect("assumed"), extra)?;
     }
 
@@ -116,9 +116,9 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 64..2048),
         extra in 0u64..2_000,
     ) {
-        let engines = Engines::new();
-        let wasm = generate::contract(&bytes, true);
-        prop_assume!(wasm.is_some());
+        let engines = Engines::new().expect("engines");
+        let wasm = generate::contract(&mut Unstructured::new(&bytes), true);
+        prop_assume!(wasm.is_ok());
         check_contract(&engines, &wasm.expect("assumed"), extra)?;
     }
 }

@@ -1,6 +1,21 @@
-//! ABI-shaped contracts from wasm-smith, for property tests.
+//! ABI-shaped contracts from wasm-smith, and cases made of them.
+//!
+//! wasm-smith is configured so that what it generates is a Dusk contract:
+//! one memory with a maximum, exports `f`, `g` and `` (the empty name) of
+//! type `(i32) -> (i32)`, the host imports offered through
+//! `available_imports` (so generated code calls `c`, `emit`, `spent`, ...
+//! with arbitrary arguments), only admitted features, 32- or 64-bit memory.
+//! The global exported as `A` is then set to 0, so the argument buffer lies
+//! in the memory, and instructions admission rejects (table mutation,
+//! segment drops) become drops of their operands.
+//!
+//! Contracts call each other for real: the first contract of a case gets the
+//! all-zero id and every contract exports the empty name, so a `c` whose id
+//! pointer lands on zeroed memory and whose name length is 0 (common in
+//! generated code) makes a nested call.
 
-use arbitrary::Unstructured;
+use arbitrary::{Arbitrary, Unstructured};
+use vm::abi::ContractId;
 use wasm_encoder::reencode::{Error, Reencode, utils};
 use wasm_encoder::{ConstExpr, GlobalSection};
 
@@ -9,18 +24,21 @@ fn available_imports(memory64: bool) -> Vec<u8> {
     let ptr = if memory64 { "i64" } else { "i32" };
     wat::parse_str(format!(
         r#"(module
+            (import "env" "c" (func (param {ptr} {ptr} i32 i32 i64) (result i32)))
+            (import "env" "hq" (func (param {ptr} i32 i32) (result i32)))
+            (import "env" "hd" (func (param {ptr} i32) (result i32)))
+            (import "env" "emit" (func (param {ptr} i32 i32)))
+            (import "env" "feed" (func (param i32)))
+            (import "env" "caller" (func (result i32)))
+            (import "env" "callstack" (func (result i32)))
             (import "env" "limit" (func (result i64)))
             (import "env" "spent" (func (result i64)))
             (import "env" "panic" (func (param i32)))
-            (import "env" "self_id" (func))
             (import "env" "owner" (func (param {ptr}) (result i32)))
-            (import "env" "hdebug" (func (param i32)))
-            (import "env" "hd" (func (param {ptr} i32) (result i32)))
-            (import "env" "emit" (func (param {ptr} i32 i32)))
-            (import "env" "caller" (func (result i32)))
-            (import "env" "callstack" (func (result i32))))"#
+            (import "env" "self_id" (func))
+            (import "env" "hdebug" (func (param i32))))"#
     ))
-    .expect("import list parses")
+    .unwrap_or_default()
 }
 
 fn required_exports(memory64: bool) -> Vec<u8> {
@@ -34,9 +52,10 @@ fn required_exports(memory64: bool) -> Vec<u8> {
             (memory (export "memory") {idx} 2 4)
             (global (export "A") {ptr} ({ptr}.const 0))
             (func (export "f") (param i32) (result i32) unreachable)
-            (func (export "g") (param i32) (result i32) unreachable))"#
+            (func (export "g") (param i32) (result i32) unreachable)
+            (func (export "") (param i32) (result i32) unreachable))"#
     ))
-    .expect("export list parses")
+    .unwrap_or_default()
 }
 
 /// The wasm-smith configuration for contracts: admitted features only.
@@ -73,17 +92,14 @@ pub fn config(memory64: bool, disallow_traps: bool) -> wasm_smith::Config {
     }
 }
 
-/// Makes a wasm-smith module a contract: the global exported as `A` starts
-/// at zero, so the argument buffer lies inside the two-page memory, and the
-/// instructions that mutate tables or drop segments (which admission
-/// rejects) become drops of their operands.
-struct ArgbufAtZero {
-    target: u32,
-    next: u32,
+/// Makes a wasm-smith module a contract (see the module documentation).
+struct Contractify {
+    argbuf_global: u32,
+    next_global: u32,
     memory64: bool,
 }
 
-impl Reencode for ArgbufAtZero {
+impl Reencode for Contractify {
     type Error = std::convert::Infallible;
 
     fn parse_function_body(
@@ -122,9 +138,9 @@ impl Reencode for ArgbufAtZero {
         globals: &mut GlobalSection,
         global: wasmparser::Global<'_>,
     ) -> Result<(), Error<Self::Error>> {
-        let index = self.next;
-        self.next += 1;
-        if index != self.target {
+        let index = self.next_global;
+        self.next_global += 1;
+        if index != self.argbuf_global {
             return utils::parse_global(self, globals, global);
         }
         let ty = self.global_type(global.ty)?;
@@ -138,31 +154,92 @@ impl Reencode for ArgbufAtZero {
     }
 }
 
-/// A generated contract, or `None` when the bytes do not make one.
-pub fn contract(bytes: &[u8], memory64: bool) -> Option<Vec<u8>> {
-    let mut u = Unstructured::new(bytes);
+/// A generated contract. Fails only when the bytes run out or wasm-smith
+/// cannot satisfy the configuration.
+pub fn contract(u: &mut Unstructured, memory64: bool) -> arbitrary::Result<Vec<u8>> {
     // Half the contracts avoid traps, so that calls run long.
-    let disallow_traps = bytes.first().is_some_and(|b| b & 1 == 1);
-    let module = wasm_smith::Module::new(config(memory64, disallow_traps), &mut u).ok()?;
+    let disallow_traps = bool::arbitrary(u)?;
+    let module = wasm_smith::Module::new(config(memory64, disallow_traps), u)?;
     let wasm = module.to_bytes();
-    let mut target = None;
+    let mut argbuf_global = None;
     for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
         if let Ok(wasmparser::Payload::ExportSection(reader)) = payload {
             for export in reader.into_iter().flatten() {
                 if export.name == "A" {
-                    target = Some(export.index);
+                    argbuf_global = Some(export.index);
                 }
             }
         }
     }
-    let mut fixer = ArgbufAtZero {
-        target: target?,
-        next: 0,
+    let mut fixer = Contractify {
+        argbuf_global: argbuf_global.ok_or(arbitrary::Error::IncorrectFormat)?,
+        next_global: 0,
         memory64,
     };
     let mut out = wasm_encoder::Module::new();
     fixer
         .parse_core_module(&mut out, wasmparser::Parser::new(0), &wasm)
-        .ok()?;
-    Some(out.finish())
+        .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    Ok(out.finish())
+}
+
+/// The exports every generated contract has.
+pub const FUNCTIONS: [&str; 3] = ["f", "g", ""];
+
+/// A call of a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseCall {
+    pub contract: usize,
+    pub function: &'static str,
+    pub arg: Vec<u8>,
+    pub gas: u64,
+}
+
+/// A few contracts and calls into them, run in one session.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub contracts: Vec<Vec<u8>>,
+    pub calls: Vec<CaseCall>,
+}
+
+impl Case {
+    /// The id the case gives contract `index`: all zeros for the first.
+    pub fn id(index: usize) -> ContractId {
+        ContractId([index as u8; 32])
+    }
+}
+
+/// Gas limits that exercise entry checks, overruns and long runs.
+fn gas_limit(u: &mut Unstructured) -> arbitrary::Result<u64> {
+    Ok(match u.int_in_range(0..=3)? {
+        0 => u.int_in_range(0..=40)?,
+        1 => u.int_in_range(0..=2_000)?,
+        2 => u.int_in_range(0..=200_000)?,
+        _ => 1_000_000,
+    })
+}
+
+/// A case of one to three contracts (either width) and one to four calls.
+pub fn case(u: &mut Unstructured) -> arbitrary::Result<Case> {
+    let count = u.int_in_range(1..=3)?;
+    let mut contracts = Vec::with_capacity(count);
+    for _ in 0..count {
+        let memory64 = u.ratio(1, 4)?;
+        contracts.push(contract(u, memory64)?);
+    }
+    let calls = u.int_in_range(1..=4)?;
+    let mut list = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let arg_len = u.int_in_range(0..=64)?;
+        list.push(CaseCall {
+            contract: u.int_in_range(0..=count - 1)?,
+            function: u.choose(&FUNCTIONS)?,
+            arg: u.bytes(arg_len)?.to_vec(),
+            gas: gas_limit(u)?,
+        });
+    }
+    Ok(Case {
+        contracts,
+        calls: list,
+    })
 }

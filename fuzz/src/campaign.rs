@@ -1,0 +1,373 @@
+//! The stable campaign runner: the oracles driven by a seeded generator on
+//! several threads, without libFuzzer, with findings saved, minimized.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arbitrary::Unstructured;
+use serde::Serialize;
+use vm::{Vm, VmConfig, WasmiEngine};
+
+use crate::faulty::{ExtraGas, Faulty, FlipNan};
+use crate::generate::{self, Case};
+use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
+
+/// Which oracle a campaign drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Differential,
+    Gas,
+    Admission,
+}
+
+/// A deliberately wrong shadow engine, to measure how fast an oracle finds
+/// a known bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultChoice {
+    ExtraGas,
+    FlipNan,
+}
+
+/// What a job needs to judge inputs.
+pub struct Judge {
+    target: Target,
+    engines: Engines,
+    extra_gas: Option<Vm<Faulty<WasmiEngine, ExtraGas>>>,
+    flip_nan: Option<Vm<Faulty<WasmiEngine, FlipNan>>>,
+}
+
+impl Judge {
+    pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
+        let config = VmConfig::default();
+        Ok(Judge {
+            target,
+            engines: Engines::new()?,
+            extra_gas: (fault == Some(FaultChoice::ExtraGas))
+                .then(|| Vm::new(config.clone()))
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            flip_nan: (fault == Some(FaultChoice::FlipNan))
+                .then(|| Vm::new(config.clone()))
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Judges a generated case.
+    pub fn case(&self, case: &Case) -> Verdict {
+        match self.target {
+            Target::Gas => oracle::gas(&self.engines, case),
+            _ => match (&self.extra_gas, &self.flip_nan) {
+                (Some(faulty), _) => oracle::differential(&self.engines.wasmtime, faulty, case),
+                (_, Some(faulty)) => oracle::differential(&self.engines.wasmtime, faulty, case),
+                _ => oracle::differential(&self.engines.wasmtime, &self.engines.wasmi, case),
+            },
+        }
+    }
+
+    /// Judges raw fuzzer bytes.
+    pub fn input(&self, bytes: &[u8]) -> Verdict {
+        if self.target == Target::Admission {
+            return oracle::admission(&self.engines, bytes);
+        }
+        match generate::case(&mut Unstructured::new(bytes)) {
+            Ok(case) => self.case(&case),
+            Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
+        }
+    }
+}
+
+/// Campaign settings.
+pub struct Settings {
+    pub target: Target,
+    pub seconds: u64,
+    pub jobs: usize,
+    pub seed: u64,
+    pub keep_going: bool,
+    pub fault: Option<FaultChoice>,
+    pub findings_dir: PathBuf,
+    pub progress: bool,
+}
+
+/// A saved finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub directory: PathBuf,
+    pub divergence: Divergence,
+    pub seconds_to_find: f64,
+    pub input_size: usize,
+    pub minimized_size: Option<u64>,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub tally: Tally,
+    pub seconds: f64,
+    pub findings: Vec<Finding>,
+}
+
+/// A small, seedable generator of input bytes (splitmix64).
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn input(&mut self) -> Vec<u8> {
+        let len = 256 + (self.next() % 8192) as usize;
+        let mut bytes = Vec::with_capacity(len + 8);
+        while bytes.len() < len {
+            bytes.extend_from_slice(&self.next().to_le_bytes());
+        }
+        bytes.truncate(len);
+        bytes
+    }
+}
+
+/// Runs a campaign.
+pub fn run(settings: &Settings) -> Result<Report, String> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(settings.seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let executions = Arc::new(AtomicU64::new(0));
+    let findings = Arc::new(Mutex::new(Vec::new()));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let bar = if settings.progress {
+        indicatif::ProgressBar::new(settings.seconds)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} {bar:30} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    std::thread::scope(|scope| -> Result<(), String> {
+        let mut handles = Vec::new();
+        for job in 0..settings.jobs.max(1) {
+            let (stop, executions, findings, tally) = (
+                stop.clone(),
+                executions.clone(),
+                findings.clone(),
+                tally.clone(),
+            );
+            handles.push(
+                std::thread::Builder::new()
+                    .stack_size(16 << 20)
+                    .spawn_scoped(scope, move || -> Result<(), String> {
+                        let judge = Judge::new(settings.target, settings.fault)?;
+                        let mut bytes =
+                            Bytes(settings.seed ^ (job as u64).wrapping_mul(0x5851_f42d));
+                        let mut local = Tally::default();
+                        while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                            let input = bytes.input();
+                            let verdict = judge.input(&input);
+                            local.record(&verdict);
+                            executions.fetch_add(1, Ordering::Relaxed);
+                            if let Verdict::Diverge(divergence) = verdict {
+                                let finding =
+                                    save(settings, &judge, &input, divergence, started.elapsed())?;
+                                findings.lock().map_err(|e| e.to_string())?.push(finding);
+                                if !settings.keep_going {
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        tally.lock().map_err(|e| e.to_string())?.merge(&local);
+                        Ok(())
+                    })
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        while handles.iter().any(|h| !h.is_finished()) {
+            let elapsed = started.elapsed().as_secs_f64().max(0.001);
+            let done = executions.load(Ordering::Relaxed);
+            let found = findings.lock().map(|f| f.len()).unwrap_or(0);
+            bar.set_position(started.elapsed().as_secs());
+            bar.set_message(format!(
+                "{done} execs, {:.0} exec/s, {found} findings",
+                done as f64 / elapsed
+            ));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for handle in handles {
+            handle.join().map_err(|_| "a job panicked".to_string())??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let tally = tally.lock().map_err(|e| e.to_string())?.clone();
+    let findings = findings.lock().map_err(|e| e.to_string())?.clone();
+    Ok(Report {
+        tally,
+        seconds: started.elapsed().as_secs_f64(),
+        findings,
+    })
+}
+
+/// Saves a finding: the raw input, the divergence, the contract of the
+/// diverging step minimized while it shows the same divergence, its WAT,
+/// and how to replay.
+fn save(
+    settings: &Settings,
+    judge: &Judge,
+    input: &[u8],
+    divergence: Divergence,
+    elapsed: Duration,
+) -> Result<Finding, String> {
+    let name = format!(
+        "{}-{}",
+        serde_json::to_value(settings.target)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        &blake3::hash(input).to_hex()[..12]
+    );
+    let directory = settings.findings_dir.join(name);
+    std::fs::create_dir_all(&directory).map_err(|e| e.to_string())?;
+    let write = |file: &str, bytes: &[u8]| {
+        std::fs::write(directory.join(file), bytes).map_err(|e| format!("{file}: {e}"))
+    };
+    write("input.bin", input)?;
+    let minimized = minimize(judge, input, &divergence);
+    if let Some(wasm) = &minimized {
+        write("contract.wasm", wasm)?;
+        write(
+            "contract.wat",
+            wasmprinter::print_bytes(wasm)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+    }
+    let fault = settings
+        .fault
+        .map(|f| {
+            format!(
+                " --fault {}",
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let target = serde_json::to_value(settings.target)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let repro = format!(
+        "cargo run --release -p fuzz -- replay --target {target}{fault} {}\n",
+        directory.join("input.bin").display()
+    );
+    write("repro.txt", repro.as_bytes())?;
+    let finding = Finding {
+        directory: directory.clone(),
+        divergence,
+        seconds_to_find: elapsed.as_secs_f64(),
+        input_size: input.len(),
+        minimized_size: minimized.as_ref().map(|w| w.len() as u64),
+    };
+    let json = serde_json::json!({ "target": target, "fault": settings.fault, "finding": finding });
+    write(
+        "finding.json",
+        serde_json::to_string_pretty(&json)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok(finding)
+}
+
+/// The diverging step's contract, shrunk while the case still shows a
+/// divergence with the same key (not just any failure).
+fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<u8>> {
+    if judge.target == Target::Admission {
+        return None;
+    }
+    let case = generate::case(&mut Unstructured::new(input)).ok()?;
+    let key = divergence.key();
+    let target = divergence.contract.unwrap_or(0);
+    let original = case.contracts.get(target)?.clone();
+    let shrunk = wasm_shrink::WasmShrink::default()
+        .attempts(200)
+        .run(original, |candidate| {
+            let mut smaller = case.clone();
+            smaller.contracts[target] = candidate.to_vec();
+            Ok(matches!(judge.case(&smaller), Verdict::Diverge(d) if d.key() == key))
+        })
+        .ok()?;
+    Some(shrunk.output)
+}
+
+/// Replays a saved input: its verdict now.
+pub fn replay(target: Target, fault: Option<FaultChoice>, input: &Path) -> Result<Verdict, String> {
+    let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    Ok(Judge::new(target, fault)?.input(&bytes))
+}
+
+/// Times the same cases bare (deploy and call on both engines) and through
+/// the differential oracle. Returns (bare seconds, oracle seconds, cases).
+pub fn overhead(cases: usize, seed: u64) -> Result<(f64, f64, usize), String> {
+    let engines = Engines::new()?;
+    let mut bytes = Bytes(seed);
+    let mut generated = Vec::new();
+    while generated.len() < cases {
+        if let Ok(case) = generate::case(&mut Unstructured::new(&bytes.input())) {
+            generated.push(case);
+        }
+    }
+    // Warm the module caches so both passes measure execution, not compilation.
+    for case in &generated {
+        oracle::differential(&engines.wasmtime, &engines.wasmi, case);
+    }
+    let started = Instant::now();
+    for case in &generated {
+        bare(&engines.wasmtime, case);
+        bare(&engines.wasmi, case);
+    }
+    let bare_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for case in &generated {
+        std::hint::black_box(oracle::differential(
+            &engines.wasmtime,
+            &engines.wasmi,
+            case,
+        ));
+    }
+    Ok((
+        bare_seconds,
+        started.elapsed().as_secs_f64(),
+        generated.len(),
+    ))
+}
+
+/// A case's deploys and calls on one engine, with nothing compared.
+fn bare<E: vm::engine::Engine>(vm: &Vm<E>, case: &Case) {
+    let mut session = vm.session();
+    session.attach_feeder();
+    session.set_host_data("", vec![1, 2, 3]);
+    for (index, wasm) in case.contracts.iter().enumerate() {
+        let options = vm::DeployOptions {
+            id: Some(Case::id(index)),
+            gas_limit: 1_000_000,
+            ..vm::DeployOptions::default()
+        };
+        let _ = std::hint::black_box(session.deploy(wasm, options));
+    }
+    for call in &case.calls {
+        let _ = std::hint::black_box(session.call(
+            &Case::id(call.contract),
+            call.function,
+            &call.arg,
+            call.gas,
+        ));
+    }
+}

@@ -1,0 +1,186 @@
+//! Deliberately wrong engines, to prove the oracles find what they claim
+//! to: each wraps a correct engine and breaks one promise after every
+//! top-level call.
+
+use std::marker::PhantomData;
+
+use vm::determinism::InstrumentedModule;
+use vm::engine::{
+    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Value,
+    VmGlobal,
+};
+use vm::host::HostState;
+
+/// What a wrong engine gets wrong.
+pub trait Fault: 'static {
+    const NAME: &'static str;
+    /// Runs after a successful top-level call returned `len` output bytes.
+    fn after_call(
+        store: &mut dyn Runtime,
+        instance: InstanceId,
+        len: i32,
+    ) -> Result<(), EngineError>;
+}
+
+/// Charges one more gas unit than it should.
+pub struct ExtraGas;
+
+impl Fault for ExtraGas {
+    const NAME: &'static str = "extra-gas";
+    fn after_call(
+        store: &mut dyn Runtime,
+        instance: InstanceId,
+        _len: i32,
+    ) -> Result<(), EngineError> {
+        let saved = store.vm_global(instance, VmGlobal::SavedFuel)?;
+        if saved < 0 {
+            store.set_vm_global(instance, VmGlobal::SavedFuel, saved + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Flips the lowest payload bit of a canonical `f32` NaN in the output.
+pub struct FlipNan;
+
+impl Fault for FlipNan {
+    const NAME: &'static str = "flip-nan";
+    fn after_call(
+        store: &mut dyn Runtime,
+        instance: InstanceId,
+        len: i32,
+    ) -> Result<(), EngineError> {
+        let offset = store
+            .host()
+            .contracts
+            .get(instance.0)
+            .map_or(0, |slot| slot.argbuf_offset as usize);
+        let memory = store.memory(instance)?;
+        let end = (offset + len.max(0) as usize).min(memory.len());
+        let output = &mut memory[offset.min(end)..end];
+        if let Some(at) = output
+            .windows(4)
+            .position(|w| w == [0x00, 0x00, 0xc0, 0x7f])
+        {
+            output[at] ^= 1;
+        }
+        Ok(())
+    }
+}
+
+/// An engine `E` that gets `F` wrong.
+pub struct Faulty<E, F> {
+    inner: E,
+    fault: PhantomData<F>,
+}
+
+/// The store of a [`Faulty`] engine.
+pub struct FaultyStore<S, F> {
+    inner: S,
+    fault: PhantomData<F>,
+}
+
+impl<E: Engine, F: Fault> Engine for Faulty<E, F> {
+    const KIND: EngineKind = E::KIND;
+    type Module = E::Module;
+    type Store = FaultyStore<E::Store, F>;
+
+    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        Ok(Faulty {
+            inner: E::new(config)?,
+            fault: PhantomData,
+        })
+    }
+
+    fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError> {
+        self.inner.compile(module)
+    }
+
+    fn new_store(&self, host: HostState) -> Self::Store {
+        FaultyStore {
+            inner: self.inner.new_store(host),
+            fault: PhantomData,
+        }
+    }
+}
+
+impl<S: Store, F: Fault> Store for FaultyStore<S, F> {
+    type Module = S::Module;
+
+    fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, CallFailure> {
+        self.inner.instantiate(module)
+    }
+}
+
+impl<S: Store, F: Fault> Runtime for FaultyStore<S, F> {
+    fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+        self.inner.memory(instance)
+    }
+    fn grow_memory(&mut self, instance: InstanceId, pages: u64) -> Result<bool, EngineError> {
+        self.inner.grow_memory(instance, pages)
+    }
+    fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+        self.inner.dirty_map(instance)
+    }
+    fn vm_global(&mut self, instance: InstanceId, global: VmGlobal) -> Result<i64, EngineError> {
+        self.inner.vm_global(instance, global)
+    }
+    fn set_vm_global(
+        &mut self,
+        instance: InstanceId,
+        global: VmGlobal,
+        value: i64,
+    ) -> Result<(), EngineError> {
+        self.inner.set_vm_global(instance, global, value)
+    }
+    fn state_global(&mut self, instance: InstanceId, index: u32) -> Result<Value, EngineError> {
+        self.inner.state_global(instance, index)
+    }
+    fn set_state_global(
+        &mut self,
+        instance: InstanceId,
+        index: u32,
+        value: Value,
+    ) -> Result<(), EngineError> {
+        self.inner.set_state_global(instance, index, value)
+    }
+    fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+        self.inner.reinstantiate(instance)
+    }
+    fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure> {
+        let len = self.inner.call(instance, name, arg_len)?;
+        F::after_call(&mut self.inner, instance, len).map_err(CallFailure::Engine)?;
+        Ok(len)
+    }
+    fn host(&mut self) -> &mut HostState {
+        self.inner.host()
+    }
+}
+
+/// An engine that fails to compile every instrumented module over 100 bytes
+/// (every real contract): wrong admission, as the admission oracle must notice.
+pub struct RejectsLargeModules<E>(E);
+
+impl<E: Engine> Engine for RejectsLargeModules<E> {
+    const KIND: EngineKind = E::KIND;
+    type Module = E::Module;
+    type Store = E::Store;
+
+    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        Ok(RejectsLargeModules(E::new(config)?))
+    }
+
+    fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError> {
+        if module.wasm.len() > 100 {
+            return Err(EngineError::Compile {
+                engine: E::KIND,
+                message: "deliberately refused".into(),
+            });
+        }
+        self.0.compile(module)
+    }
+
+    fn new_store(&self, host: HostState) -> Self::Store {
+        self.0.new_store(host)
+    }
+}

@@ -1,0 +1,8 @@
+//! Differential fuzzing of the Dusk contract VM: a generator of ABI-shaped
+//! contracts and cases, oracles with typed verdicts, deliberately wrong
+//! engines that prove the oracles find bugs, and a stable campaign runner.
+
+pub mod campaign;
+pub mod faulty;
+pub mod generate;
+pub mod oracle;

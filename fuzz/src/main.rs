@@ -1,0 +1,254 @@
+//! `fuzz`: stable-toolchain fuzz campaigns and replays.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fuzz::campaign::{self, FaultChoice, Settings, Target};
+use fuzz::oracle::Verdict;
+
+#[derive(Parser)]
+#[command(
+    name = "fuzz",
+    about = "Differential fuzz campaigns for the Dusk contract VM"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an oracle on generated inputs for a while.
+    Campaign {
+        #[arg(long, value_enum)]
+        target: Target,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Go on after a finding instead of stopping.
+        #[arg(long)]
+        keep_going: bool,
+        /// Use a deliberately wrong shadow engine (to measure the oracle).
+        #[arg(long, value_enum)]
+        fault: Option<FaultChoice>,
+        /// Where findings go.
+        #[arg(long, default_value = "corpus/regressions")]
+        findings: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The release gate: the whole scenario suite, then N seconds of each
+    /// oracle; non-zero on any divergence, snapshot mismatch or finding.
+    Gate {
+        #[arg(long, default_value_t = 30)]
+        fuzz_seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// The oracle's overhead: the same generated cases run bare (deploy and
+    /// call on both engines, nothing compared) and through the differential
+    /// oracle, in one run.
+    Overhead {
+        #[arg(long, default_value_t = 500)]
+        cases: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run an oracle on a saved input.
+    Replay {
+        #[arg(long, value_enum)]
+        target: Target,
+        #[arg(long, value_enum)]
+        fault: Option<FaultChoice>,
+        input: PathBuf,
+    },
+}
+
+fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
+    use conformance::scenario::Scenario;
+    use conformance::suite::{self, Which};
+    let root = PathBuf::from("corpus");
+    let scenarios_dir = root.join("scenarios");
+    let files = match suite::find_scenarios(std::slice::from_ref(&scenarios_dir)) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let engines = match suite::Engines::new() {
+        Ok(engines) => engines,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = 0;
+    for path in &files {
+        let passed = Scenario::load(path, &root, &scenarios_dir)
+            .map(|scenario| {
+                suite::run_scenario(
+                    &engines,
+                    &scenario,
+                    Which::Both,
+                    std::path::Path::new("snapshots"),
+                )
+                .passed()
+            })
+            .unwrap_or(false);
+        if !passed {
+            failed += 1;
+            println!("FAIL {}", path.display());
+        }
+    }
+    println!("gate: {} scenarios, {failed} failing", files.len());
+    let mut findings = 0;
+    for target in [Target::Differential, Target::Gas, Target::Admission] {
+        let settings = Settings {
+            target,
+            seconds: fuzz_seconds,
+            jobs,
+            seed,
+            keep_going: false,
+            fault: None,
+            findings_dir: PathBuf::from("corpus/regressions"),
+            progress: false,
+        };
+        match campaign::run(&settings) {
+            Ok(report) => {
+                println!(
+                    "gate: {target:?}: {} executions, {} findings, {:.1} % discarded",
+                    report.tally.executions,
+                    report.findings.len(),
+                    100.0 * report.tally.discard_rate()
+                );
+                for finding in &report.findings {
+                    println!("  finding saved in {}", finding.directory.display());
+                }
+                findings += report.findings.len();
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let passed = failed == 0 && findings == 0;
+    println!(
+        "gate: {} passed, {} failed",
+        usize::from(passed),
+        usize::from(!passed)
+    );
+    ExitCode::from(if passed { 0 } else { 1 })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Campaign {
+            target,
+            seconds,
+            jobs,
+            seed,
+            keep_going,
+            fault,
+            findings,
+            json,
+        } => {
+            let settings = Settings {
+                target,
+                seconds,
+                jobs,
+                seed,
+                keep_going,
+                fault,
+                findings_dir: findings,
+                progress: !json,
+            };
+            match campaign::run(&settings) {
+                Ok(report) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&report).unwrap_or_default()
+                        );
+                    } else {
+                        let t = &report.tally;
+                        println!(
+                            "{} executions in {:.1} s ({:.0} exec/s, {:.0} per job): {} agree, {} diverge, {:.1} % discarded {:?}",
+                            t.executions,
+                            report.seconds,
+                            t.executions as f64 / report.seconds,
+                            t.executions as f64 / report.seconds / jobs.max(1) as f64,
+                            t.agreed,
+                            t.diverged,
+                            100.0 * t.discard_rate(),
+                            t.discarded
+                        );
+                        for finding in &report.findings {
+                            println!(
+                                "finding after {:.2} s: {} ({} fields), saved in {} (minimized contract: {:?} bytes)",
+                                finding.seconds_to_find,
+                                finding.divergence.key(),
+                                finding.divergence.fields.len(),
+                                finding.directory.display(),
+                                finding.minimized_size
+                            );
+                        }
+                    }
+                    ExitCode::from(if report.findings.is_empty() { 0 } else { 1 })
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Gate {
+            fuzz_seconds,
+            jobs,
+            seed,
+        } => gate(fuzz_seconds, jobs, seed),
+        Command::Overhead { cases, seed } => match campaign::overhead(cases, seed) {
+            Ok((bare, oracle, count)) => {
+                println!(
+                    "{count} cases: bare {bare:.3} s, through the oracle {oracle:.3} s, ratio {:.3}",
+                    oracle / bare
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Replay {
+            target,
+            fault,
+            input,
+        } => match campaign::replay(target, fault, &input) {
+            Ok(Verdict::Diverge(divergence)) => {
+                println!("DIVERGE {}", divergence.key());
+                for (field, a, b) in divergence.fields {
+                    println!("  {field}:\n    {a}\n    {b}");
+                }
+                ExitCode::from(1)
+            }
+            Ok(verdict) => {
+                println!("{verdict:?}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

@@ -1,0 +1,353 @@
+//! Oracles: each runs an input and returns a typed verdict.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vm::engine::{Engine, Trap};
+use vm::oracle::NativeFuelOracle;
+use vm::{CallError, DeployError, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
+
+use crate::generate::{self, Case};
+
+/// Why an input was not judged. Every cause is counted by campaigns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscardCause {
+    /// The bytes ran out before a case was generated.
+    NotGenerated,
+    /// Admission rejected the case's first contract on both engines.
+    NotAContract,
+    /// The gas oracle cannot judge stack exhaustion: native wasmtime has no
+    /// logical stack limit.
+    StackExhausted,
+}
+
+/// A divergence: what differs, and a key that says whether a smaller input
+/// shows the *same* divergence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    pub oracle: &'static str,
+    /// The call (0-based, deploys first) where the outcomes differ.
+    pub step: String,
+    /// The differing fields with both values.
+    pub fields: Vec<(String, String, String)>,
+    /// The case contract the diverging step deployed or called.
+    pub contract: Option<usize>,
+}
+
+impl Divergence {
+    /// Identity of the divergence for minimization: the step and the field
+    /// names, not the values.
+    pub fn key(&self) -> String {
+        let fields: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|(field, _, _)| field.as_str())
+            .collect();
+        format!("{}:{}:{}", self.oracle, self.step, fields.join(","))
+    }
+}
+
+/// What an oracle concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Both sides did the same (succeeded, or failed the same way).
+    Agree,
+    Diverge(Divergence),
+    Discard(DiscardCause),
+}
+
+fn compare(
+    oracle: &'static str,
+    step: String,
+    a: &impl Serialize,
+    b: &impl Serialize,
+) -> Option<Divergence> {
+    let a = serde_json::to_value(a).unwrap_or_default();
+    let b = serde_json::to_value(b).unwrap_or_default();
+    let fields = conformance::diff::diff_values(&a, &b);
+    (!fields.is_empty()).then_some(Divergence {
+        oracle,
+        step,
+        fields,
+        contract: None,
+    })
+}
+
+fn deploy_summary(result: &Result<vm::session::Deployment, DeployError>) -> Result<String, String> {
+    result
+        .as_ref()
+        .map(|deployment| deployment.id.to_string())
+        .map_err(ToString::to_string)
+}
+
+/// Runs a case on two engines, in one session each, and compares every
+/// deploy and call.
+pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> Verdict {
+    let mut sa = a.session();
+    let mut sb = b.session();
+    for session_feeder in [&mut sa as &mut dyn FeederSetup, &mut sb] {
+        session_feeder.setup();
+    }
+    let mut deployed = Vec::with_capacity(case.contracts.len());
+    for (index, wasm) in case.contracts.iter().enumerate() {
+        let options = DeployOptions {
+            id: Some(Case::id(index)),
+            gas_limit: 1_000_000,
+            ..DeployOptions::default()
+        };
+        let ra = sa.deploy(wasm, options.clone());
+        let rb = sb.deploy(wasm, options);
+        if index == 0
+            && matches!(
+                (&ra, &rb),
+                (
+                    Err(DeployError::Admission(_)),
+                    Err(DeployError::Admission(_))
+                )
+            )
+        {
+            return Verdict::Discard(DiscardCause::NotAContract);
+        }
+        let (da, db) = (deploy_summary(&ra), deploy_summary(&rb));
+        if let Some(divergence) = compare("differential", format!("deploy {index}"), &da, &db) {
+            return Verdict::Diverge(Divergence {
+                contract: Some(index),
+                ..divergence
+            });
+        }
+        let init_a = ra.as_ref().ok().map(|d| d.init.clone());
+        let init_b = rb.as_ref().ok().map(|d| d.init.clone());
+        if let Some(divergence) = compare("differential", format!("init {index}"), &init_a, &init_b)
+        {
+            return Verdict::Diverge(divergence);
+        }
+        deployed.push(ra.is_ok());
+    }
+    for (index, call) in case.calls.iter().enumerate() {
+        if !deployed[call.contract] {
+            continue;
+        }
+        let id = Case::id(call.contract);
+        let ra = sa
+            .call(&id, call.function, &call.arg, call.gas)
+            .map_err(|e| e.to_string());
+        let rb = sb
+            .call(&id, call.function, &call.arg, call.gas)
+            .map_err(|e| e.to_string());
+        if let Some(divergence) = compare("differential", format!("call {index}"), &ra, &rb) {
+            return Verdict::Diverge(Divergence {
+                contract: Some(call.contract),
+                ..divergence
+            });
+        }
+        // An engine failure is a VM bug even when both sides agree on it.
+        if let Err(error) = ra {
+            return Verdict::Diverge(Divergence {
+                oracle: "differential",
+                step: format!("call {index}"),
+                fields: vec![("engine error".into(), error.clone(), error)],
+                contract: Some(call.contract),
+            });
+        }
+    }
+    Verdict::Agree
+}
+
+/// Host data and a feeder, so generated `hd` and `feed` calls succeed.
+trait FeederSetup {
+    fn setup(&mut self);
+}
+
+impl<E: Engine> FeederSetup for vm::Session<'_, E> {
+    fn setup(&mut self) {
+        self.attach_feeder();
+        self.set_host_data("", vec![1, 2, 3]);
+    }
+}
+
+/// The native-fuel gas oracle: every call of the case's first contract on
+/// a fresh instance, on both engines and on wasmtime's native fuel; outcome
+/// and gas must be equal.
+pub fn gas(engines: &Engines, case: &Case) -> Verdict {
+    gas_with(&engines.wasmtime, &engines.wasmi, &engines.native, case)
+}
+
+/// [`gas`] with any two engines.
+pub fn gas_with<A: Engine, B: Engine>(
+    a: &Vm<A>,
+    b: &Vm<B>,
+    native: &NativeFuelOracle,
+    case: &Case,
+) -> Verdict {
+    let Some(wasm) = case.contracts.first() else {
+        return Verdict::Discard(DiscardCause::NotGenerated);
+    };
+    if vm::admission::admit(wasm, &a.config().limits, true).is_err() {
+        return Verdict::Discard(DiscardCause::NotAContract);
+    }
+    let mut stack_exhausted = false;
+    for (index, call) in case.calls.iter().enumerate() {
+        let mut sa = a.session();
+        let mut sb = b.session();
+        let deploy_a = sa.deploy(wasm, DeployOptions::default());
+        let deploy_b = sb.deploy(wasm, DeployOptions::default());
+        let Ok(deployment) = deploy_a else {
+            // Instantiation traps: the differential oracle judges those.
+            return if deploy_b.is_err() {
+                Verdict::Agree
+            } else {
+                diverge_deploy()
+            };
+        };
+        if deploy_b.is_err() {
+            return diverge_deploy();
+        }
+        let ra = sa.call(&deployment.id, call.function, &call.arg, call.gas);
+        let rb = sb.call(&deployment.id, call.function, &call.arg, call.gas);
+        let (Ok(ra), Ok(rb)) = (ra, rb) else {
+            return Verdict::Diverge(Divergence {
+                oracle: "gas",
+                step: format!("call {index}"),
+                fields: vec![("engine error".into(), String::new(), String::new())],
+                contract: Some(0),
+            });
+        };
+        let pair = |r: &vm::CallReceipt| (r.result.clone(), r.gas_spent);
+        if let Some(divergence) = compare("gas", format!("call {index}"), &pair(&ra), &pair(&rb)) {
+            return Verdict::Diverge(divergence);
+        }
+        if ra.result
+            == Err(CallError::Trap {
+                trap: Trap::StackExhausted,
+            })
+        {
+            stack_exhausted = true;
+            continue;
+        }
+        let native = match native.call(wasm, call.function, &call.arg, call.gas) {
+            Ok(native) => (native.result, native.gas_spent),
+            Err(error) => {
+                return Verdict::Diverge(Divergence {
+                    oracle: "gas",
+                    step: format!("call {index}"),
+                    fields: vec![("native".into(), String::new(), error.to_string())],
+                    contract: Some(0),
+                });
+            }
+        };
+        if let Some(divergence) = compare("gas", format!("call {index}"), &pair(&ra), &native) {
+            return Verdict::Diverge(divergence);
+        }
+    }
+    if stack_exhausted {
+        Verdict::Discard(DiscardCause::StackExhausted)
+    } else {
+        Verdict::Agree
+    }
+}
+
+fn diverge_deploy() -> Verdict {
+    Verdict::Diverge(Divergence {
+        oracle: "gas",
+        step: "deploy".into(),
+        fields: vec![("deploy".into(), String::new(), String::new())],
+        contract: Some(0),
+    })
+}
+
+/// The admission oracle: arbitrary bytes, or a generated contract with
+/// bytes overwritten; admission never panics and both engines accept and
+/// reject the same modules with the same error.
+pub fn admission(engines: &Engines, bytes: &[u8]) -> Verdict {
+    admission_with(&engines.wasmtime, &engines.wasmi, bytes)
+}
+
+/// [`admission`] with any two engines.
+pub fn admission_with<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, bytes: &[u8]) -> Verdict {
+    let mut u = arbitrary::Unstructured::new(bytes);
+    let wasm = match u.int_in_range(0..=2u8) {
+        Err(_) => bytes.to_vec(),
+        Ok(0) => u.take_rest().to_vec(),
+        Ok(_) => {
+            let Ok(mut wasm) = generate::contract(&mut u, false) else {
+                return Verdict::Discard(DiscardCause::NotGenerated);
+            };
+            let edits = u.int_in_range(1..=4usize).unwrap_or(1);
+            for _ in 0..edits {
+                let (Ok(at), Ok(value)) = (u.int_in_range(0..=wasm.len() - 1), u.arbitrary::<u8>())
+                else {
+                    break;
+                };
+                wasm[at] = value;
+            }
+            wasm
+        }
+    };
+    let mut sa = a.session();
+    let mut sb = b.session();
+    let ra = deploy_summary(&sa.deploy(&wasm, DeployOptions::default()));
+    let rb = deploy_summary(&sb.deploy(&wasm, DeployOptions::default()));
+    match compare("admission", "deploy".into(), &ra, &rb) {
+        Some(divergence) => Verdict::Diverge(divergence),
+        None => Verdict::Agree,
+    }
+}
+
+/// The engines and the native-fuel oracle, shared by a job's inputs.
+pub struct Engines {
+    pub config: VmConfig,
+    pub wasmtime: Vm<WasmtimeEngine>,
+    pub wasmi: Vm<WasmiEngine>,
+    pub native: NativeFuelOracle,
+}
+
+impl Engines {
+    pub fn new() -> Result<Self, String> {
+        let config = VmConfig::default();
+        Ok(Engines {
+            wasmtime: Vm::new(config.clone()).map_err(|e| e.to_string())?,
+            wasmi: Vm::new(config.clone()).map_err(|e| e.to_string())?,
+            native: NativeFuelOracle::new(config.clone()).map_err(|e| e.to_string())?,
+            config,
+        })
+    }
+}
+
+/// Counts of verdicts, by kind and discard cause.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Tally {
+    pub executions: u64,
+    pub agreed: u64,
+    pub diverged: u64,
+    pub discarded: BTreeMap<DiscardCause, u64>,
+}
+
+impl Tally {
+    pub fn record(&mut self, verdict: &Verdict) {
+        self.executions += 1;
+        match verdict {
+            Verdict::Agree => self.agreed += 1,
+            Verdict::Diverge(_) => self.diverged += 1,
+            Verdict::Discard(cause) => *self.discarded.entry(*cause).or_default() += 1,
+        }
+    }
+
+    pub fn discard_rate(&self) -> f64 {
+        let discarded: u64 = self.discarded.values().sum();
+        if self.executions == 0 {
+            0.0
+        } else {
+            discarded as f64 / self.executions as f64
+        }
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        self.executions += other.executions;
+        self.agreed += other.agreed;
+        self.diverged += other.diverged;
+        for (cause, count) in &other.discarded {
+            *self.discarded.entry(*cause).or_default() += count;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Each oracle can fail: wrapped around a deliberately wrong engine, it
+//! reports a divergence, and around the real engines it does not.
+
+use fuzz::faulty::{ExtraGas, Faulty, FlipNan, RejectsLargeModules};
+use fuzz::generate::{Case, CaseCall};
+use fuzz::oracle::{self, Engines, Verdict};
+use vm::{Vm, VmConfig, WasmiEngine};
+
+fn case(wat: &str, function: &'static str) -> Case {
+    Case {
+        contracts: vec![wat::parse_str(wat).expect("parses")],
+        calls: vec![CaseCall {
+            contract: 0,
+            function,
+            arg: vec![],
+            gas: 100_000,
+        }],
+    }
+}
+
+const NAN: &str = r#"(module
+    (memory (export "memory") 2)
+    (global (export "A") i32 (i32.const 0))
+    (func (export "f") (param i32) (result i32)
+      i32.const 0 f32.const 0 f32.const 0 f32.div f32.store i32.const 4))"#;
+
+fn diverges_on(verdict: Verdict, field: &str) {
+    match verdict {
+        Verdict::Diverge(divergence) => assert!(
+            divergence.fields.iter().any(|(f, _, _)| f.contains(field)),
+            "{divergence:?}"
+        ),
+        other => panic!("expected a divergence on {field}, got {other:?}"),
+    }
+}
+
+#[test]
+fn differential_finds_an_extra_gas_unit_and_a_flipped_nan_bit() {
+    let engines = Engines::new().expect("engines");
+    let case = case(NAN, "f");
+    assert_eq!(
+        oracle::differential(&engines.wasmtime, &engines.wasmi, &case),
+        Verdict::Agree
+    );
+    let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
+    diverges_on(
+        oracle::differential(&engines.wasmtime, &extra, &case),
+        "gas_spent",
+    );
+    let flip: Vm<Faulty<WasmiEngine, FlipNan>> = Vm::new(VmConfig::default()).expect("vm");
+    diverges_on(
+        oracle::differential(&engines.wasmtime, &flip, &case),
+        "Ok.result",
+    );
+}
+
+#[test]
+fn gas_oracle_finds_an_extra_gas_unit() {
+    let engines = Engines::new().expect("engines");
+    let case = case(NAN, "f");
+    assert_eq!(oracle::gas(&engines, &case), Verdict::Agree);
+    let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
+    diverges_on(
+        oracle::gas_with(&engines.wasmtime, &extra, &engines.native, &case),
+        "1",
+    );
+}
+
+#[test]
+fn admission_oracle_finds_an_engine_that_refuses_modules() {
+    let engines = Engines::new().expect("engines");
+    let mut bytes = vec![0u8];
+    bytes.extend_from_slice(&wat::parse_str(NAN).expect("parses"));
+    assert_eq!(oracle::admission(&engines, &bytes), Verdict::Agree);
+    let refusing: Vm<RejectsLargeModules<WasmiEngine>> = Vm::new(VmConfig::default()).expect("vm");
+    diverges_on(
+        oracle::admission_with(&engines.wasmtime, &refusing, &bytes),
+        "Err",
+    );
+}
