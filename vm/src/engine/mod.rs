@@ -9,6 +9,82 @@
 //! tables, and an error neither table knows is an [`EngineError`], never a
 //! trap.
 
+/// Implements [`Runtime`] for a store or caller wrapper of an engine module
+/// by delegating to that module's `rt_*` functions over its context.
+macro_rules! impl_runtime {
+    ($ty:ty, $ctx:ident => $expr:expr) => {
+        impl Runtime for $ty {
+            fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_memory($expr, instance)
+            }
+            fn grow_memory(
+                &mut self,
+                instance: InstanceId,
+                pages: u64,
+            ) -> Result<bool, EngineError> {
+                let $ctx = self;
+                rt_grow($expr, instance, pages)
+            }
+            fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+                let $ctx = self;
+                rt_dirty($expr, instance)
+            }
+            fn vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+            ) -> Result<i64, EngineError> {
+                let $ctx = self;
+                rt_vm_global($expr, instance, global)
+            }
+            fn set_vm_global(
+                &mut self,
+                instance: InstanceId,
+                global: VmGlobal,
+                value: i64,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_vm_global($expr, instance, global, value)
+            }
+            fn state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+            ) -> Result<Value, EngineError> {
+                let $ctx = self;
+                rt_state_global($expr, instance, index)
+            }
+            fn set_state_global(
+                &mut self,
+                instance: InstanceId,
+                index: u32,
+                value: Value,
+            ) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_set_state_global($expr, instance, index, value)
+            }
+            fn call(
+                &mut self,
+                instance: InstanceId,
+                name: &str,
+                arg_len: u32,
+            ) -> Result<i32, CallFailure> {
+                let $ctx = self;
+                rt_call($expr, instance, name, arg_len)
+            }
+            fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_reinstantiate($expr, instance)
+            }
+            fn host(&mut self) -> &mut HostState {
+                let $ctx = self;
+                &mut ($expr).data_mut().host
+            }
+        }
+    };
+}
+
 pub mod wasmi;
 pub mod wasmtime;
 
