@@ -21,6 +21,8 @@ pub enum Target {
     Differential,
     Gas,
     Admission,
+    /// Arbitrary call sequences over the contracts of `corpus/contracts/`.
+    Scenario,
 }
 
 /// A deliberately wrong shadow engine, to measure how fast an oracle finds
@@ -36,6 +38,7 @@ pub enum FaultChoice {
 pub struct Judge {
     target: Target,
     engines: Engines,
+    known: Vec<generate::KnownContract>,
     extra_gas: Option<Vm<Faulty<WasmiEngine, ExtraGas>>>,
     flip_nan: Option<Vm<Faulty<WasmiEngine, FlipNan>>>,
 }
@@ -43,8 +46,14 @@ pub struct Judge {
 impl Judge {
     pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
         let config = VmConfig::default();
+        let known = if target == Target::Scenario {
+            oracle::known_contracts(std::path::Path::new("corpus"))?
+        } else {
+            Vec::new()
+        };
         Ok(Judge {
             target,
+            known,
             engines: Engines::new()?,
             extra_gas: (fault == Some(FaultChoice::ExtraGas))
                 .then(|| Vm::new(config.clone()))
@@ -73,6 +82,17 @@ impl Judge {
     pub fn input(&self, bytes: &[u8]) -> Verdict {
         if self.target == Target::Admission {
             return oracle::admission(&self.engines, bytes);
+        }
+        if self.target == Target::Scenario {
+            return match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
+                Ok(case) => oracle::scenario(
+                    &self.engines.wasmtime,
+                    &self.engines.wasmi,
+                    &self.known,
+                    &case,
+                ),
+                Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
+            };
         }
         match generate::case(&mut Unstructured::new(bytes)) {
             Ok(case) => self.case(&case),
@@ -289,7 +309,7 @@ fn save(
 /// The diverging step's contract, shrunk while the case still shows a
 /// divergence with the same key (not just any failure).
 fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<u8>> {
-    if judge.target == Target::Admission {
+    if matches!(judge.target, Target::Admission | Target::Scenario) {
         return None;
     }
     let case = generate::case(&mut Unstructured::new(input)).ok()?;

@@ -243,3 +243,70 @@ pub fn case(u: &mut Unstructured) -> arbitrary::Result<Case> {
         calls: list,
     })
 }
+
+/// A case over known contracts (the handwritten ones of `corpus/contracts/`):
+/// which to deploy, then calls to their exports with arbitrary arguments,
+/// sometimes starting with the id of a deployed contract so that contracts
+/// that forward calls make them.
+pub fn case_over(u: &mut Unstructured, known: &[KnownContract]) -> arbitrary::Result<KnownCase> {
+    if known.is_empty() {
+        return Err(arbitrary::Error::NotEnoughData);
+    }
+    let count = u.int_in_range(1..=3usize)?;
+    let mut picked = Vec::with_capacity(count);
+    for _ in 0..count {
+        picked.push(u.int_in_range(0..=known.len() - 1)?);
+    }
+    let calls = u.int_in_range(1..=6usize)?;
+    let mut list = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let contract = u.int_in_range(0..=count - 1)?;
+        let exports = &known[picked[contract]].exports;
+        let function = u.choose(exports)?.clone();
+        let mut arg = Vec::new();
+        if u.ratio(1, 2)? {
+            let target = u.int_in_range(0..=count - 1)?;
+            arg.extend_from_slice(Case::id(target).as_bytes());
+            arg.extend_from_slice(&i64::from(u.int_in_range(0..=200_000u32)?).to_le_bytes());
+            let name = &known[picked[target]].exports;
+            let callee = u.choose(name)?;
+            arg.extend_from_slice(&(callee.len() as u32).to_le_bytes());
+            arg.extend_from_slice(callee.as_bytes());
+        }
+        let tail = u.int_in_range(0..=48usize)?;
+        arg.extend_from_slice(u.bytes(tail)?);
+        list.push(KnownCall {
+            contract,
+            function,
+            arg,
+            gas: gas_limit(u)?,
+        });
+    }
+    Ok(KnownCase {
+        contracts: picked,
+        calls: list,
+    })
+}
+
+/// A handwritten contract and the exports a case may call.
+#[derive(Clone, Debug)]
+pub struct KnownContract {
+    pub wasm: Vec<u8>,
+    pub exports: Vec<String>,
+}
+
+/// A call of a [`KnownCase`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownCall {
+    pub contract: usize,
+    pub function: String,
+    pub arg: Vec<u8>,
+    pub gas: u64,
+}
+
+/// Deploys of known contracts (indices into the known list) and calls.
+#[derive(Clone, Debug)]
+pub struct KnownCase {
+    pub contracts: Vec<usize>,
+    pub calls: Vec<KnownCall>,
+}

@@ -110,7 +110,12 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
     }
     println!("gate: {} scenarios, {failed} failing", files.len());
     let mut findings = 0;
-    for target in [Target::Differential, Target::Gas, Target::Admission] {
+    for target in [
+        Target::Differential,
+        Target::Gas,
+        Target::Admission,
+        Target::Scenario,
+    ] {
         let settings = Settings {
             target,
             seconds: fuzz_seconds,

@@ -154,6 +154,78 @@ pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> 
     Verdict::Agree
 }
 
+/// The scenario oracle: arbitrary call sequences over known contracts
+/// (`corpus/contracts/`), compared on both engines like `differential`.
+pub fn scenario<A: Engine, B: Engine>(
+    a: &Vm<A>,
+    b: &Vm<B>,
+    known: &[generate::KnownContract],
+    case: &generate::KnownCase,
+) -> Verdict {
+    let mut sa = a.session();
+    let mut sb = b.session();
+    for (index, &which) in case.contracts.iter().enumerate() {
+        let options = DeployOptions {
+            id: Some(Case::id(index)),
+            gas_limit: 1_000_000,
+            ..DeployOptions::default()
+        };
+        let ra = deploy_summary(&sa.deploy(&known[which].wasm, options.clone()));
+        let rb = deploy_summary(&sb.deploy(&known[which].wasm, options));
+        if let Some(divergence) = compare("scenario", format!("deploy {index}"), &ra, &rb) {
+            return Verdict::Diverge(Divergence {
+                contract: Some(index),
+                ..divergence
+            });
+        }
+    }
+    for (index, call) in case.calls.iter().enumerate() {
+        let id = Case::id(call.contract);
+        let ra = sa
+            .call(&id, &call.function, &call.arg, call.gas)
+            .map_err(|e| e.to_string());
+        let rb = sb
+            .call(&id, &call.function, &call.arg, call.gas)
+            .map_err(|e| e.to_string());
+        if let Some(divergence) = compare("scenario", format!("call {index}"), &ra, &rb) {
+            return Verdict::Diverge(Divergence {
+                contract: Some(call.contract),
+                ..divergence
+            });
+        }
+    }
+    Verdict::Agree
+}
+
+/// The handwritten contracts of `corpus/contracts/` with their exports.
+/// A contract the VM does not admit is an error: the corpus is ours.
+pub fn known_contracts(corpus: &std::path::Path) -> Result<Vec<generate::KnownContract>, String> {
+    let mut files = Vec::new();
+    let mut pending = vec![corpus.join("contracts")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "wat") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut known = Vec::new();
+    for path in files {
+        let wasm = wat::parse_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let info = vm::admission::admit(&wasm, &vm::admission::Limits::default(), true)
+            .map_err(|e| format!("{}: not admitted: {e}", path.display()))?;
+        let exports: Vec<String> = info.exports.into_iter().filter(|e| e != "init").collect();
+        if !exports.is_empty() {
+            known.push(generate::KnownContract { wasm, exports });
+        }
+    }
+    Ok(known)
+}
+
 /// Host data and a feeder, so generated `hd` and `feed` calls succeed.
 trait FeederSetup {
     fn setup(&mut self);

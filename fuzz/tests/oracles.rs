@@ -78,3 +78,32 @@ fn admission_oracle_finds_an_engine_that_refuses_modules() {
         "Err",
     );
 }
+
+#[test]
+fn scenario_oracle_runs_the_corpus_contracts_and_finds_an_extra_gas_unit() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+    let known = oracle::known_contracts(&corpus).expect("corpus contracts load and are admitted");
+    let counter = known
+        .iter()
+        .position(|k| k.exports.iter().any(|e| e == "increment"))
+        .expect("the counter contract is among the known contracts");
+    let case = fuzz::generate::KnownCase {
+        contracts: vec![counter],
+        calls: vec![fuzz::generate::KnownCall {
+            contract: 0,
+            function: "increment".into(),
+            arg: vec![],
+            gas: 100_000,
+        }],
+    };
+    let engines = Engines::new().expect("engines");
+    assert_eq!(
+        oracle::scenario(&engines.wasmtime, &engines.wasmi, &known, &case),
+        Verdict::Agree
+    );
+    let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
+    diverges_on(
+        oracle::scenario(&engines.wasmtime, &extra, &known, &case),
+        "gas_spent",
+    );
+}

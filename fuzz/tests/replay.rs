@@ -28,6 +28,7 @@ fn saved_findings_no_longer_diverge() {
             Some("differential") => Target::Differential,
             Some("gas") => Target::Gas,
             Some("admission") => Target::Admission,
+            Some("scenario") => Target::Scenario,
             other => panic!("{}: unknown target {other:?}", dir.display()),
         };
         let verdict = campaign::replay(target, None, &dir.join("input.bin")).expect("replays");
