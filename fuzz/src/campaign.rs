@@ -15,7 +15,7 @@ use crate::generate::{self, Case};
 use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
 
 /// Which oracle a campaign drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     Differential,
@@ -47,7 +47,9 @@ impl Judge {
     pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
         let config = VmConfig::default();
         let known = if target == Target::Scenario {
-            oracle::known_contracts(std::path::Path::new("corpus"))?
+            // Relative to the crate, so that libFuzzer binaries, run from
+            // anywhere, find them too.
+            oracle::known_contracts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"))?
         } else {
             Vec::new()
         };
@@ -325,6 +327,42 @@ fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<
         })
         .ok()?;
     Some(shrunk.output)
+}
+
+/// Writes `count` seed inputs for `target` into `dir`: generated inputs
+/// the oracle judges `Agree` (discarded ones teach libFuzzer nothing), named
+/// by their hash so reruns do not duplicate them. Returns how many of the
+/// generated inputs were tried.
+pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usize, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let judge = Judge::new(target, None)?;
+    let mut bytes = Bytes(seed);
+    let (mut kept, mut tried) = (0, 0);
+    // Bounded: a generator that never yields an agreeing input is a bug to
+    // report, not a loop to wait on.
+    while kept < count && tried < count * 100 {
+        tried += 1;
+        let input = bytes.input();
+        match judge.input(&input) {
+            Verdict::Agree => {
+                let name = blake3::hash(&input).to_hex();
+                let path = dir.join(format!("{}.bin", &name[..16]));
+                std::fs::write(&path, &input).map_err(|e| format!("{}: {e}", path.display()))?;
+                kept += 1;
+            }
+            Verdict::Diverge(divergence) => {
+                return Err(format!(
+                    "a seed candidate diverges ({}); run a campaign with --seed {seed}",
+                    divergence.key()
+                ));
+            }
+            Verdict::Discard(_) => {}
+        }
+    }
+    if kept < count {
+        return Err(format!("only {kept} of {tried} inputs agreed"));
+    }
+    Ok(tried)
 }
 
 /// Replays a saved input: its verdict now.

@@ -5,4 +5,6 @@
 pub mod campaign;
 pub mod faulty;
 pub mod generate;
+#[cfg(feature = "libfuzzer")]
+pub mod libfuzzer;
 pub mod oracle;

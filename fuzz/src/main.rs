@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use fuzz::campaign::{self, FaultChoice, Settings, Target};
 use fuzz::oracle::Verdict;
 
@@ -60,6 +60,18 @@ enum Command {
         cases: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Write seed inputs for `cargo fuzz` (inputs the oracle judges equal)
+    /// to `corpus/seeds/<target>/`.
+    Seeds {
+        #[arg(long, value_enum)]
+        target: Target,
+        #[arg(long, default_value_t = 16)]
+        count: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "corpus/seeds")]
+        out: PathBuf,
     },
     /// Run an oracle on a saved input.
     Replay {
@@ -234,6 +246,28 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Seeds {
+            target,
+            count,
+            seed,
+            out,
+        } => {
+            let name = match target.to_possible_value() {
+                Some(value) => value.get_name().to_string(),
+                None => format!("{target:?}").to_lowercase(),
+            };
+            let dir = out.join(name);
+            match campaign::seeds(target, count, seed, &dir) {
+                Ok(tried) => {
+                    println!("{count} seeds in {} ({tried} inputs tried)", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Replay {
             target,
             fault,

@@ -1,0 +1,8 @@
+//! `cargo +nightly fuzz run --features libfuzzer scenario`: the `scenario` oracle
+//! under libFuzzer.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz::libfuzzer::judge(
+    fuzz::campaign::Target::Scenario,
+    data
+));

@@ -1,0 +1,42 @@
+//! The oracles as libFuzzer sees them: one judge per target and thread,
+//! built on first use, and a divergence reported as a crash (libFuzzer's
+//! only way to keep an input).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use crate::campaign::{Judge, Target};
+use crate::oracle::Verdict;
+
+thread_local! {
+    static JUDGES: RefCell<HashMap<Target, Judge>> = RefCell::new(HashMap::new());
+}
+
+/// Judges one libFuzzer input; panics with the divergence on a finding.
+///
+/// Discards return normally: libFuzzer counts them as uninteresting runs.
+/// A judge that cannot be built (engine configuration, unreadable corpus)
+/// is a broken setup, not a finding, and aborts the run with its reason.
+pub fn judge(target: Target, data: &[u8]) {
+    let verdict = JUDGES.with(|judges| {
+        let mut judges = judges.borrow_mut();
+        let judge = match judges.entry(target) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => match Judge::new(target, None) {
+                Ok(judge) => entry.insert(judge),
+                Err(error) => {
+                    eprintln!("fuzz: cannot set up the {target:?} oracle: {error}");
+                    std::process::exit(2);
+                }
+            },
+        };
+        judge.input(data)
+    });
+    if let Verdict::Diverge(divergence) = verdict {
+        panic!(
+            "{target:?} oracle: divergence {}\n{divergence:#?}",
+            divergence.key()
+        );
+    }
+}
