@@ -34,6 +34,17 @@ pub enum FaultChoice {
     FlipNan,
 }
 
+/// Where the known contracts are: a `corpus/` next to the executable (how
+/// ClusterFuzzLite ships them, see `.clusterfuzzlite/build.sh`), else the
+/// repository's, so that binaries run from anywhere find them.
+fn corpus_root() -> PathBuf {
+    let shipped = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("corpus")))
+        .filter(|dir| dir.join("contracts").is_dir());
+    shipped.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"))
+}
+
 /// What a job needs to judge inputs.
 pub struct Judge {
     target: Target,
@@ -47,9 +58,7 @@ impl Judge {
     pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
         let config = VmConfig::default();
         let known = if target == Target::Scenario {
-            // Relative to the crate, so that libFuzzer binaries, run from
-            // anywhere, find them too.
-            oracle::known_contracts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"))?
+            oracle::known_contracts(&corpus_root())?
         } else {
             Vec::new()
         };
