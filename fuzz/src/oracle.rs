@@ -81,23 +81,35 @@ fn deploy_summary(result: &Result<vm::session::Deployment, DeployError>) -> Resu
         .map_err(ToString::to_string)
 }
 
-/// Runs a case on two engines, in one session each, and compares every
-/// deploy and call.
-pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> Verdict {
-    let mut sa = a.session();
-    let mut sb = b.session();
-    for session_feeder in [&mut sa as &mut dyn FeederSetup, &mut sb] {
-        session_feeder.setup();
+/// One session per engine, driven in lock step: every deploy and call runs
+/// on both and is compared at once. Shared by `differential` and `scenario`
+/// so that both judge a step by the same rules.
+struct LockStep<'vm, A: Engine, B: Engine> {
+    oracle: &'static str,
+    a: vm::Session<'vm, A>,
+    b: vm::Session<'vm, B>,
+}
+
+impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
+    fn new(oracle: &'static str, a: &'vm Vm<A>, b: &'vm Vm<B>) -> Self {
+        LockStep {
+            oracle,
+            a: a.session(),
+            b: b.session(),
+        }
     }
-    let mut deployed = Vec::with_capacity(case.contracts.len());
-    for (index, wasm) in case.contracts.iter().enumerate() {
+
+    /// Deploys case contract `index` on both; `Ok(true)` when it deployed.
+    /// A first contract that admission rejects on both sides is no contract
+    /// at all: the input is discarded.
+    fn deploy(&mut self, index: usize, wasm: &[u8]) -> Result<bool, Verdict> {
         let options = DeployOptions {
             id: Some(Case::id(index)),
             gas_limit: 1_000_000,
             ..DeployOptions::default()
         };
-        let ra = sa.deploy(wasm, options.clone());
-        let rb = sb.deploy(wasm, options);
+        let ra = self.a.deploy(wasm, options.clone());
+        let rb = self.b.deploy(wasm, options);
         if index == 0
             && matches!(
                 (&ra, &rb),
@@ -107,48 +119,80 @@ pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> 
                 )
             )
         {
-            return Verdict::Discard(DiscardCause::NotAContract);
+            return Err(Verdict::Discard(DiscardCause::NotAContract));
         }
         let (da, db) = (deploy_summary(&ra), deploy_summary(&rb));
-        if let Some(divergence) = compare("differential", format!("deploy {index}"), &da, &db) {
-            return Verdict::Diverge(Divergence {
+        if let Some(divergence) = compare(self.oracle, format!("deploy {index}"), &da, &db) {
+            return Err(Verdict::Diverge(Divergence {
                 contract: Some(index),
                 ..divergence
-            });
+            }));
         }
         let init_a = ra.as_ref().ok().map(|d| d.init.clone());
         let init_b = rb.as_ref().ok().map(|d| d.init.clone());
-        if let Some(divergence) = compare("differential", format!("init {index}"), &init_a, &init_b)
-        {
-            return Verdict::Diverge(divergence);
+        if let Some(divergence) = compare(self.oracle, format!("init {index}"), &init_a, &init_b) {
+            return Err(Verdict::Diverge(divergence));
         }
-        deployed.push(ra.is_ok());
+        Ok(ra.is_ok())
+    }
+
+    /// Calls `function` of case contract `contract` on both (step `index`).
+    fn call(
+        &mut self,
+        index: usize,
+        contract: usize,
+        function: &str,
+        arg: &[u8],
+        gas: u64,
+    ) -> Result<(), Verdict> {
+        let id = Case::id(contract);
+        let ra = self
+            .a
+            .call(&id, function, arg, gas)
+            .map_err(|e| e.to_string());
+        let rb = self
+            .b
+            .call(&id, function, arg, gas)
+            .map_err(|e| e.to_string());
+        let step = format!("call {index}");
+        if let Some(divergence) = compare(self.oracle, step.clone(), &ra, &rb) {
+            return Err(Verdict::Diverge(Divergence {
+                contract: Some(contract),
+                ..divergence
+            }));
+        }
+        // An engine failure is a VM bug even when both sides agree on it.
+        if let Err(error) = ra {
+            return Err(Verdict::Diverge(Divergence {
+                oracle: self.oracle,
+                step,
+                fields: vec![("engine error".into(), error.clone(), error)],
+                contract: Some(contract),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a case on two engines, in one session each, and compares every
+/// deploy and call.
+pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> Verdict {
+    let mut pair = LockStep::new("differential", a, b);
+    pair.a.setup();
+    pair.b.setup();
+    let mut deployed = Vec::with_capacity(case.contracts.len());
+    for (index, wasm) in case.contracts.iter().enumerate() {
+        match pair.deploy(index, wasm) {
+            Ok(ok) => deployed.push(ok),
+            Err(verdict) => return verdict,
+        }
     }
     for (index, call) in case.calls.iter().enumerate() {
         if !deployed[call.contract] {
             continue;
         }
-        let id = Case::id(call.contract);
-        let ra = sa
-            .call(&id, call.function, &call.arg, call.gas)
-            .map_err(|e| e.to_string());
-        let rb = sb
-            .call(&id, call.function, &call.arg, call.gas)
-            .map_err(|e| e.to_string());
-        if let Some(divergence) = compare("differential", format!("call {index}"), &ra, &rb) {
-            return Verdict::Diverge(Divergence {
-                contract: Some(call.contract),
-                ..divergence
-            });
-        }
-        // An engine failure is a VM bug even when both sides agree on it.
-        if let Err(error) = ra {
-            return Verdict::Diverge(Divergence {
-                oracle: "differential",
-                step: format!("call {index}"),
-                fields: vec![("engine error".into(), error.clone(), error)],
-                contract: Some(call.contract),
-            });
+        if let Err(verdict) = pair.call(index, call.contract, call.function, &call.arg, call.gas) {
+            return verdict;
         }
     }
     Verdict::Agree
@@ -162,36 +206,15 @@ pub fn scenario<A: Engine, B: Engine>(
     known: &[generate::KnownContract],
     case: &generate::KnownCase,
 ) -> Verdict {
-    let mut sa = a.session();
-    let mut sb = b.session();
+    let mut pair = LockStep::new("scenario", a, b);
     for (index, &which) in case.contracts.iter().enumerate() {
-        let options = DeployOptions {
-            id: Some(Case::id(index)),
-            gas_limit: 1_000_000,
-            ..DeployOptions::default()
-        };
-        let ra = deploy_summary(&sa.deploy(&known[which].wasm, options.clone()));
-        let rb = deploy_summary(&sb.deploy(&known[which].wasm, options));
-        if let Some(divergence) = compare("scenario", format!("deploy {index}"), &ra, &rb) {
-            return Verdict::Diverge(Divergence {
-                contract: Some(index),
-                ..divergence
-            });
+        if let Err(verdict) = pair.deploy(index, &known[which].wasm) {
+            return verdict;
         }
     }
     for (index, call) in case.calls.iter().enumerate() {
-        let id = Case::id(call.contract);
-        let ra = sa
-            .call(&id, &call.function, &call.arg, call.gas)
-            .map_err(|e| e.to_string());
-        let rb = sb
-            .call(&id, &call.function, &call.arg, call.gas)
-            .map_err(|e| e.to_string());
-        if let Some(divergence) = compare("scenario", format!("call {index}"), &ra, &rb) {
-            return Verdict::Diverge(Divergence {
-                contract: Some(call.contract),
-                ..divergence
-            });
+        if let Err(verdict) = pair.call(index, call.contract, &call.function, &call.arg, call.gas) {
+            return verdict;
         }
     }
     Verdict::Agree
