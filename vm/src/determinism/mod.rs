@@ -269,37 +269,24 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
             .parse_global_section(&mut globals, reader)
             .map_err(encode_error)?;
     }
-    let vm_global = |globals: &mut GlobalSection, ty: wasm_encoder::ValType, init: ConstExpr| {
+    let first_vm_global = info.globals.len() as u32;
+    // Fuel, saved fuel and stack depth (i64), then the abort flag (i32), in
+    // the order `Layout` numbers them.
+    for (val_type, init) in [
+        (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
+        (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
+        (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
+        (wasm_encoder::ValType::I32, ConstExpr::i32_const(0)),
+    ] {
         globals.global(
             GlobalType {
-                val_type: ty,
+                val_type,
                 mutable: true,
                 shared: false,
             },
             &init,
         );
-    };
-    let first_vm_global = info.globals.len() as u32;
-    vm_global(
-        &mut globals,
-        wasm_encoder::ValType::I64,
-        ConstExpr::i64_const(0),
-    );
-    vm_global(
-        &mut globals,
-        wasm_encoder::ValType::I64,
-        ConstExpr::i64_const(0),
-    );
-    vm_global(
-        &mut globals,
-        wasm_encoder::ValType::I64,
-        ConstExpr::i64_const(0),
-    );
-    vm_global(
-        &mut globals,
-        wasm_encoder::ValType::I32,
-        ConstExpr::i32_const(0),
-    );
+    }
     module.section(&globals);
     let layout = Layout {
         fuel: first_vm_global,

@@ -481,15 +481,24 @@ fn rt_set_vm_global(
     handle.set(ctx, value).map_err(unknown)
 }
 
+fn state_global_handle(
+    ctx: &mut impl AsContextMut<Data = StoreData>,
+    instance: InstanceId,
+    index: u32,
+) -> Result<Global, EngineError> {
+    handles(ctx.as_context_mut().data(), instance)?
+        .state_globals
+        .get(&index)
+        .copied()
+        .ok_or_else(|| unknown(format!("no state global {index}")))
+}
+
 fn rt_state_global(
     ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
     index: u32,
 ) -> Result<Value, EngineError> {
-    let global = *handles(ctx.as_context_mut().data(), instance)?
-        .state_globals
-        .get(&index)
-        .ok_or_else(|| unknown(format!("no state global {index}")))?;
+    let global = state_global_handle(ctx, instance, index)?;
     from_val(&global.get(ctx)).map_err(unknown)
 }
 
@@ -499,10 +508,7 @@ fn rt_set_state_global(
     index: u32,
     value: Value,
 ) -> Result<(), EngineError> {
-    let global = *handles(ctx.as_context_mut().data(), instance)?
-        .state_globals
-        .get(&index)
-        .ok_or_else(|| unknown(format!("no state global {index}")))?;
+    let global = state_global_handle(ctx, instance, index)?;
     global.set(ctx, to_val(value)).map_err(unknown)
 }
 
