@@ -4,25 +4,10 @@
 
 mod common;
 
-use common::{call_both, contract};
+use common::{call_both, contract, eval};
 
 fn bits(ty: &str, expr: &str) -> Vec<u8> {
-    let (store, size) = match ty {
-        "f32" => ("f32.store", 4),
-        "f64" => ("f64.store", 8),
-        "i32" => ("i32.store", 4),
-        "i64" => ("i64.store", 8),
-        "v128" => ("v128.store", 16),
-        other => panic!("type {other}"),
-    };
-    let wat = contract(&format!(
-        r#"(func (export "f") (param i32) (result i32)
-             i32.const 0 {expr} {store}
-             i32.const {size})"#
-    ));
-    call_both(&wat, "f", &[], 1_000_000)
-        .result
-        .expect("no trap")
+    eval(ty, expr).expect("no trap")
 }
 
 fn f32_bits(expr: &str) -> u32 {

@@ -3,28 +3,9 @@
 
 mod common;
 
-use common::{call_both, contract};
+use common::eval;
 use vm::CallError;
 use vm::engine::Trap;
-
-/// Runs `expr` (leaving one value of type `ty` on the stack) and returns
-/// the little-endian bytes of the result.
-fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, CallError> {
-    let (store, size) = match ty {
-        "i32" => ("i32.store", 4),
-        "i64" => ("i64.store", 8),
-        "f32" => ("f32.store", 4),
-        "f64" => ("f64.store", 8),
-        "v128" => ("v128.store", 16),
-        other => panic!("type {other}"),
-    };
-    let wat = contract(&format!(
-        r#"(func (export "f") (param i32) (result i32)
-             i32.const 0 {expr} {store}
-             i32.const {size})"#
-    ));
-    call_both(&wat, "f", &[], 1_000_000).result
-}
 
 fn i32_of(expr: &str) -> i32 {
     let bytes = eval("i32", expr).expect("evaluates");

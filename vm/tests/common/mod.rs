@@ -95,3 +95,22 @@ pub fn contract(body: &str) -> String {
             {body})"#
     )
 }
+
+/// Runs `expr` (leaving one value of type `ty` on the stack) on both
+/// engines, stores it at the argument buffer and returns its bytes.
+pub fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, vm::CallError> {
+    let (store, size) = match ty {
+        "i32" => ("i32.store", 4),
+        "i64" => ("i64.store", 8),
+        "f32" => ("f32.store", 4),
+        "f64" => ("f64.store", 8),
+        "v128" => ("v128.store", 16),
+        other => panic!("type {other}"),
+    };
+    let wat = contract(&format!(
+        r#"(func (export "f") (param i32) (result i32)
+             i32.const 0 {expr} {store}
+             i32.const {size})"#
+    ));
+    call_both(&wat, "f", &[], 1_000_000).result
+}
