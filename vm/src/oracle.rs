@@ -48,8 +48,8 @@ impl NativeFuelOracle {
         engine_config.native_stack_limit = crate::determinism::stack::ORACLE_NATIVE_STACK_LIMIT;
         Ok(NativeFuelOracle {
             engine: NativeFuelEngine::new(&engine_config)?,
+            cache: BytecodeCache::new(config.module_cache_capacity),
             config,
-            cache: BytecodeCache::default(),
         })
     }
 

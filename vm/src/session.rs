@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,9 @@ pub struct VmConfig {
     /// Whether contracts may import `hdebug`.
     pub debug_imports: bool,
     pub engine: EngineConfig,
+    /// How many prepared modules a [`Vm`] keeps (least recently used ones
+    /// go first); bounds a long fuzz campaign's memory.
+    pub module_cache_capacity: usize,
 }
 
 impl Default for VmConfig {
@@ -38,6 +42,7 @@ impl Default for VmConfig {
             limits: Limits::default(),
             debug_imports: true,
             engine: EngineConfig::default(),
+            module_cache_capacity: 512,
         }
     }
 }
@@ -120,14 +125,16 @@ pub struct Vm<E: Engine> {
     engine: E,
     config: VmConfig,
     cache: BytecodeCache<Prepared<E::Module>>,
+    compiled: AtomicU64,
 }
 
 impl<E: Engine> Vm<E> {
     pub fn new(config: VmConfig) -> Result<Self, EngineError> {
         Ok(Vm {
             engine: E::new(&config.engine)?,
+            cache: BytecodeCache::new(config.module_cache_capacity),
             config,
-            cache: BytecodeCache::default(),
+            compiled: AtomicU64::new(0),
         })
     }
 
@@ -145,12 +152,22 @@ impl<E: Engine> Vm<E> {
             let info = admission::admit(bytecode, &self.config.limits, self.config.debug_imports)?;
             let instrumented = determinism::instrument(bytecode, &info)?;
             let compiled = self.engine.compile(&instrumented)?;
+            self.compiled.fetch_add(1, Ordering::Relaxed);
             Ok(Prepared {
                 info,
                 instrumented,
                 compiled,
             })
         })
+    }
+
+    /// How many modules this VM has compiled (cache misses that compiled).
+    /// wasmi 1.1.0 keeps every function it compiled until its engine is
+    /// dropped, a few KiB per module: an embedder that compiles new modules
+    /// for hours (a fuzz campaign) replaces its `Vm<WasmiEngine>` now and
+    /// then, going by this count.
+    pub fn modules_compiled(&self) -> u64 {
+        self.compiled.load(Ordering::Relaxed)
     }
 
     /// A new session with no contracts, no host data, the built-in host
