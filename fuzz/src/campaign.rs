@@ -11,7 +11,7 @@ use serde::Serialize;
 use vm::{Vm, VmConfig, WasmiEngine};
 
 use crate::faulty::{ExtraGas, Faulty, FlipNan};
-use crate::generate::{self, Case};
+use crate::generate::{self, Case, CaseInput, Generator};
 use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
 
 /// Which oracle a campaign drives.
@@ -45,26 +45,28 @@ fn corpus_root() -> PathBuf {
     shipped.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"))
 }
 
-/// What a job needs to judge inputs.
-pub struct Judge {
-    target: Target,
+/// Generated contracts a judge keeps by seed; more than a campaign's pool
+/// holds, fewer than the VM's module cache.
+const GENERATED_CONTRACTS_KEPT: usize = 256;
+
+/// wasmi modules a judge's engines compile before they are replaced:
+/// wasmi 1.1.0 keeps every compiled function until its engine is dropped
+/// (about 3.4 KiB per generated contract, measured), so a campaign that
+/// never replaced them would grow by gigabytes a day. 4,096 modules is
+/// about 14 MiB; rebuilding costs milliseconds.
+const RENEW_ENGINES_AFTER: u64 = 4_096;
+
+/// The engines a judge runs inputs on.
+struct JudgeEngines {
     engines: Engines,
-    known: Vec<generate::KnownContract>,
     extra_gas: Option<Vm<Faulty<WasmiEngine, ExtraGas>>>,
     flip_nan: Option<Vm<Faulty<WasmiEngine, FlipNan>>>,
 }
 
-impl Judge {
-    pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
+impl JudgeEngines {
+    fn new(fault: Option<FaultChoice>) -> Result<Self, String> {
         let config = VmConfig::default();
-        let known = if target == Target::Scenario {
-            oracle::known_contracts(&corpus_root())?
-        } else {
-            Vec::new()
-        };
-        Ok(Judge {
-            target,
-            known,
+        Ok(JudgeEngines {
             engines: Engines::new()?,
             extra_gas: (fault == Some(FaultChoice::ExtraGas))
                 .then(|| Vm::new(config.clone()))
@@ -77,38 +79,74 @@ impl Judge {
         })
     }
 
+    /// Modules compiled on the wasmi engines.
+    fn wasmi_modules_compiled(&self) -> u64 {
+        self.engines.wasmi.modules_compiled()
+            + self.extra_gas.as_ref().map_or(0, Vm::modules_compiled)
+            + self.flip_nan.as_ref().map_or(0, Vm::modules_compiled)
+    }
+}
+
+/// What a job needs to judge inputs.
+pub struct Judge {
+    target: Target,
+    fault: Option<FaultChoice>,
+    vms: JudgeEngines,
+    generator: Generator,
+    known: Vec<generate::KnownContract>,
+}
+
+impl Judge {
+    pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
+        let known = if target == Target::Scenario {
+            oracle::known_contracts(&corpus_root())?
+        } else {
+            Vec::new()
+        };
+        Ok(Judge {
+            target,
+            fault,
+            known,
+            vms: JudgeEngines::new(fault)?,
+            generator: Generator::new(GENERATED_CONTRACTS_KEPT),
+        })
+    }
+
     /// Judges a generated case.
     pub fn case(&self, case: &Case) -> Verdict {
+        let vms = &self.vms;
         match self.target {
-            Target::Gas => oracle::gas(&self.engines, case),
-            _ => match (&self.extra_gas, &self.flip_nan) {
-                (Some(faulty), _) => oracle::differential(&self.engines.wasmtime, faulty, case),
-                (_, Some(faulty)) => oracle::differential(&self.engines.wasmtime, faulty, case),
-                _ => oracle::differential(&self.engines.wasmtime, &self.engines.wasmi, case),
+            Target::Gas => oracle::gas(&vms.engines, case),
+            _ => match (&vms.extra_gas, &vms.flip_nan) {
+                (Some(faulty), _) => oracle::differential(&vms.engines.wasmtime, faulty, case),
+                (_, Some(faulty)) => oracle::differential(&vms.engines.wasmtime, faulty, case),
+                _ => oracle::differential(&vms.engines.wasmtime, &vms.engines.wasmi, case),
             },
         }
     }
 
-    /// Judges raw fuzzer bytes.
-    pub fn input(&self, bytes: &[u8]) -> Verdict {
-        if self.target == Target::Admission {
-            return oracle::admission(&self.engines, bytes);
+    /// Judges raw fuzzer bytes. Fails only when the engines, renewed now
+    /// and then (see [`RENEW_ENGINES_AFTER`]), cannot be built again.
+    pub fn input(&mut self, bytes: &[u8]) -> Result<Verdict, String> {
+        if self.vms.wasmi_modules_compiled() >= RENEW_ENGINES_AFTER {
+            self.vms = JudgeEngines::new(self.fault)?;
         }
-        if self.target == Target::Scenario {
-            return match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
-                Ok(case) => oracle::scenario(
-                    &self.engines.wasmtime,
-                    &self.engines.wasmi,
-                    &self.known,
-                    &case,
-                ),
+        let engines = &self.vms.engines;
+        Ok(match self.target {
+            Target::Admission => oracle::admission(engines, bytes),
+            Target::Scenario => {
+                match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
+                    Ok(case) => {
+                        oracle::scenario(&engines.wasmtime, &engines.wasmi, &self.known, &case)
+                    }
+                    Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
+                }
+            }
+            Target::Differential | Target::Gas => match self.generator.case(bytes) {
+                Ok(case) => self.case(&case),
                 Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
-            };
-        }
-        match generate::case(&mut Unstructured::new(bytes)) {
-            Ok(case) => self.case(&case),
-            Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
-        }
+            },
+        })
     }
 }
 
@@ -122,6 +160,36 @@ pub struct Settings {
     pub fault: Option<FaultChoice>,
     pub findings_dir: PathBuf,
     pub progress: bool,
+    pub reuse: Reuse,
+}
+
+/// How campaigns of the `differential` and `gas` targets reuse generated
+/// contracts. A new contract costs milliseconds (wasm-smith, admission,
+/// instrumentation, Cranelift and wasmi compilation); a case over compiled
+/// contracts costs a fraction of that. So a job keeps a pool of contract
+/// seeds, builds each case from one to three of them plus new calls, and
+/// brings in a new seed every `fresh_every` executions, replacing the
+/// oldest; the case it arrives in always uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Reuse {
+    /// Seeds in a job's pool; 0 makes every contract of every case new.
+    pub pool: usize,
+    /// Executions between two new seeds.
+    pub fresh_every: u64,
+}
+
+impl Reuse {
+    /// What campaigns use unless told otherwise.
+    pub const DEFAULT: Reuse = Reuse {
+        pool: 16,
+        fresh_every: 8,
+    };
+
+    /// Every contract of every case new (no pool).
+    pub const NONE: Reuse = Reuse {
+        pool: 0,
+        fresh_every: 1,
+    };
 }
 
 /// A saved finding.
@@ -138,6 +206,9 @@ pub struct Finding {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub tally: Tally,
+    /// Contracts generated from new seeds (the rest of the cases' contracts
+    /// came from the pools).
+    pub new_contracts: u64,
     pub seconds: f64,
     pub findings: Vec<Finding>,
 }
@@ -165,6 +236,87 @@ impl Bytes {
     }
 }
 
+/// Where a job's inputs come from: random bytes, or for the targets made of
+/// generated contracts, [`CaseInput`]s framed from contract seeds (see
+/// [`Reuse`]) and random call bytes.
+struct Inputs {
+    framed: bool,
+    bytes: Bytes,
+    reuse: Reuse,
+    pool: Vec<Vec<u8>>,
+    /// The pool slot the next new seed replaces (the oldest).
+    oldest: usize,
+    made: u64,
+    new_contracts: u64,
+}
+
+impl Inputs {
+    fn new(target: Target, reuse: Reuse, seed: u64) -> Self {
+        Inputs {
+            framed: matches!(target, Target::Differential | Target::Gas),
+            bytes: Bytes(seed),
+            reuse,
+            pool: Vec::new(),
+            oldest: 0,
+            made: 0,
+            new_contracts: 0,
+        }
+    }
+
+    fn random_bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
+        let len = min + (self.bytes.next() % (max - min + 1) as u64) as usize;
+        let mut bytes = Vec::with_capacity(len + 8);
+        while bytes.len() < len {
+            bytes.extend_from_slice(&self.bytes.next().to_le_bytes());
+        }
+        bytes.truncate(len);
+        bytes
+    }
+
+    fn new_seed(&mut self) -> Vec<u8> {
+        self.new_contracts += 1;
+        self.random_bytes(256, 4_096)
+    }
+
+    fn next(&mut self) -> Vec<u8> {
+        if !self.framed {
+            return self.bytes.input();
+        }
+        self.made += 1;
+        let count = 1 + (self.bytes.next() % 3) as usize;
+        let mut seeds = Vec::with_capacity(count);
+        if self.reuse.pool == 0 {
+            for _ in 0..count {
+                seeds.push(self.new_seed());
+            }
+        } else {
+            let mut arrived = None;
+            if self.pool.len() < self.reuse.pool {
+                let seed = self.new_seed();
+                self.pool.push(seed);
+                arrived = Some(self.pool.len() - 1);
+            } else if self.made.is_multiple_of(self.reuse.fresh_every.max(1)) {
+                let seed = self.new_seed();
+                self.pool[self.oldest] = seed;
+                arrived = Some(self.oldest);
+                self.oldest = (self.oldest + 1) % self.pool.len();
+            }
+            let newcomer_at = (self.bytes.next() % count as u64) as usize;
+            for at in 0..count {
+                let slot = match arrived {
+                    Some(slot) if at == newcomer_at => slot,
+                    _ => (self.bytes.next() % self.pool.len() as u64) as usize,
+                };
+                seeds.push(self.pool[slot].clone());
+            }
+        }
+        let calls = self.random_bytes(16, 512);
+        let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+        // The seeds are at most 4,096 bytes and one to three: this encodes.
+        CaseInput::encode(&seeds, &calls).unwrap_or_default()
+    }
+}
+
 /// Runs a campaign.
 pub fn run(settings: &Settings) -> Result<Report, String> {
     let started = Instant::now();
@@ -173,6 +325,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     let executions = Arc::new(AtomicU64::new(0));
     let findings = Arc::new(Mutex::new(Vec::new()));
     let tally = Arc::new(Mutex::new(Tally::default()));
+    let new_contracts = Arc::new(AtomicU64::new(0));
     let bar = if settings.progress {
         indicatif::ProgressBar::new(settings.seconds)
     } else {
@@ -185,23 +338,27 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     std::thread::scope(|scope| -> Result<(), String> {
         let mut handles = Vec::new();
         for job in 0..settings.jobs.max(1) {
-            let (stop, executions, findings, tally) = (
+            let (stop, executions, findings, tally, new_contracts) = (
                 stop.clone(),
                 executions.clone(),
                 findings.clone(),
                 tally.clone(),
+                new_contracts.clone(),
             );
             handles.push(
                 std::thread::Builder::new()
                     .stack_size(16 << 20)
                     .spawn_scoped(scope, move || -> Result<(), String> {
-                        let judge = Judge::new(settings.target, settings.fault)?;
-                        let mut bytes =
-                            Bytes(settings.seed ^ (job as u64).wrapping_mul(0x5851_f42d));
+                        let mut judge = Judge::new(settings.target, settings.fault)?;
+                        let mut inputs = Inputs::new(
+                            settings.target,
+                            settings.reuse,
+                            settings.seed ^ (job as u64).wrapping_mul(0x5851_f42d),
+                        );
                         let mut local = Tally::default();
                         while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                            let input = bytes.input();
-                            let verdict = judge.input(&input);
+                            let input = inputs.next();
+                            let verdict = judge.input(&input)?;
                             local.record(&verdict);
                             executions.fetch_add(1, Ordering::Relaxed);
                             if let Verdict::Diverge(divergence) = verdict {
@@ -214,6 +371,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                             }
                         }
                         tally.lock().map_err(|e| e.to_string())?.merge(&local);
+                        new_contracts.fetch_add(inputs.new_contracts, Ordering::Relaxed);
                         Ok(())
                     })
                     .map_err(|e| e.to_string())?,
@@ -240,6 +398,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     let findings = findings.lock().map_err(|e| e.to_string())?.clone();
     Ok(Report {
         tally,
+        new_contracts: new_contracts.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
         findings,
     })
@@ -323,7 +482,7 @@ fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<
     if matches!(judge.target, Target::Admission | Target::Scenario) {
         return None;
     }
-    let case = generate::case(&mut Unstructured::new(input)).ok()?;
+    let case = judge.generator.case(input).ok()?;
     let key = divergence.key();
     let target = divergence.contract.unwrap_or(0);
     let original = case.contracts.get(target)?.clone();
@@ -344,15 +503,15 @@ fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<
 /// generated inputs were tried.
 pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usize, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let judge = Judge::new(target, None)?;
-    let mut bytes = Bytes(seed);
+    let mut judge = Judge::new(target, None)?;
+    let mut inputs = Inputs::new(target, Reuse::NONE, seed);
     let (mut kept, mut tried) = (0, 0);
     // Bounded: a generator that never yields an agreeing input is a bug to
     // report, not a loop to wait on.
     while kept < count && tried < count * 100 {
         tried += 1;
-        let input = bytes.input();
-        match judge.input(&input) {
+        let input = inputs.next();
+        match judge.input(&input)? {
             Verdict::Agree => {
                 let name = blake3::hash(&input).to_hex();
                 let path = dir.join(format!("{}.bin", &name[..16]));
@@ -377,17 +536,17 @@ pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usiz
 /// Replays a saved input: its verdict now.
 pub fn replay(target: Target, fault: Option<FaultChoice>, input: &Path) -> Result<Verdict, String> {
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    Ok(Judge::new(target, fault)?.input(&bytes))
+    Judge::new(target, fault)?.input(&bytes)
 }
 
 /// Times the same cases bare (deploy and call on both engines) and through
 /// the differential oracle. Returns (bare seconds, oracle seconds, cases).
 pub fn overhead(cases: usize, seed: u64) -> Result<(f64, f64, usize), String> {
     let engines = Engines::new()?;
-    let mut bytes = Bytes(seed);
+    let mut inputs = Inputs::new(Target::Differential, Reuse::NONE, seed);
     let mut generated = Vec::new();
     while generated.len() < cases {
-        if let Ok(case) = generate::case(&mut Unstructured::new(&bytes.input())) {
+        if let Ok(case) = generate::case(&inputs.next()) {
             generated.push(case);
         }
     }
@@ -436,5 +595,63 @@ fn bare<E: vm::engine::Engine>(vm: &Vm<E>, case: &Case) {
             &call.arg,
             call.gas,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn seeds_of(inputs: &mut Inputs, count: usize) -> Vec<Vec<Vec<u8>>> {
+        (0..count)
+            .map(|_| {
+                let input = inputs.next();
+                CaseInput::parse(&input)
+                    .seeds()
+                    .map(<[u8]>::to_vec)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pool_brings_in_a_new_seed_every_so_often_and_uses_it_at_once() {
+        let reuse = Reuse {
+            pool: 4,
+            fresh_every: 10,
+        };
+        let mut inputs = Inputs::new(Target::Differential, reuse, 1);
+        let cases = seeds_of(&mut inputs, 200);
+        let mut seen = HashSet::new();
+        for seeds in &cases {
+            // Each input brings in at most one seed not seen before.
+            let new: HashSet<&Vec<u8>> =
+                seeds.iter().filter(|seed| !seen.contains(*seed)).collect();
+            assert!(new.len() <= 1, "{} new seeds in one input", new.len());
+            seen.extend(seeds.iter().cloned());
+        }
+        // Four to fill the pool, then one every ten inputs.
+        assert_eq!(inputs.new_contracts, 4 + 200 / 10);
+        assert_eq!(seen.len() as u64, inputs.new_contracts);
+    }
+
+    #[test]
+    fn without_a_pool_every_contract_is_new() {
+        let mut inputs = Inputs::new(Target::Gas, Reuse::NONE, 2);
+        let cases = seeds_of(&mut inputs, 50);
+        let all: Vec<&Vec<u8>> = cases.iter().flatten().collect();
+        let distinct: HashSet<&Vec<u8>> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len());
+        assert_eq!(inputs.new_contracts, all.len() as u64);
+    }
+
+    #[test]
+    fn other_targets_get_raw_bytes() {
+        let mut inputs = Inputs::new(Target::Admission, Reuse::DEFAULT, 3);
+        let input = inputs.next();
+        assert!(input.len() >= 256);
+        assert_eq!(inputs.new_contracts, 0);
     }
 }

@@ -209,39 +209,139 @@ impl Case {
     }
 }
 
-/// Gas limits that exercise entry checks, overruns and long runs.
+/// Gas limits that exercise entry checks, overruns and long runs. Limits
+/// that let a call run long are rarer than the others: a call looping to a
+/// million gas costs milliseconds on wasmi, most of it repeating the same
+/// loop, and would otherwise take most of a campaign's time.
 fn gas_limit(u: &mut Unstructured) -> arbitrary::Result<u64> {
-    Ok(match u.int_in_range(0..=3)? {
-        0 => u.int_in_range(0..=40)?,
-        1 => u.int_in_range(0..=2_000)?,
-        2 => u.int_in_range(0..=200_000)?,
+    Ok(match u.int_in_range(0..=15u8)? {
+        0..=4 => u.int_in_range(0..=40)?,
+        5..=9 => u.int_in_range(0..=2_000)?,
+        10..=14 => u.int_in_range(0..=50_000)?,
         _ => 1_000_000,
     })
 }
 
-/// A case of one to three contracts (either width) and one to four calls.
-pub fn case(u: &mut Unstructured) -> arbitrary::Result<Case> {
-    let count = u.int_in_range(1..=3)?;
-    let mut contracts = Vec::with_capacity(count);
-    for _ in 0..count {
-        let memory64 = u.ratio(1, 4)?;
-        contracts.push(contract(u, memory64)?);
+/// The most bytes a contract is generated from.
+pub const MAX_CONTRACT_SEED: usize = 8_191;
+
+/// How an input of the `differential` and `gas` targets is framed: each
+/// contract is generated from its own slice of bytes (its seed), the calls
+/// from the rest. A change to the calls leaves the contracts as they were,
+/// so mutated inputs (libFuzzer) and inputs built from a pool of seeds (the
+/// campaign runner) reuse generated and compiled contracts.
+///
+/// Layout: one byte `n` (the case has `1 + n % 3` contracts); per contract
+/// a little-endian `u16` length (modulo `MAX_CONTRACT_SEED + 1`, cut to the
+/// bytes left) and that many bytes; then the calls. Every byte string
+/// parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseInput<'a> {
+    pub contracts: [Option<&'a [u8]>; 3],
+    pub calls: &'a [u8],
+}
+
+impl<'a> CaseInput<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Self {
+        let (count, mut rest) = match bytes.split_first() {
+            Some((first, rest)) => (1 + usize::from(*first % 3), rest),
+            None => (1, bytes),
+        };
+        let mut contracts = [None; 3];
+        for slot in contracts.iter_mut().take(count) {
+            let (low, high) = (rest.first(), rest.get(1));
+            rest = rest.get(2..).unwrap_or_default();
+            let len = u16::from_le_bytes([low.copied().unwrap_or(0), high.copied().unwrap_or(0)]);
+            let len = (usize::from(len) % (MAX_CONTRACT_SEED + 1)).min(rest.len());
+            let (seed, tail) = rest.split_at(len);
+            *slot = Some(seed);
+            rest = tail;
+        }
+        CaseInput {
+            contracts,
+            calls: rest,
+        }
     }
-    let calls = u.int_in_range(1..=4)?;
-    let mut list = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let arg_len = u.int_in_range(0..=64)?;
-        list.push(CaseCall {
-            contract: u.int_in_range(0..=count - 1)?,
-            function: u.choose(&FUNCTIONS)?,
-            arg: u.bytes(arg_len)?.to_vec(),
-            gas: gas_limit(u)?,
-        });
+
+    /// The bytes that parse to these seeds and calls. `None` when there
+    /// are not one to three seeds or one is longer than
+    /// [`MAX_CONTRACT_SEED`].
+    pub fn encode(seeds: &[&[u8]], calls: &[u8]) -> Option<Vec<u8>> {
+        if seeds.is_empty() || seeds.len() > 3 {
+            return None;
+        }
+        let mut bytes = vec![(seeds.len() - 1) as u8];
+        for seed in seeds {
+            let len = u16::try_from(seed.len())
+                .ok()
+                .filter(|&len| usize::from(len) <= MAX_CONTRACT_SEED)?;
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(seed);
+        }
+        bytes.extend_from_slice(calls);
+        Some(bytes)
     }
-    Ok(Case {
-        contracts,
-        calls: list,
-    })
+
+    /// The contract seeds, in order.
+    pub fn seeds(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.contracts.iter().flatten().copied()
+    }
+}
+
+/// A contract from its seed: the width, then wasm-smith.
+pub fn contract_from_seed(seed: &[u8]) -> arbitrary::Result<Vec<u8>> {
+    let mut u = Unstructured::new(seed);
+    let memory64 = u.ratio(1, 4)?;
+    contract(&mut u, memory64)
+}
+
+/// Builds cases from inputs, keeping recently generated contracts (by
+/// seed) so that inputs sharing seeds skip wasm-smith.
+pub struct Generator {
+    contracts: vm::cache::BytecodeCache<Vec<u8>>,
+}
+
+impl Generator {
+    /// A generator keeping up to `capacity` contracts.
+    pub fn new(capacity: usize) -> Self {
+        Generator {
+            contracts: vm::cache::BytecodeCache::new(capacity),
+        }
+    }
+
+    /// The case an input of the `differential` and `gas` targets describes
+    /// (see [`CaseInput`]): one to three contracts, one to four calls.
+    pub fn case(&self, bytes: &[u8]) -> arbitrary::Result<Case> {
+        let input = CaseInput::parse(bytes);
+        let mut contracts = Vec::with_capacity(3);
+        for seed in input.seeds() {
+            let wasm = self
+                .contracts
+                .get_or_try_insert(seed, || contract_from_seed(seed))?;
+            contracts.push(wasm.as_ref().clone());
+        }
+        let u = &mut Unstructured::new(input.calls);
+        let calls = u.int_in_range(1..=4)?;
+        let mut list = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let arg_len = u.int_in_range(0..=64)?;
+            list.push(CaseCall {
+                contract: u.int_in_range(0..=contracts.len() - 1)?,
+                function: u.choose(&FUNCTIONS)?,
+                arg: u.bytes(arg_len.min(u.len()))?.to_vec(),
+                gas: gas_limit(u)?,
+            });
+        }
+        Ok(Case {
+            contracts,
+            calls: list,
+        })
+    }
+}
+
+/// [`Generator::case`] without keeping anything.
+pub fn case(bytes: &[u8]) -> arbitrary::Result<Case> {
+    Generator::new(0).case(bytes)
 }
 
 /// A case over known contracts (the handwritten ones of `corpus/contracts/`):

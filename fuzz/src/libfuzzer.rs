@@ -31,7 +31,13 @@ pub fn judge(target: Target, data: &[u8]) {
                 }
             },
         };
-        judge.input(data)
+        match judge.input(data) {
+            Ok(verdict) => verdict,
+            Err(error) => {
+                eprintln!("fuzz: cannot renew the {target:?} oracle's engines: {error}");
+                std::process::exit(2);
+            }
+        }
     });
     if let Verdict::Diverge(divergence) = verdict {
         panic!(

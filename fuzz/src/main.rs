@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use fuzz::campaign::{self, FaultChoice, Settings, Target};
+use fuzz::campaign::{self, FaultChoice, Reuse, Settings, Target};
 use fuzz::oracle::Verdict;
 
 #[derive(Parser)]
@@ -41,6 +41,13 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Contract seeds each job draws cases from (`differential`, `gas`);
+        /// 0 makes every contract of every case new.
+        #[arg(long, default_value_t = Reuse::DEFAULT.pool)]
+        pool: usize,
+        /// Executions between two new contract seeds entering the pool.
+        #[arg(long, default_value_t = Reuse::DEFAULT.fresh_every)]
+        fresh_every: u64,
     },
     /// The release gate: the whole scenario suite, then N seconds of each
     /// oracle; non-zero on any divergence, snapshot mismatch or finding.
@@ -137,6 +144,7 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
             fault: None,
             findings_dir: PathBuf::from("corpus/regressions"),
             progress: false,
+            reuse: Reuse::DEFAULT,
         };
         match campaign::run(&settings) {
             Ok(report) => {
@@ -178,6 +186,8 @@ fn main() -> ExitCode {
             fault,
             findings,
             json,
+            pool,
+            fresh_every,
         } => {
             let settings = Settings {
                 target,
@@ -188,6 +198,7 @@ fn main() -> ExitCode {
                 fault,
                 findings_dir: findings,
                 progress: !json,
+                reuse: Reuse { pool, fresh_every },
             };
             match campaign::run(&settings) {
                 Ok(report) => {
@@ -199,7 +210,7 @@ fn main() -> ExitCode {
                     } else {
                         let t = &report.tally;
                         println!(
-                            "{} executions in {:.1} s ({:.0} exec/s, {:.0} per job): {} agree, {} diverge, {:.1} % discarded {:?}",
+                            "{} executions in {:.1} s ({:.0} exec/s, {:.0} per job): {} agree, {} diverge, {:.1} % discarded {:?}; {} new contracts ({:.0}/s)",
                             t.executions,
                             report.seconds,
                             t.executions as f64 / report.seconds,
@@ -207,7 +218,9 @@ fn main() -> ExitCode {
                             t.agreed,
                             t.diverged,
                             100.0 * t.discard_rate(),
-                            t.discarded
+                            t.discarded,
+                            report.new_contracts,
+                            report.new_contracts as f64 / report.seconds
                         );
                         for finding in &report.findings {
                             println!(
