@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use wasmtime::{
-    AsContextMut, Caller, Config, Extern, Func, FuncType, Global, Instance, Memory, Module,
-    OperatorCost, OptLevel, Store as WtStore, TypedFunc, Val, ValType,
+    AsContextMut, Caller, Config, Extern, Func, FuncType, Global, Instance,
+    InstanceAllocationStrategy, Memory, Module, OperatorCost, OptLevel, PoolConcurrencyLimitError,
+    PoolingAllocationConfig, Store as WtStore, TypedFunc, Val, ValType,
 };
 
 use super::{
@@ -50,9 +51,38 @@ fn base_config(config: &EngineConfig) -> Config {
     wt
 }
 
+/// Memory and tables the pool keeps per slot. Every contract memory fits:
+/// admission caps memories at 4,096 pages and tables at 65,536 elements.
+/// An instrumented module has two memories (the contract's and the
+/// dirty-page map) and any number of tables, up to the pool's total.
+fn pool_config(instances: u32) -> PoolingAllocationConfig {
+    let tables = instances.saturating_mul(POOL_TABLES_PER_INSTANCE);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(instances)
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(tables)
+        .max_memories_per_module(2)
+        .max_tables_per_module(tables)
+        .max_memory_size(256 << 20)
+        .table_elements(65_536)
+        // VM contexts of large modules (many functions or globals) fit;
+        // it is address space, touched only as used.
+        .max_core_instance_size(64 << 20)
+        // Contract memories are small: reset them with `memset` and keep
+        // the pages, instead of returning them to the kernel.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    pool
+}
+
+/// Table slots in the pool per instance slot.
+const POOL_TABLES_PER_INSTANCE: u32 = 2;
+
 /// The reference engine.
 pub struct WasmtimeEngine {
     engine: wasmtime::Engine,
+    /// Tables the instance pool holds, when there is one.
+    pool_tables: Option<u32>,
 }
 
 impl Engine for WasmtimeEngine {
@@ -64,14 +94,33 @@ impl Engine for WasmtimeEngine {
         let mut wt = base_config(config);
         // The determinism pass canonicalizes NaNs itself, for both engines.
         wt.cranelift_nan_canonicalization(false).consume_fuel(false);
+        if let Some(instances) = config.instance_pool {
+            wt.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(instances)));
+        }
         let engine = wasmtime::Engine::new(&wt).map_err(|error| EngineError::Config {
             engine: KIND,
             message: format!("{error:#}"),
         })?;
-        Ok(WasmtimeEngine { engine })
+        Ok(WasmtimeEngine {
+            engine,
+            pool_tables: config
+                .instance_pool
+                .map(|instances| instances.saturating_mul(POOL_TABLES_PER_INSTANCE)),
+        })
     }
 
     fn compile(&self, module: &InstrumentedModule) -> Result<WasmtimeModule, EngineError> {
+        if let Some(pool_tables) = self.pool_tables {
+            // wasmtime refuses such a module with an untyped compile error;
+            // say what it is.
+            let tables = defined_tables(&module.wasm);
+            if tables > u64::from(pool_tables) {
+                return Err(EngineError::InstancePoolExhausted {
+                    engine: KIND,
+                    message: format!("{tables} tables, the pool holds {pool_tables}"),
+                });
+            }
+        }
         let compiled =
             Module::new(&self.engine, &module.wasm).map_err(|error| EngineError::Compile {
                 engine: KIND,
@@ -96,6 +145,17 @@ impl Engine for WasmtimeEngine {
             ),
         }
     }
+}
+
+/// How many tables a module defines (its table section's count).
+fn defined_tables(wasm: &[u8]) -> u64 {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .find_map(|payload| match payload {
+            Ok(wasmparser::Payload::TableSection(reader)) => Some(u64::from(reader.count())),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 /// A compiled instrumented module.
@@ -151,14 +211,14 @@ fn instantiate_at(
             &mut *ctx, &engine, slot, import, width,
         )));
     }
-    let instantiate_error = |error: wasmtime::Error| match map_call_error(error) {
-        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
-            CallFailure::Engine(EngineError::Instantiate {
+    let instantiate_error = |error: wasmtime::Error| {
+        if error.is::<PoolConcurrencyLimitError>() {
+            return CallFailure::Engine(EngineError::InstancePoolExhausted {
                 engine: KIND,
-                message,
-            })
+                message: format!("{error:#}"),
+            });
         }
-        other => other,
+        instantiate_failure(error)
     };
     let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
     let missing = |export: &str| {
@@ -354,6 +414,20 @@ fn to_val(value: Value) -> Val {
 }
 
 /// The explicit mapping of wasmtime's errors.
+/// An instantiation error: what a call error would be, an unknown one
+/// named as failed instantiation.
+fn instantiate_failure(error: wasmtime::Error) -> CallFailure {
+    match map_call_error(error) {
+        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+            CallFailure::Engine(EngineError::Instantiate {
+                engine: KIND,
+                message,
+            })
+        }
+        other => other,
+    }
+}
+
 fn map_call_error(error: wasmtime::Error) -> CallFailure {
     if let Some(failure) = error.downcast_ref::<HostFailure>() {
         return match failure {
