@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use vm::engine::{Engine, Trap};
+use vm::engine::{Engine, EngineError, Trap};
 use vm::oracle::NativeFuelOracle;
 use vm::{CallError, DeployError, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 
@@ -20,6 +20,23 @@ pub enum DiscardCause {
     /// The gas oracle cannot judge stack exhaustion: native wasmtime has no
     /// logical stack limit.
     StackExhausted,
+    /// The case needed more instances (or a module more tables) than the
+    /// fuzz engines' wasmtime instance pool holds ([`Engines::new`]): a
+    /// limit of this process, which the other engine does not have.
+    InstancePoolExhausted,
+}
+
+/// Whether an engine error is the instance pool running out.
+fn pool_exhausted(error: &EngineError) -> bool {
+    matches!(error, EngineError::InstancePoolExhausted { .. })
+}
+
+fn deploy_pool_exhausted(result: &Result<vm::session::Deployment, DeployError>) -> bool {
+    matches!(result, Err(DeployError::Engine(error)) if pool_exhausted(error))
+}
+
+fn call_pool_exhausted(result: &Result<vm::CallReceipt, vm::session::VmError>) -> bool {
+    matches!(result, Err(vm::session::VmError::Engine(error)) if pool_exhausted(error))
 }
 
 /// A divergence: what differs, and a key that says whether a smaller input
@@ -115,6 +132,9 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
         };
         let ra = self.a.deploy(wasm, options.clone());
         let rb = self.b.deploy(wasm, options);
+        if deploy_pool_exhausted(&ra) || deploy_pool_exhausted(&rb) {
+            return Err(Verdict::Discard(DiscardCause::InstancePoolExhausted));
+        }
         if index == 0
             && matches!(
                 (&ra, &rb),
@@ -151,14 +171,13 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
         gas: u64,
     ) -> Result<(), Verdict> {
         let id = Case::id(contract);
-        let ra = self
-            .a
-            .call(&id, function, arg, gas)
-            .map_err(|e| e.to_string());
-        let rb = self
-            .b
-            .call(&id, function, arg, gas)
-            .map_err(|e| e.to_string());
+        let ra = self.a.call(&id, function, arg, gas);
+        let rb = self.b.call(&id, function, arg, gas);
+        if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
+            return Err(Verdict::Discard(DiscardCause::InstancePoolExhausted));
+        }
+        let ra = ra.map_err(|e| e.to_string());
+        let rb = rb.map_err(|e| e.to_string());
         let step = format!("call {index}");
         if let Some(divergence) = compare(self.oracle, step.clone(), &ra, &rb) {
             return Err(Verdict::Diverge(Divergence {
@@ -292,6 +311,9 @@ pub fn gas_with<A: Engine, B: Engine>(
         let mut sb = b.session();
         let deploy_a = sa.deploy(wasm, DeployOptions::default());
         let deploy_b = sb.deploy(wasm, DeployOptions::default());
+        if deploy_pool_exhausted(&deploy_a) || deploy_pool_exhausted(&deploy_b) {
+            return Verdict::Discard(DiscardCause::InstancePoolExhausted);
+        }
         let Ok(deployment) = deploy_a else {
             // Instantiation traps: the differential oracle judges those.
             return if deploy_b.is_err() {
@@ -305,6 +327,9 @@ pub fn gas_with<A: Engine, B: Engine>(
         }
         let ra = sa.call(&deployment.id, call.function, &call.arg, call.gas);
         let rb = sb.call(&deployment.id, call.function, &call.arg, call.gas);
+        if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
+            return Verdict::Discard(DiscardCause::InstancePoolExhausted);
+        }
         let (Ok(ra), Ok(rb)) = (ra, rb) else {
             return Verdict::Diverge(Divergence {
                 oracle: "gas",
@@ -386,8 +411,14 @@ pub fn admission_with<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, bytes: &[u8]) 
     };
     let mut sa = a.session();
     let mut sb = b.session();
-    let ra = deploy_summary(&sa.deploy(&wasm, DeployOptions::default()));
-    let rb = deploy_summary(&sb.deploy(&wasm, DeployOptions::default()));
+    let (ra, rb) = (
+        sa.deploy(&wasm, DeployOptions::default()),
+        sb.deploy(&wasm, DeployOptions::default()),
+    );
+    if deploy_pool_exhausted(&ra) || deploy_pool_exhausted(&rb) {
+        return Verdict::Discard(DiscardCause::InstancePoolExhausted);
+    }
+    let (ra, rb) = (deploy_summary(&ra), deploy_summary(&rb));
     match compare("admission", "deploy".into(), &ra, &rb) {
         Some(divergence) => Verdict::Diverge(divergence),
         None => Verdict::Agree,
@@ -402,9 +433,21 @@ pub struct Engines {
     pub native: NativeFuelOracle,
 }
 
+/// Instances the fuzz engines' wasmtime pool holds. A generated case
+/// deploys at most three contracts, and a failed frame that grew a memory
+/// replaces that contract's instance (the old one stays until the session
+/// ends); 256 is far above what cases use. Each slot reserves address
+/// space for two memories of wasmtime's 4 GiB reservation: about 2 TiB of
+/// address space per engine, of which only touched pages cost memory.
+pub const INSTANCE_POOL: u32 = 256;
+
 impl Engines {
+    /// Both engines and the native-fuel oracle with the default VM
+    /// configuration, wasmtime with an instance pool of [`INSTANCE_POOL`]
+    /// (campaigns deploy thousands of contracts a second).
     pub fn new() -> Result<Self, String> {
-        let config = VmConfig::default();
+        let mut config = VmConfig::default();
+        config.engine.instance_pool = Some(INSTANCE_POOL);
         Ok(Engines {
             wasmtime: Vm::new(config.clone()).map_err(|e| e.to_string())?,
             wasmi: Vm::new(config.clone()).map_err(|e| e.to_string())?,

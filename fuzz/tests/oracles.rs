@@ -107,3 +107,21 @@ fn scenario_oracle_runs_the_corpus_contracts_and_finds_an_extra_gas_unit() {
         "gas_spent",
     );
 }
+
+#[test]
+fn a_full_instance_pool_is_a_counted_discard_not_a_divergence() {
+    let mut config = VmConfig::default();
+    config.engine.instance_pool = Some(1);
+    let pooled: Vm<vm::WasmtimeEngine> = Vm::new(config).expect("vm");
+    let engines = Engines::new().expect("engines");
+    let mut two = case(NAN, "f");
+    two.contracts.push(two.contracts[0].clone());
+    assert_eq!(
+        oracle::differential(&engines.wasmtime, &engines.wasmi, &two),
+        Verdict::Agree
+    );
+    assert_eq!(
+        oracle::differential(&pooled, &engines.wasmi, &two),
+        Verdict::Discard(oracle::DiscardCause::InstancePoolExhausted)
+    );
+}
