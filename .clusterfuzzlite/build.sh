@@ -7,6 +7,8 @@ cd "${SRC:-.}/dusk-vm-conformance" 2>/dev/null || cd "$(dirname "$0")/.."
 # OSS-Fuzz images default to a nightly; elsewhere ask rustup for one.
 toolchain=()
 rustc --version | grep -q nightly || toolchain=(+nightly)
+# Coverage counters only on the crates the targets explore (see the script).
+export RUSTC_WRAPPER="$PWD/fuzz/coverage-filter.sh"
 cargo "${toolchain[@]}" fuzz build -O --features libfuzzer
 triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
 mkdir -p "$OUT/corpus"

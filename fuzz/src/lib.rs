@@ -7,4 +7,5 @@ pub mod faulty;
 pub mod generate;
 #[cfg(feature = "libfuzzer")]
 pub mod libfuzzer;
+pub mod mutate;
 pub mod oracle;

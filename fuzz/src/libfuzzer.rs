@@ -46,3 +46,26 @@ pub fn judge(target: Target, data: &[u8]) {
         );
     }
 }
+
+/// libFuzzer's custom mutator for the targets whose inputs are framed case
+/// inputs (`differential`, `gas`): see [`crate::mutate`]. `data` holds the
+/// input in its first `size` bytes and has room for `max_size`.
+pub fn mutate_case_input(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
+    let size = size.min(data.len());
+    let max_size = max_size.min(data.len());
+    let parsed = crate::generate::CaseInput::parse(&data[..size]);
+    let part = crate::mutate::choose(&parsed, seed);
+    let mutated = crate::mutate::mutate_part(&data[..size], part, max_size, |bytes, max_len| {
+        let len = bytes.len();
+        bytes.resize(max_len.max(len), 0);
+        let new_len = libfuzzer_sys::fuzzer_mutate(bytes, len, max_len.max(len));
+        bytes.truncate(new_len);
+    });
+    match mutated {
+        Some(bytes) if bytes.len() <= max_size => {
+            data[..bytes.len()].copy_from_slice(&bytes);
+            bytes.len()
+        }
+        _ => libfuzzer_sys::fuzzer_mutate(data, size, max_size),
+    }
+}
