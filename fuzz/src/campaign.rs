@@ -539,10 +539,23 @@ pub fn replay(target: Target, fault: Option<FaultChoice>, input: &Path) -> Resul
     Judge::new(target, fault)?.input(&bytes)
 }
 
-/// Times the same cases bare (deploy and call on both engines) and through
-/// the differential oracle. Returns (bare seconds, oracle seconds, cases).
-pub fn overhead(cases: usize, seed: u64) -> Result<(f64, f64, usize), String> {
-    let engines = Engines::new()?;
+/// Seconds the same cases took bare (deploy and call on both engines,
+/// nothing compared) and through the differential oracle.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Overhead {
+    pub cases: usize,
+    /// Each pass on new engines: compilation, instantiation and calls.
+    pub cold_bare: f64,
+    pub cold_oracle: f64,
+    /// Both passes again with every module compiled: instantiation and
+    /// calls only, where the oracle's share is largest.
+    pub warm_bare: f64,
+    pub warm_oracle: f64,
+}
+
+/// Times the same generated cases bare and through the oracle, cold and
+/// warm (see [`Overhead`]), in one run.
+pub fn overhead(cases: usize, seed: u64) -> Result<Overhead, String> {
     let mut inputs = Inputs::new(Target::Differential, Reuse::NONE, seed);
     let mut generated = Vec::new();
     while generated.len() < cases {
@@ -550,29 +563,39 @@ pub fn overhead(cases: usize, seed: u64) -> Result<(f64, f64, usize), String> {
             generated.push(case);
         }
     }
-    // Warm the module caches so both passes measure execution, not compilation.
-    for case in &generated {
-        oracle::differential(&engines.wasmtime, &engines.wasmi, case);
-    }
-    let started = Instant::now();
-    for case in &generated {
-        bare(&engines.wasmtime, case);
-        bare(&engines.wasmi, case);
-    }
-    let bare_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    for case in &generated {
-        std::hint::black_box(oracle::differential(
-            &engines.wasmtime,
-            &engines.wasmi,
-            case,
-        ));
-    }
-    Ok((
-        bare_seconds,
-        started.elapsed().as_secs_f64(),
-        generated.len(),
-    ))
+    let time = |run: &dyn Fn()| {
+        let started = Instant::now();
+        run();
+        started.elapsed().as_secs_f64()
+    };
+    // Every contract stays cached once compiled.
+    let capacity = 3 * cases;
+    let bare_engines = Engines::with_module_cache(capacity)?;
+    let bare_pass = || {
+        for case in &generated {
+            bare(&bare_engines.wasmtime, case);
+            bare(&bare_engines.wasmi, case);
+        }
+    };
+    let oracle_engines = Engines::with_module_cache(capacity)?;
+    let oracle_pass = || {
+        for case in &generated {
+            std::hint::black_box(oracle::differential(
+                &oracle_engines.wasmtime,
+                &oracle_engines.wasmi,
+                case,
+            ));
+        }
+    };
+    let cold_bare = time(&bare_pass);
+    let cold_oracle = time(&oracle_pass);
+    Ok(Overhead {
+        cases: generated.len(),
+        cold_bare,
+        cold_oracle,
+        warm_bare: time(&bare_pass),
+        warm_oracle: time(&oracle_pass),
+    })
 }
 
 /// A case's deploys and calls on one engine, with nothing compared.

@@ -2,6 +2,7 @@
 //! contracts and cases, oracles with typed verdicts, deliberately wrong
 //! engines that prove the oracles find bugs, and a stable campaign runner.
 
+pub mod allocator;
 pub mod campaign;
 pub mod faulty;
 pub mod generate;

@@ -23,13 +23,16 @@ pub fn judge(target: Target, data: &[u8]) {
         let mut judges = judges.borrow_mut();
         let judge = match judges.entry(target) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => match Judge::new(target, None) {
-                Ok(judge) => entry.insert(judge),
-                Err(error) => {
-                    eprintln!("fuzz: cannot set up the {target:?} oracle: {error}");
-                    std::process::exit(2);
+            Entry::Vacant(entry) => {
+                crate::allocator::tune();
+                match Judge::new(target, None) {
+                    Ok(judge) => entry.insert(judge),
+                    Err(error) => {
+                        eprintln!("fuzz: cannot set up the {target:?} oracle: {error}");
+                        std::process::exit(2);
+                    }
                 }
-            },
+            }
         };
         match judge.input(data) {
             Ok(verdict) => verdict,

@@ -59,9 +59,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// The oracle's overhead: the same generated cases run bare (deploy and
-    /// call on both engines, nothing compared) and through the differential
-    /// oracle, in one run.
+    /// The oracle's overhead: the same generated cases run bare (compile,
+    /// instantiate and call on both engines, nothing compared) and through
+    /// the differential oracle, cold and then warm, in one run.
     Overhead {
         #[arg(long, default_value_t = 500)]
         cases: usize,
@@ -176,6 +176,7 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    fuzz::allocator::tune();
     match cli.command {
         Command::Campaign {
             target,
@@ -247,10 +248,20 @@ fn main() -> ExitCode {
             seed,
         } => gate(fuzz_seconds, jobs, seed),
         Command::Overhead { cases, seed } => match campaign::overhead(cases, seed) {
-            Ok((bare, oracle, count)) => {
+            Ok(o) => {
                 println!(
-                    "{count} cases: bare {bare:.3} s, through the oracle {oracle:.3} s, ratio {:.3}",
-                    oracle / bare
+                    "{} cases, cold (compile, instantiate, call): bare {:.3} s, through the oracle {:.3} s, ratio {:.3}",
+                    o.cases,
+                    o.cold_bare,
+                    o.cold_oracle,
+                    o.cold_oracle / o.cold_bare
+                );
+                println!(
+                    "{} cases, warm (instantiate, call): bare {:.3} s, through the oracle {:.3} s, ratio {:.3}",
+                    o.cases,
+                    o.warm_bare,
+                    o.warm_oracle,
+                    o.warm_oracle / o.warm_bare
                 );
                 ExitCode::SUCCESS
             }

@@ -446,8 +446,14 @@ impl Engines {
     /// configuration, wasmtime with an instance pool of [`INSTANCE_POOL`]
     /// (campaigns deploy thousands of contracts a second).
     pub fn new() -> Result<Self, String> {
+        Self::with_module_cache(VmConfig::default().module_cache_capacity)
+    }
+
+    /// [`Engines::new`] keeping up to `capacity` prepared modules per engine.
+    pub fn with_module_cache(capacity: usize) -> Result<Self, String> {
         let mut config = VmConfig::default();
         config.engine.instance_pool = Some(INSTANCE_POOL);
+        config.module_cache_capacity = capacity;
         Ok(Engines {
             wasmtime: Vm::new(config.clone()).map_err(|e| e.to_string())?,
             wasmi: Vm::new(config.clone()).map_err(|e| e.to_string())?,
