@@ -92,6 +92,8 @@ pub struct Judge {
     target: Target,
     fault: Option<FaultChoice>,
     vms: JudgeEngines,
+    /// [`RENEW_ENGINES_AFTER`], smaller in tests.
+    renew_after: u64,
     generator: Generator,
     known: Vec<generate::KnownContract>,
 }
@@ -108,6 +110,7 @@ impl Judge {
             fault,
             known,
             vms: JudgeEngines::new(fault)?,
+            renew_after: RENEW_ENGINES_AFTER,
             generator: Generator::new(GENERATED_CONTRACTS_KEPT),
         })
     }
@@ -128,7 +131,7 @@ impl Judge {
     /// Judges raw fuzzer bytes. Fails only when the engines, renewed now
     /// and then (see [`RENEW_ENGINES_AFTER`]), cannot be built again.
     pub fn input(&mut self, bytes: &[u8]) -> Result<Verdict, String> {
-        if self.vms.wasmi_modules_compiled() >= RENEW_ENGINES_AFTER {
+        if self.vms.wasmi_modules_compiled() >= self.renew_after {
             self.vms = JudgeEngines::new(self.fault)?;
         }
         let engines = &self.vms.engines;
@@ -668,6 +671,25 @@ mod tests {
         let distinct: HashSet<&Vec<u8>> = all.iter().copied().collect();
         assert_eq!(distinct.len(), all.len());
         assert_eq!(inputs.new_contracts, all.len() as u64);
+    }
+
+    #[test]
+    fn engines_are_replaced_after_enough_wasmi_compilations() {
+        let mut judge = Judge::new(Target::Differential, None).expect("judge");
+        judge.renew_after = 4;
+        let mut inputs = Inputs::new(Target::Differential, Reuse::NONE, 4);
+        let mut counts = Vec::new();
+        for _ in 0..8 {
+            let verdict = judge.input(&inputs.next()).expect("judged");
+            assert!(!matches!(verdict, Verdict::Diverge(_)), "{verdict:?}");
+            counts.push(judge.vms.wasmi_modules_compiled());
+        }
+        // Up to three new contracts per input, counted from the last renewal.
+        assert!(counts.iter().all(|&count| count < 4 + 3), "{counts:?}");
+        assert!(
+            counts.windows(2).any(|pair| pair[1] < pair[0]),
+            "never renewed: {counts:?}"
+        );
     }
 
     #[test]
