@@ -228,8 +228,9 @@ impl Bytes {
         z ^ (z >> 31)
     }
 
-    fn input(&mut self) -> Vec<u8> {
-        let len = 256 + (self.next() % 8192) as usize;
+    /// Between `min` and `max` random bytes.
+    fn bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
+        let len = min + (self.next() % (max - min + 1) as u64) as usize;
         let mut bytes = Vec::with_capacity(len + 8);
         while bytes.len() < len {
             bytes.extend_from_slice(&self.next().to_le_bytes());
@@ -266,24 +267,14 @@ impl Inputs {
         }
     }
 
-    fn random_bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
-        let len = min + (self.bytes.next() % (max - min + 1) as u64) as usize;
-        let mut bytes = Vec::with_capacity(len + 8);
-        while bytes.len() < len {
-            bytes.extend_from_slice(&self.bytes.next().to_le_bytes());
-        }
-        bytes.truncate(len);
-        bytes
-    }
-
     fn new_seed(&mut self) -> Vec<u8> {
         self.new_contracts += 1;
-        self.random_bytes(256, 4_096)
+        self.bytes.bytes(256, 4_096)
     }
 
     fn next(&mut self) -> Vec<u8> {
         if !self.framed {
-            return self.bytes.input();
+            return self.bytes.bytes(256, 8_447);
         }
         self.made += 1;
         let count = 1 + (self.bytes.next() % 3) as usize;
@@ -313,7 +304,7 @@ impl Inputs {
                 seeds.push(self.pool[slot].clone());
             }
         }
-        let calls = self.random_bytes(16, 512);
+        let calls = self.bytes.bytes(16, 512);
         let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
         // The seeds are at most 4,096 bytes and one to three: this encodes.
         CaseInput::encode(&seeds, &calls).unwrap_or_default()
