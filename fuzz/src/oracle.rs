@@ -302,7 +302,9 @@ pub fn gas_with<A: Engine, B: Engine>(
     let Some(wasm) = case.contracts.first() else {
         return Verdict::Discard(DiscardCause::NotGenerated);
     };
-    if vm::admission::admit(wasm, &a.config().limits, true).is_err() {
+    // Prepared once here and cached for the deploys below (admission
+    // included), instead of admitting the module separately.
+    if let Err(DeployError::Admission(_)) = a.prepare(wasm) {
         return Verdict::Discard(DiscardCause::NotAContract);
     }
     let mut stack_exhausted = false;
