@@ -56,9 +56,7 @@ pub fn judge(target: Target, data: &[u8]) {
 pub fn mutate_case_input(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
     let size = size.min(data.len());
     let max_size = max_size.min(data.len());
-    let parsed = crate::generate::CaseInput::parse(&data[..size]);
-    let part = crate::mutate::choose(&parsed, seed);
-    let mutated = crate::mutate::mutate_part(&data[..size], part, max_size, |bytes, max_len| {
+    let mutated = crate::mutate::mutate(&data[..size], seed, max_size, |bytes, max_len| {
         let len = bytes.len();
         bytes.resize(max_len.max(len), 0);
         let new_len = libfuzzer_sys::fuzzer_mutate(bytes, len, max_len.max(len));

@@ -51,9 +51,37 @@ pub fn mutate_part(
     input: &[u8],
     part: Part,
     max_size: usize,
-    mut mutate_bytes: impl FnMut(&mut Vec<u8>, usize),
+    mutate_bytes: impl FnMut(&mut Vec<u8>, usize),
+) -> Option<Vec<u8>> {
+    mutate_parsed(
+        &CaseInput::parse(input),
+        input.len(),
+        part,
+        max_size,
+        mutate_bytes,
+    )
+}
+
+/// Mutates the part of `input` libFuzzer's `seed` picks ([`choose`]), as
+/// [`mutate_part`] does.
+pub fn mutate(
+    input: &[u8],
+    seed: u32,
+    max_size: usize,
+    mutate_bytes: impl FnMut(&mut Vec<u8>, usize),
 ) -> Option<Vec<u8>> {
     let parsed = CaseInput::parse(input);
+    let part = choose(&parsed, seed);
+    mutate_parsed(&parsed, input.len(), part, max_size, mutate_bytes)
+}
+
+fn mutate_parsed(
+    parsed: &CaseInput,
+    input_len: usize,
+    part: Part,
+    max_size: usize,
+    mut mutate_bytes: impl FnMut(&mut Vec<u8>, usize),
+) -> Option<Vec<u8>> {
     let mut seeds: Vec<Vec<u8>> = parsed.seeds().map(<[u8]>::to_vec).collect();
     let mut calls = parsed.calls.to_vec();
     let framing = 1 + 2 * seeds.len();
@@ -79,7 +107,7 @@ pub fn mutate_part(
         }
     }
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
-    CaseInput::encode(&seeds, &calls).filter(|bytes| bytes.len() <= max_size.max(input.len()))
+    CaseInput::encode(&seeds, &calls).filter(|bytes| bytes.len() <= max_size.max(input_len))
 }
 
 #[cfg(test)]
