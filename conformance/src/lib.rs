@@ -1,8 +1,14 @@
-//! The conformance suite: scenarios run on the wasmtime reference VM and the
-//! wasmi shadow interpreter, compared step by step and field by field, and
-//! checked against reviewed snapshots.
+//! The conformance suite: scenarios run on our two engines (the wasmtime
+//! reference VM and the wasmi shadow interpreter) and on Dusk's production
+//! VM (piecrust, through a runner process), judged step by step by one
+//! comparison, with production's differences explained by a reviewed
+//! deviation catalogue, and checked against reviewed snapshots.
 
-pub mod diff;
+pub mod catalogue;
+pub mod driver;
+pub mod engines;
+pub mod judge;
+pub mod play;
 pub mod report;
 pub mod scenario;
 pub mod suite;

@@ -1,18 +1,20 @@
-//! `conformance`: run Dusk contracts on the wasmtime reference VM and the
-//! wasmi shadow interpreter and report whether they agree.
+//! `conformance`: run Dusk contracts on our two engines and on Dusk's
+//! production VM, and report whether they agree.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use conformance::scenario::Scenario;
-use conformance::suite::{self, SnapshotStatus};
+use conformance::catalogue::{Catalogue, Category};
+use conformance::driver::{DriverConfig, OurVms, drivers};
+use conformance::engines::EngineSpec;
+use conformance::judge::step_differences;
+use conformance::play::play;
+use conformance::scenario::{ArgPart, ContractDecl, Scenario, Step, StepKind};
+use conformance::suite::{self, ScenarioReport, SnapshotStatus, TestedEngine};
 use serde::Serialize;
-use vm::session::Deployment;
-use vm::{
-    CallError, CallReceipt, DeployError, DeployOptions, EngineKind, Vm, VmConfig, VmError,
-    WasmiEngine, WasmtimeEngine,
-};
 
 #[derive(Parser)]
 #[command(name = "conformance", version, about)]
@@ -23,31 +25,58 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Deploy a contract and call one of its functions on the chosen engines.
+    /// Deploy contracts and call a function on every engine.
+    #[command(override_usage = "conformance call [OPTIONS] CONTRACT... FUNCTION")]
     Call(CallArgs),
-    /// Run scenarios on both engines, compare them and their snapshots,
-    /// and summarize.
+    /// Run scenarios on every engine, judge them and check their snapshots.
     Run {
         /// Scenario files or folders (default: corpus/scenarios).
         paths: Vec<PathBuf>,
-        /// Run one engine only (no comparison; snapshots still checked).
-        #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
-        engine: EngineChoice,
-        /// Write a machine-readable report to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        engines: EngineArgs,
+        /// Text for people, or one JSON document on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
-    /// Print every step's outcome and call tree of one scenario.
+    /// Print every engine's outcome of one scenario and what differs.
     Show {
         scenario: PathBuf,
-        #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
-        engine: EngineChoice,
+        #[command(flatten)]
+        engines: EngineArgs,
     },
-    /// Print the module the determinism pass gives the engines, as WAT.
+    /// List every scenario step whose outcome differs between two
+    /// production releases: the ABI-change report.
+    Releases {
+        /// Scenario files or folders (default: corpus/scenarios).
+        paths: Vec<PathBuf>,
+        /// The older release.
+        #[arg(long, default_value = "piecrust-0.31")]
+        from: String,
+        /// The newer release (or `piecrust@DIR`, a local checkout).
+        #[arg(long, default_value = "piecrust-0.32.2")]
+        to: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Seconds a runner may take to answer one request.
+        #[arg(long, default_value_t = 60)]
+        step_timeout: u64,
+    },
+    /// Print the module the determinism pass gives our engines, as WAT.
     Instrument {
         /// The contract, as `.wat` or `.wasm`.
         contract: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Engines, comma-separated: wasmtime, wasmi, piecrust (0.32.2),
+    /// piecrust-0.31, piecrust@DIR (a local checkout).
+    #[arg(long, default_value = "wasmtime,wasmi,piecrust-0.32.2")]
+    engine: String,
+    /// Seconds a runner may take to answer one request.
+    #[arg(long, default_value_t = 60)]
+    step_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -68,25 +97,27 @@ struct CallArgs {
     /// Gas limit of the call.
     #[arg(long, default_value_t = 1_000_000)]
     gas: u64,
+    /// The `init` argument, as hex, of the contract in the same position
+    /// (repeat for several contracts).
+    #[arg(long)]
+    init: Vec<String>,
     /// Gas limit of `init` at deploy.
     #[arg(long, default_value_t = 1_000_000)]
     init_gas: u64,
-    /// Which engines to run.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
-    engine: EngineChoice,
+    #[command(flatten)]
+    engines: EngineArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum EngineChoice {
-    Wasmtime,
-    Wasmi,
-    Both,
+enum Format {
+    Text,
+    Json,
 }
 
-/// Bad input: an unreadable file, invalid WAT, a rejected module.
+/// Bad input or a setup failure: exit code 2.
 #[derive(Debug, thiserror::Error)]
 enum InputError {
     #[error("cannot read {path}: {source}")]
@@ -96,290 +127,62 @@ enum InputError {
     },
     #[error("{0}")]
     Wat(String),
-    #[error("bad --arg: {0}")]
-    Arg(String),
-    #[error("{engine}: {error}")]
-    Deploy {
-        engine: EngineKind,
-        error: DeployError,
-    },
     #[error("{0}")]
-    Vm(String),
+    Usage(String),
+    #[error("{0}")]
+    Setup(String),
 }
 
-fn load_contract(path: &Path) -> Result<Vec<u8>, InputError> {
+const CORPUS: &str = "corpus";
+const SNAPSHOTS: &str = "snapshots";
+const CATALOGUE: &str = "corpus/deviations.toml";
+
+fn load_contract(path: &Path) -> Result<(Vec<u8>, String), InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::Read {
         path: path.display().to_string(),
         source,
     })?;
     if bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
+        let text = wasmprinter::print_bytes(&bytes).unwrap_or_else(|_| "(binary module)".into());
+        return Ok((bytes, text));
     }
-    wat::parse_bytes(&bytes)
+    let wasm = wat::parse_bytes(&bytes)
         .map(|wasm| wasm.into_owned())
         .map_err(|mut error| {
             error.set_path(path);
             InputError::Wat(error.to_string())
-        })
+        })?;
+    Ok((wasm, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// One engine's outcome, as printed.
-#[derive(Serialize, PartialEq, Eq)]
-struct EngineReport {
-    engine: EngineKind,
-    /// Ids of the deployed contracts, in deploy order.
-    contracts: Vec<String>,
-    /// The called contract.
-    contract: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_hex: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<CallError>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<String>,
-    gas_limit: u64,
-    gas_spent: u64,
-    debug: Vec<String>,
-    events: Vec<vm::trace::EventRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    call_tree: Option<vm::trace::CallTree>,
-    state: std::collections::BTreeMap<String, String>,
+fn hex_arg(flag: &str, text: &str) -> Result<Vec<u8>, InputError> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    hex::decode(digits).map_err(|error| InputError::Usage(format!("bad {flag} `{text}`: {error}")))
 }
 
-impl EngineReport {
-    fn new(
-        engine: EngineKind,
-        contracts: &[Deployment],
-        called: &Deployment,
-        receipt: CallReceipt,
-    ) -> Self {
-        let (output_hex, output_text, error, error_message) = match receipt.result {
-            Ok(bytes) => (Some(hex::encode(&bytes)), printable(&bytes), None, None),
-            Err(error) => {
-                let message = error.to_string();
-                (None, None, Some(error), Some(message))
-            }
-        };
-        EngineReport {
-            engine,
-            contracts: contracts.iter().map(|d| d.id.to_string()).collect(),
-            contract: called.id.to_string(),
-            output_hex,
-            output_text,
-            error,
-            error_message,
-            gas_limit: receipt.gas_limit,
-            gas_spent: receipt.gas_spent,
-            debug: receipt.debug,
-            events: receipt.events,
-            call_tree: receipt.call_tree,
-            state: receipt.state,
-        }
-    }
-
-    /// Everything but the engine's name.
-    fn same_outcome(&self, other: &EngineReport) -> bool {
-        (
-            &self.contract,
-            &self.output_hex,
-            &self.error,
-            self.gas_spent,
-            &self.debug,
-            &self.events,
-            &self.call_tree,
-            &self.state,
-        ) == (
-            &other.contract,
-            &other.output_hex,
-            &other.error,
-            other.gas_spent,
-            &other.debug,
-            &other.events,
-            &other.call_tree,
-            &other.state,
-        )
-    }
-
-    fn print(&self) {
-        println!("{}:", self.engine);
-        match (&self.output_hex, &self.error_message) {
-            (Some(hex), _) => {
-                let text = self
-                    .output_text
-                    .as_ref()
-                    .map(|text| format!(" ({text:?})"))
-                    .unwrap_or_default();
-                println!("  output: 0x{hex}{text}");
-            }
-            (None, Some(message)) => {
-                let kind = self.error.as_ref().map_or("", |e| e.kind());
-                println!("  error:  {kind}: {message}");
-            }
-            (None, None) => {}
-        }
-        println!("  gas:    {} of {}", self.gas_spent, self.gas_limit);
-        for message in &self.debug {
-            println!("  debug:  {message}");
-        }
-        if let Some(tree) = &self.call_tree {
-            println!("  calls:");
-            for line in tree.render().lines() {
-                println!("    {line}");
-            }
-        }
-    }
+fn parse_engines(list: &str) -> Result<Vec<EngineSpec>, InputError> {
+    EngineSpec::parse_list(list).map_err(|e| InputError::Usage(e.to_string()))
 }
 
-/// The bytes as text when they are printable UTF-8.
-fn printable(bytes: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    (!text.is_empty()
-        && text
-            .chars()
-            .all(|c| !c.is_control() || c == '\n' || c == '\t'))
-    .then(|| text.to_string())
-}
-
-fn run_on<E: vm::engine::Engine>(
-    contracts: &[Vec<u8>],
-    args: &CallArgs,
-    function: &str,
-    input: &[u8],
-) -> Result<EngineReport, InputError> {
-    let vm =
-        Vm::<E>::new(VmConfig::default()).map_err(|error| InputError::Vm(error.to_string()))?;
-    let mut session = vm.session();
-    let mut deployments = Vec::new();
-    for wasm in contracts {
-        let options = DeployOptions {
-            gas_limit: args.init_gas,
-            ..DeployOptions::default()
-        };
-        let deployment = session
-            .deploy(wasm, options)
-            .map_err(|error| InputError::Deploy {
-                engine: E::KIND,
-                error,
-            })?;
-        deployments.push(deployment);
-    }
-    let called = deployments
-        .get(args.to.wrapping_sub(1))
-        .ok_or_else(|| {
-            InputError::Arg(format!(
-                "--to {}: there are {} contracts",
-                args.to,
-                contracts.len()
-            ))
-        })?
-        .clone();
-    let receipt = session
-        .call(&called.id, function, input, args.gas)
-        .map_err(|error: VmError| InputError::Vm(error.to_string()))?;
-    Ok(EngineReport::new(E::KIND, &deployments, &called, receipt))
-}
-
-fn call(args: &CallArgs) -> Result<bool, InputError> {
-    let (function, paths) = args
-        .items
-        .split_last()
-        .ok_or_else(|| InputError::Arg("expected CONTRACT... FUNCTION".into()))?;
-    let contracts = paths
+/// The engines of a run with their drivers.
+fn tested<'vm>(
+    engines: &[EngineSpec],
+    vms: &'vm OurVms,
+    step_timeout: u64,
+) -> Result<Vec<TestedEngine<'vm>>, InputError> {
+    let mut config = DriverConfig::new(Path::new("."));
+    config.step_timeout = Duration::from_secs(step_timeout.max(1));
+    let drivers = drivers(engines, vms, &config).map_err(|e| InputError::Setup(e.to_string()))?;
+    Ok(engines
         .iter()
-        .map(|path| load_contract(Path::new(path)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let input = match (&args.arg, &args.arg_utf8) {
-        (Some(hex), _) => {
-            let digits = hex.strip_prefix("0x").unwrap_or(hex);
-            hex::decode(digits).map_err(|error| InputError::Arg(error.to_string()))?
-        }
-        (None, Some(text)) => text.as_bytes().to_vec(),
-        (None, None) => Vec::new(),
-    };
-    let mut reports = Vec::new();
-    if args.engine != EngineChoice::Wasmi {
-        reports.push(run_on::<WasmtimeEngine>(
-            &contracts, args, function, &input,
-        )?);
-    }
-    if args.engine != EngineChoice::Wasmtime {
-        reports.push(run_on::<WasmiEngine>(&contracts, args, function, &input)?);
-    }
-    let agree = reports
-        .windows(2)
-        .all(|pair| pair[0].same_outcome(&pair[1]));
-    if args.json {
-        #[derive(Serialize)]
-        struct Report<'a> {
-            engines: &'a [EngineReport],
-            agree: bool,
-        }
-        let text = serde_json::to_string_pretty(&Report {
-            engines: &reports,
-            agree,
-        })
-        .map_err(|error| InputError::Vm(error.to_string()))?;
-        println!("{text}");
-    } else {
-        if let Some(first) = reports.first() {
-            for (index, id) in first.contracts.iter().enumerate() {
-                let called = if *id == first.contract {
-                    "  <- called"
-                } else {
-                    ""
-                };
-                println!("contract {} {id}{called}", index + 1);
-            }
-        }
-        for report in &reports {
-            report.print();
-        }
-        if reports.len() > 1 {
-            println!(
-                "{}",
-                if agree {
-                    "engines agree"
-                } else {
-                    "ENGINES DIVERGE"
-                }
-            );
-        }
-    }
-    Ok(agree)
+        .cloned()
+        .zip(drivers)
+        .map(|(spec, driver)| TestedEngine { spec, driver })
+        .collect())
 }
 
-fn instrument(path: &Path) -> Result<(), InputError> {
-    let wasm = load_contract(path)?;
-    let config = VmConfig::default();
-    let info =
-        vm::admission::admit(&wasm, &config.limits, config.debug_imports).map_err(|error| {
-            InputError::Deploy {
-                engine: EngineKind::Wasmtime,
-                error: error.into(),
-            }
-        })?;
-    let instrumented =
-        vm::determinism::instrument(&wasm, &info).map_err(|error| InputError::Deploy {
-            engine: EngineKind::Wasmtime,
-            error: error.into(),
-        })?;
-    let text = wasmprinter::print_bytes(&instrumented.wasm)
-        .map_err(|error| InputError::Vm(error.to_string()))?;
-    println!("{text}");
-    Ok(())
-}
-
-const CORPUS: &str = "corpus";
-const SNAPSHOTS: &str = "snapshots";
-
-fn which(engine: EngineChoice) -> suite::Which {
-    match engine {
-        EngineChoice::Both => suite::Which::Both,
-        EngineChoice::Wasmtime => suite::Which::Wasmtime,
-        EngineChoice::Wasmi => suite::Which::Wasmi,
-    }
+fn catalogue() -> Result<Catalogue, InputError> {
+    Catalogue::load(Path::new(CATALOGUE)).map_err(|e| InputError::Setup(e.to_string()))
 }
 
 fn load_scenario(path: &Path) -> Result<Scenario, String> {
@@ -387,20 +190,187 @@ fn load_scenario(path: &Path) -> Result<Scenario, String> {
     Scenario::load(path, corpus, &corpus.join("scenarios")).map_err(|e| e.to_string())
 }
 
-/// One scenario's line in the JSON report.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let roots = if paths.is_empty() {
+        vec![PathBuf::from(CORPUS).join("scenarios")]
+    } else {
+        paths.to_vec()
+    };
+    suite::find_scenarios(&roots).map_err(|source| InputError::Read {
+        path: roots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        source,
+    })
+}
+
+/// A scenario made of the command line's contracts and call.
+fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
+    let (function, paths) = args
+        .items
+        .split_last()
+        .ok_or_else(|| InputError::Usage("expected CONTRACT... FUNCTION".into()))?;
+    if args.init.len() > paths.len() {
+        return Err(InputError::Usage(format!(
+            "{} --init arguments for {} contracts",
+            args.init.len(),
+            paths.len()
+        )));
+    }
+    if args.to == 0 || args.to > paths.len() {
+        return Err(InputError::Usage(format!(
+            "--to {}: there are {} contracts",
+            args.to,
+            paths.len()
+        )));
+    }
+    let mut contracts = Vec::new();
+    let mut steps = Vec::new();
+    for (index, path) in paths.iter().enumerate() {
+        let (wasm, wat) = load_contract(Path::new(path))?;
+        let init = match args.init.get(index) {
+            Some(text) => vec![ArgPart::Bytes(hex_arg("--init", text)?)],
+            None => Vec::new(),
+        };
+        contracts.push(ContractDecl {
+            name: format!("contract{}", index + 1),
+            wasm,
+            wat,
+            owner: Vec::new(),
+            id: None,
+            init_arg: init,
+            init_gas: args.init_gas,
+        });
+        steps.push(Step {
+            line: 0,
+            kind: StepKind::Deploy { contract: index },
+            deviations: Vec::new(),
+        });
+    }
+    let input = match (&args.arg, &args.arg_utf8) {
+        (Some(hex), _) => hex_arg("--arg", hex)?,
+        (None, Some(text)) => text.as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    steps.push(Step {
+        line: 0,
+        kind: StepKind::Call {
+            contract: args.to - 1,
+            function: function.clone(),
+            arg: vec![ArgPart::Bytes(input)],
+            gas: args.gas,
+        },
+        deviations: Vec::new(),
+    });
+    Ok(Scenario {
+        path: PathBuf::from("(command line)"),
+        name: "call".into(),
+        description: String::new(),
+        contracts,
+        host_data: BTreeMap::new(),
+        feeder: false,
+        steps,
+    })
+}
+
+fn call(args: &CallArgs) -> Result<u8, InputError> {
+    let scenario = call_scenario(args)?;
+    let engines = parse_engines(&args.engines.engine)?;
+    let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
+    let mut tested = tested(&engines, &vms, args.engines.step_timeout)?;
+    let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
+    let agree = !report.broken()
+        && report.judgement.divergences.is_empty();
+    if args.json {
+        #[derive(Serialize)]
+        struct Engine<'a> {
+            engine: &'a str,
+            steps: &'a [conformance::play::StepOutcome],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            failure: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct Report<'a> {
+            engines: Vec<Engine<'a>>,
+            differences: &'a [conformance::judge::Divergence],
+            agree: bool,
+        }
+        let text = serde_json::to_string_pretty(&Report {
+            engines: report
+                .runs
+                .iter()
+                .map(|run| Engine {
+                    engine: &run.engine,
+                    steps: &run.steps,
+                    failure: run.failure.as_ref().map(|f| f.error.to_string()),
+                })
+                .collect(),
+            differences: &report.judgement.divergences,
+            agree,
+        })
+        .map_err(|e| InputError::Setup(e.to_string()))?;
+        println!("{text}");
+    } else {
+        for run in &report.runs {
+            println!("== {}", run.engine);
+            print!("{}", suite::render_run(&scenario, run));
+            if let Some(failure) = &run.failure {
+                println!("ERROR {}", failure.error);
+            }
+        }
+        if report.judgement.divergences.is_empty() && !report.broken() {
+            println!("== engines agree");
+        } else {
+            println!("== ENGINES DIFFER");
+            print!("{}", suite::failure_report(&scenario, &report));
+        }
+    }
+    Ok(if agree { 0 } else { 1 })
+}
+
+fn instrument(path: &Path) -> Result<(), InputError> {
+    let (wasm, _) = load_contract(path)?;
+    let config = vm::VmConfig::default();
+    let info = vm::admission::admit(&wasm, &config.limits, config.debug_imports)
+        .map_err(|error| InputError::Usage(format!("module rejected: {error}")))?;
+    let instrumented = vm::determinism::instrument(&wasm, &info)
+        .map_err(|error| InputError::Usage(error.to_string()))?;
+    let text = wasmprinter::print_bytes(&instrumented.wasm)
+        .map_err(|error| InputError::Setup(error.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// One scenario in the JSON report of `run`.
 #[derive(Serialize)]
 struct ScenarioJson {
     scenario: String,
     steps: usize,
     passed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    divergences: Vec<conformance::diff::Divergence>,
+    errors: Vec<String>,
+    divergences: Vec<conformance::judge::Divergence>,
+    deviations: Vec<conformance::judge::Deviation>,
+    unseen_deviations: Vec<conformance::judge::Unseen>,
     snapshot: &'static str,
 }
 
-/// Prints a line above the progress bar, or plainly when there is no bar
-/// (not a terminal), where indicatif would drop it.
+/// Per-engine counts of a run.
+#[derive(Default, Serialize)]
+struct EngineTally {
+    engine: String,
+    /// Steps the engine served.
+    steps: usize,
+    /// Steps identical to the reference.
+    agreeing: usize,
+    /// Steps that differ only as catalogue entries explain.
+    explained: usize,
+    /// Steps with a difference nothing explains.
+    diverging: usize,
+}
+
+/// Prints a line above the progress bar, or plainly when there is no bar.
 fn say(bar: &indicatif::ProgressBar, line: String) {
     if bar.is_hidden() {
         println!("{line}");
@@ -409,29 +379,74 @@ fn say(bar: &indicatif::ProgressBar, line: String) {
     }
 }
 
-fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u8, InputError> {
+fn tally(report: &ScenarioReport, tallies: &mut [EngineTally]) {
+    let reference = conformance::judge::reference(&report.runs);
+    for (index, run) in report.runs.iter().enumerate() {
+        let tally = &mut tallies[index];
+        tally.steps += run.steps.len();
+        if Some(index) == reference {
+            tally.agreeing += run.steps.len();
+            continue;
+        }
+        for step in 1..=run.steps.len() {
+            let diverges = report
+                .judgement
+                .divergences
+                .iter()
+                .any(|d| d.step == step && d.engine == run.engine);
+            let explained = report
+                .judgement
+                .deviations
+                .iter()
+                .any(|d| d.step == step && d.engine == run.engine);
+            if diverges {
+                tally.diverging += 1;
+            } else if explained {
+                tally.explained += 1;
+            } else {
+                tally.agreeing += 1;
+            }
+        }
+    }
+}
+
+fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8, InputError> {
     let started = std::time::Instant::now();
-    let roots = if paths.is_empty() {
-        vec![PathBuf::from(CORPUS).join("scenarios")]
+    let files = scenario_files(paths)?;
+    if files.is_empty() {
+        return Err(InputError::Usage(format!(
+            "no scenario files (*.toml) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let engines = parse_engines(&engine_args.engine)?;
+    let catalogue = catalogue()?;
+    let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
+    let mut tested = tested(&engines, &vms, engine_args.step_timeout)?;
+    let json = format == Format::Json;
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
     } else {
-        paths.to_vec()
+        indicatif::ProgressBar::new(files.len() as u64)
     };
-    let files = suite::find_scenarios(&roots).map_err(|source| InputError::Read {
-        path: roots
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        source,
-    })?;
-    let engines = suite::Engines::new().map_err(InputError::Vm)?;
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut tallies: Vec<EngineTally> = engines
+        .iter()
+        .map(|engine| EngineTally {
+            engine: engine.name(),
+            ..EngineTally::default()
+        })
+        .collect();
     let (mut steps, mut agreeing, mut diverging, mut mismatched, mut broken, mut passed) =
         (0, 0, 0, 0, 0, 0);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut lines = Vec::new();
     for path in &files {
         bar.set_message(path.display().to_string());
@@ -439,74 +454,85 @@ fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u
             Ok(scenario) => scenario,
             Err(error) => {
                 broken += 1;
-                say(&bar, format!("ERROR {error}"));
+                if !json {
+                    say(&bar, format!("ERROR {error}"));
+                }
                 lines.push(ScenarioJson {
                     scenario: path.display().to_string(),
                     steps: 0,
                     passed: false,
-                    error: Some(error),
+                    errors: vec![error],
                     divergences: Vec::new(),
+                    deviations: Vec::new(),
+                    unseen_deviations: Vec::new(),
                     snapshot: "not_checked",
                 });
                 bar.inc(1);
                 continue;
             }
         };
-        let report = suite::run_scenario(&engines, &scenario, which(engine), Path::new(SNAPSHOTS));
+        let report = suite::run_scenario(&mut tested, &scenario, &catalogue, Some(Path::new(SNAPSHOTS)));
         steps += report.steps;
-        let snapshot = match &report.snapshot {
-            SnapshotStatus::Match => "match",
-            SnapshotStatus::Mismatch { .. } => "mismatch",
-            SnapshotStatus::Missing => "missing",
-            SnapshotStatus::NotChecked => "not_checked",
-        };
-        if let Some(error) = report.error() {
+        tally(&report, &mut tallies);
+        for deviation in &report.judgement.deviations {
+            *seen.entry(deviation.id.clone()).or_default() += 1;
+        }
+        let text = if report.broken() {
             broken += 1;
-            say(&bar, format!("ERROR {error}"));
-        } else if !report.divergences.is_empty() {
+            Some(format!("BROKEN {}\n{}", scenario.name, suite::failure_report(&scenario, &report)))
+        } else if !report.judgement.divergences.is_empty() || !report.judgement.unseen.is_empty() {
             diverging += 1;
-            say(
-                &bar,
-                format!(
-                    "DIVERGE {}\n{}",
-                    scenario.name,
-                    suite::divergence_report(&scenario, &report.divergences)
-                ),
-            );
+            Some(format!("DIVERGE {}\n{}", scenario.name, suite::failure_report(&scenario, &report)))
         } else {
             agreeing += 1;
-            if report.snapshot != SnapshotStatus::Match {
-                mismatched += 1;
-                say(
-                    &bar,
-                    format!(
-                        "SNAPSHOT {} {snapshot}: review with `cargo test -p conformance` and `cargo insta review`",
-                        scenario.name
-                    ),
-                );
+            match &report.snapshot {
+                SnapshotStatus::Match => None,
+                SnapshotStatus::NotChecked => None,
+                status => {
+                    mismatched += 1;
+                    Some(format!(
+                        "SNAPSHOT {} {}: review with `cargo test -p conformance --test scenarios` and `cargo insta review`",
+                        scenario.name,
+                        status.name()
+                    ))
+                }
             }
+        };
+        if let Some(text) = text
+            && !json
+        {
+            say(&bar, text);
         }
         if report.passed() {
             passed += 1;
         }
+        let mut errors = report.problems.clone();
+        errors.extend(report.failures());
         lines.push(ScenarioJson {
             scenario: scenario.name.clone(),
             steps: report.steps,
             passed: report.passed(),
-            error: report.error().map(ToString::to_string),
-            divergences: report.divergences.clone(),
-            snapshot,
+            errors,
+            divergences: report.judgement.divergences.clone(),
+            deviations: report.judgement.deviations.clone(),
+            unseen_deviations: report.judgement.unseen.clone(),
+            snapshot: report.snapshot.name(),
         });
         bar.inc(1);
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    println!(
-        "{} scenarios, {steps} steps: {agreeing} agree, {diverging} diverge, {mismatched} snapshot mismatches, {broken} broken ({elapsed:.2?})",
-        files.len()
-    );
-    if let Some(json_path) = json {
+    let failed = files.len() - passed;
+    let names: Vec<String> = engines.iter().map(EngineSpec::name).collect();
+    let mut by_category: BTreeMap<Category, usize> = BTreeMap::new();
+    for id in seen.keys() {
+        if let Some(entry) = catalogue.get(id) {
+            *by_category.entry(entry.category).or_default() += 1;
+        }
+    }
+    if json {
         let report = serde_json::json!({
+            "engines": names,
             "scenarios": lines,
             "summary": {
                 "scenarios": files.len(),
@@ -515,61 +541,208 @@ fn run(paths: &[PathBuf], engine: EngineChoice, json: Option<&Path>) -> Result<u
                 "diverging": diverging,
                 "snapshot_mismatches": mismatched,
                 "broken": broken,
+                "passed": passed,
+                "failed": failed,
+                "engines": tallies,
+                "deviations_seen": seen,
+                "catalogue_entries": catalogue.entries.len(),
                 "seconds": elapsed.as_secs_f64(),
             },
         });
         let text =
-            serde_json::to_string_pretty(&report).map_err(|e| InputError::Vm(e.to_string()))?;
-        std::fs::write(json_path, text).map_err(|source| InputError::Read {
-            path: json_path.display().to_string(),
-            source,
-        })?;
+            serde_json::to_string_pretty(&report).map_err(|e| InputError::Setup(e.to_string()))?;
+        println!("{text}");
+    } else {
+        println!(
+            "{} scenarios, {steps} steps on {}: {agreeing} agree, {diverging} diverge, {mismatched} snapshot mismatches, {broken} broken ({elapsed:.2?})",
+            files.len(),
+            names.join(", ")
+        );
+        for tally in &tallies {
+            println!(
+                "  {:<16} {} steps: {} agree, {} explained by the catalogue, {} diverge",
+                tally.engine, tally.steps, tally.agreeing, tally.explained, tally.diverging
+            );
+        }
+        if !seen.is_empty() {
+            let categories: Vec<String> = by_category
+                .iter()
+                .map(|(category, count)| format!("{} {count}", category.name()))
+                .collect();
+            println!(
+                "  deviations seen: {} of {} catalogue entries ({})",
+                seen.len(),
+                catalogue.entries.len(),
+                categories.join(", ")
+            );
+        }
+        println!("conformance: {passed} passed, {failed} failed");
     }
-    let failed = files.len() - passed;
-    println!("conformance: {passed} passed, {failed} failed");
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
-fn show(path: &Path, engine: EngineChoice) -> Result<u8, InputError> {
-    let scenario = load_scenario(path).map_err(InputError::Vm)?;
-    let engines = suite::Engines::new().map_err(InputError::Vm)?;
-    let report = suite::run_scenario(&engines, &scenario, which(engine), Path::new(SNAPSHOTS));
-    for (name, run) in [("wasmtime", &report.wasmtime), ("wasmi", &report.wasmi)] {
-        match run {
-            Some(Ok(outcomes)) => {
-                println!("== {name}");
-                print!("{}", conformance::report::render(&scenario, outcomes));
-            }
-            Some(Err(error)) => println!("== {name}\nERROR {error}"),
-            None => {}
+fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
+    let scenario = load_scenario(path).map_err(InputError::Usage)?;
+    let engines = parse_engines(&engine_args.engine)?;
+    let catalogue = catalogue()?;
+    let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
+    let mut tested = tested(&engines, &vms, engine_args.step_timeout)?;
+    let report = suite::run_scenario(&mut tested, &scenario, &catalogue, Some(Path::new(SNAPSHOTS)));
+    for run in &report.runs {
+        println!("== {}", run.engine);
+        print!("{}", suite::render_run(&scenario, run));
+        if let Some(failure) = &run.failure {
+            println!("ERROR {}", failure.error);
         }
     }
-    if report.divergences.is_empty() {
-        if report.wasmtime.is_some() && report.wasmi.is_some() {
-            println!("== engines agree");
-        }
-        Ok(0)
-    } else {
-        println!("== ENGINES DIVERGE");
-        print!(
-            "{}",
-            suite::divergence_report(&scenario, &report.divergences)
+    for deviation in &report.judgement.deviations {
+        println!(
+            "== step {}: {} differs as deviation `{}` explains: {}: {} (reference: {})",
+            deviation.step, deviation.engine, deviation.id, deviation.field, deviation.found, deviation.expected
         );
-        Ok(1)
     }
+    if report.broken() || !report.judgement.divergences.is_empty() || !report.judgement.unseen.is_empty() {
+        println!("== ENGINES DIFFER");
+        print!("{}", suite::failure_report(&scenario, &report));
+        Ok(1)
+    } else {
+        println!("== engines agree (snapshot: {})", report.snapshot.name());
+        Ok(0)
+    }
+}
+
+/// A step whose outcome differs between two releases.
+#[derive(Serialize)]
+struct ReleaseChange {
+    scenario: String,
+    step: usize,
+    line: usize,
+    field: String,
+    from: String,
+    to: String,
+}
+
+fn releases(
+    paths: &[PathBuf],
+    from: &str,
+    to: &str,
+    format: Format,
+    step_timeout: u64,
+) -> Result<u8, InputError> {
+    let engines = vec![
+        EngineSpec::parse(from).map_err(|e| InputError::Usage(e.to_string()))?,
+        EngineSpec::parse(to).map_err(|e| InputError::Usage(e.to_string()))?,
+    ];
+    if engines.iter().any(|engine| !engine.is_production()) || engines[0] == engines[1] {
+        return Err(InputError::Usage(
+            "--from and --to are two different production engines (piecrust-0.31, piecrust-0.32.2, piecrust@DIR)".into(),
+        ));
+    }
+    let files = scenario_files(paths)?;
+    let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
+    let mut tested = tested(&engines, &vms, step_timeout)?;
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    let (mut scenarios, mut steps, mut changed_scenarios) = (0, 0, 0);
+    for path in &files {
+        let scenario = match load_scenario(path) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        scenarios += 1;
+        let runs: Vec<_> = tested
+            .iter_mut()
+            .map(|engine| play(&scenario, engine.driver.as_mut(), true))
+            .collect();
+        for run in &runs {
+            if let Some(failure) = &run.failure {
+                errors.push(format!("{}: step {}: {}", scenario.name, failure.step, failure.error));
+            }
+        }
+        let before = changes.len();
+        for (index, (a, b)) in runs[0].steps.iter().zip(&runs[1].steps).enumerate() {
+            steps += 1;
+            for difference in step_differences(a, b) {
+                changes.push(ReleaseChange {
+                    scenario: scenario.name.clone(),
+                    step: index + 1,
+                    line: scenario.steps[index].line,
+                    field: difference.field,
+                    from: difference.left,
+                    to: difference.right,
+                });
+            }
+        }
+        if changes.len() > before {
+            changed_scenarios += 1;
+        }
+    }
+    if format == Format::Json {
+        let report = serde_json::json!({
+            "from": engines[0].name(),
+            "to": engines[1].name(),
+            "scenarios": scenarios,
+            "steps": steps,
+            "changed_scenarios": changed_scenarios,
+            "changes": changes,
+            "errors": errors,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| InputError::Setup(e.to_string()))?
+        );
+    } else {
+        let mut last = String::new();
+        for change in &changes {
+            if change.scenario != last {
+                println!("{}", change.scenario);
+                last = change.scenario.clone();
+            }
+            println!(
+                "  step {} (line {}) {}:\n    {}: {}\n    {}: {}",
+                change.step,
+                change.line,
+                change.field,
+                engines[0].name(),
+                change.from,
+                engines[1].name(),
+                change.to
+            );
+        }
+        for error in &errors {
+            println!("ERROR {error}");
+        }
+        println!(
+            "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields)",
+            engines[0].name(),
+            engines[1].name(),
+            changes.len()
+        );
+    }
+    Ok(if errors.is_empty() { 0 } else { 2 })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
-        Command::Call(args) => call(args).map(|agree| if agree { 0 } else { 1 }),
+        Command::Call(args) => call(args),
         Command::Instrument { contract } => instrument(contract).map(|()| 0),
         Command::Run {
             paths,
-            engine,
-            json,
-        } => run(paths, *engine, json.as_deref()),
-        Command::Show { scenario, engine } => show(scenario, *engine),
+            engines,
+            format,
+        } => run(paths, engines, *format),
+        Command::Show { scenario, engines } => show(scenario, engines),
+        Command::Releases {
+            paths,
+            from,
+            to,
+            format,
+            step_timeout,
+        } => releases(paths, from, to, *format, *step_timeout),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

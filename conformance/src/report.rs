@@ -1,11 +1,23 @@
-//! The agreed outcome of a scenario as readable text: what its snapshot
-//! holds and what `conformance show` prints.
+//! A scenario's outcome as readable text: what its snapshot holds and what
+//! `conformance show` prints. The reference engine's outcome, and under
+//! each step the fields where a production engine differs as a catalogue
+//! entry explains (`production ENGINE [ID] FIELD: ...`), so a snapshot
+//! pins production's behaviour too.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use vm::CallReceipt;
+use runner_protocol::bytes::short_hex;
+use runner_protocol::outcome::{CallResult, DeployResult};
+use runner_protocol::{CallOutcome, ContractId, DeployFailure, MemoryState};
+use vm::trace::{CallTree, FrameOutcome};
 
-use crate::scenario::{Scenario, StepKind, StepOutcome};
+use crate::judge::Deviation;
+use crate::play::StepOutcome;
+use crate::scenario::Scenario;
+
+/// The prefix of the lines that show production's side of a deviation.
+pub const PRODUCTION_LINE: &str = "  production ";
 
 fn printable(bytes: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -13,122 +25,230 @@ fn printable(bytes: &[u8]) -> Option<&str> {
 }
 
 fn bytes(bytes: &[u8]) -> String {
-    let hex = vm::trace::short_hex(bytes);
+    let hex = short_hex(bytes);
     match printable(bytes) {
         Some(text) if text.len() <= 80 => format!("{hex} {text:?}"),
         _ => hex,
     }
 }
 
-fn receipt(out: &mut String, receipt: &CallReceipt, names: &[(String, String)]) {
-    match &receipt.result {
-        Ok(output) => writeln!(out, "  output: {}", bytes(output)),
-        Err(error) => writeln!(out, "  error: {error}"),
-    }
-    .ok();
-    writeln!(out, "  gas: {} of {}", receipt.gas_spent, receipt.gas_limit).ok();
-    for message in &receipt.debug {
-        writeln!(out, "  debug: {message:?}").ok();
-    }
-    for data in &receipt.feed {
-        writeln!(out, "  feed: {}", bytes(data)).ok();
-    }
-    if let Some(tree) = &receipt.call_tree {
-        writeln!(out, "  calls:").ok();
-        let mut rendered = tree.render();
-        for (id, name) in names {
-            rendered = rendered.replace(&format!("{}..{}", &id[..8], &id[56..]), name);
-        }
-        for line in rendered.lines() {
-            writeln!(out, "    {line}").ok();
-        }
-    }
-    if !receipt.state.is_empty() {
-        writeln!(out, "  state:").ok();
-        for (id, digest) in &receipt.state {
-            let name = names
-                .iter()
-                .find(|(known, _)| known == id)
-                .map_or(id.as_str(), |(_, name)| name.as_str());
-            writeln!(out, "    {name}: {}", &digest[..16]).ok();
-        }
+/// Contract names by id, for readable trees and state.
+struct Names(BTreeMap<ContractId, String>);
+
+impl Names {
+    fn of(&self, id: &ContractId) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| {
+            let hex = id.to_string();
+            format!("{}..{}", &hex[..8], &hex[56..])
+        })
     }
 }
 
-/// Renders the outcomes of a scenario's steps.
-pub fn render(scenario: &Scenario, outcomes: &[StepOutcome]) -> String {
+fn tree(out: &mut String, base: &str, tree: &CallTree, depth: usize, names: &Names) {
+    let indent = format!("{base}{}", "  ".repeat(depth));
+    let outcome = match &tree.outcome {
+        FrameOutcome::Output(bytes) => format!("ok {}", short_hex(bytes)),
+        FrameOutcome::Failed {
+            code: Some(code),
+            error,
+        } => format!("failed ({code}): {error}"),
+        FrameOutcome::Failed { code: None, error } => format!("failed: {error}"),
+    };
+    writeln!(
+        out,
+        "{indent}{} {}({}) gas {}/{} -> {outcome}",
+        names.of(&runner_protocol::ContractId(tree.contract.0)),
+        tree.function,
+        short_hex(&tree.arg),
+        tree.gas_spent,
+        tree.gas_limit,
+    )
+    .ok();
+    for child in &tree.children {
+        self::tree(out, base, child, depth + 1, names);
+    }
+}
+
+fn state(out: &mut String, indent: &str, state: &BTreeMap<ContractId, MemoryState>, names: &Names) {
+    if state.is_empty() {
+        return;
+    }
+    writeln!(out, "{indent}state:").ok();
+    let mut lines: Vec<String> = state
+        .iter()
+        .map(|(id, memory)| {
+            format!(
+                "{indent}  {}: {} bytes, {}",
+                names.of(id),
+                memory.len,
+                &hex::encode(memory.digest.as_slice())[..16.min(2 * memory.digest.len())]
+            )
+        })
+        .collect();
+    lines.sort();
+    for line in lines {
+        writeln!(out, "{line}").ok();
+    }
+}
+
+fn call(out: &mut String, indent: &str, outcome: &CallOutcome, names: &Names) {
+    match &outcome.result {
+        CallResult::Output(output) => writeln!(out, "{indent}output: {}", bytes(output.as_slice())),
+        CallResult::Failed(failure) => writeln!(out, "{indent}error: {}", failure.detail),
+    }
+    .ok();
+    match outcome.gas_spent {
+        Some(spent) => writeln!(out, "{indent}gas: {spent} of {}", outcome.gas_limit),
+        None => writeln!(out, "{indent}gas: ? of {}", outcome.gas_limit),
+    }
+    .ok();
+    for message in &outcome.debug {
+        writeln!(out, "{indent}debug: {message:?}").ok();
+    }
+    for data in &outcome.feed {
+        writeln!(out, "{indent}feed: {}", bytes(data.as_slice())).ok();
+    }
+    if let Some(events) = &outcome.events
+        && !events.is_empty()
+    {
+        writeln!(out, "{indent}events:").ok();
+        for event in events {
+            writeln!(
+                out,
+                "{indent}  {} {:?} {}{}",
+                names.of(&event.source),
+                event.topic,
+                short_hex(event.data.as_slice()),
+                if event.reverted { " (reverted)" } else { "" }
+            )
+            .ok();
+        }
+    }
+    let trace = outcome
+        .trace
+        .as_ref()
+        .and_then(|value| serde_json::from_value::<CallTree>(value.clone()).ok());
+    match (&trace, &outcome.frames) {
+        (Some(root), _) => {
+            writeln!(out, "{indent}calls:").ok();
+            tree(out, &format!("{indent}  "), root, 0, names);
+        }
+        (None, Some(frames)) if !frames.is_empty() => {
+            writeln!(out, "{indent}frames:").ok();
+            for frame in frames {
+                writeln!(
+                    out,
+                    "{indent}  {} gas {}/{}",
+                    names.of(&frame.contract),
+                    frame.spent,
+                    frame.limit
+                )
+                .ok();
+            }
+        }
+        _ => {}
+    }
+    state(out, indent, &outcome.state, names);
+}
+
+fn deploy_error(failure: &DeployFailure) -> String {
+    match failure {
+        DeployFailure::Rejected { message } => format!("rejected: {message}"),
+        DeployFailure::InstantiationTrap { message, .. } => message.clone(),
+        DeployFailure::InitFailed { failure } => format!("init failed: {}", failure.detail),
+        DeployFailure::DuplicateId => "duplicate id".into(),
+        DeployFailure::HostPanic { message } => format!("host panic: {message}"),
+        DeployFailure::Timeout => "timeout".into(),
+    }
+}
+
+/// Renders one engine's outcomes of a scenario, with the deviations seen at
+/// each step.
+pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviation]) -> String {
     let mut out = String::new();
     if !scenario.description.is_empty() {
         writeln!(out, "# {}", scenario.description).ok();
     }
-    let names: Vec<(String, String)> = outcomes
-        .iter()
-        .filter_map(|outcome| match outcome {
-            StepOutcome::Deploy {
-                contract,
-                id: Some(id),
-                ..
-            } => Some((id.clone(), contract.clone())),
-            _ => None,
-        })
-        .collect();
-    for (index, (step, outcome)) in scenario.steps.iter().zip(outcomes).enumerate() {
-        match (&step.kind, outcome) {
-            (
-                StepKind::Deploy { .. },
-                StepOutcome::Deploy {
-                    contract,
-                    id,
-                    init,
-                    error,
-                },
-            ) => {
-                writeln!(
-                    out,
-                    "step {} (line {}): deploy {contract}",
-                    index + 1,
-                    step.line
+    let names = Names(
+        scenario
+            .contracts
+            .iter()
+            .map(|decl| {
+                (
+                    runner_protocol::ContractId(decl.intended_id().0),
+                    decl.name.clone(),
                 )
-                .ok();
-                if let Some(id) = id {
-                    writeln!(out, "  id: {id}").ok();
-                }
-                if let Some(error) = error {
-                    writeln!(out, "  error: {error}").ok();
-                }
-                if let Some(init) = init {
-                    writeln!(out, "  init:").ok();
-                    let mut nested = String::new();
-                    receipt(&mut nested, init, &names);
-                    for line in nested.lines() {
-                        writeln!(out, "  {line}").ok();
+            })
+            .collect(),
+    );
+    for (index, (step, outcome)) in scenario.steps.iter().zip(steps).enumerate() {
+        match outcome {
+            StepOutcome::Deploy { contract, outcome } => {
+                writeln!(out, "step {} (line {}): deploy {contract}", index + 1, step.line).ok();
+                match &outcome.result {
+                    DeployResult::Deployed(id) => writeln!(out, "  id: {id}"),
+                    DeployResult::Failed(failure) => {
+                        writeln!(out, "  error: {}", deploy_error(failure))
                     }
                 }
+                .ok();
+                if let Some(init) = &outcome.init {
+                    writeln!(out, "  init:").ok();
+                    call(&mut out, "    ", init, &names);
+                } else {
+                    state(&mut out, "  ", &outcome.state, &names);
+                }
             }
-            (
-                _,
-                StepOutcome::Call {
-                    contract,
-                    function,
-                    arg,
-                    receipt: r,
-                },
-            ) => {
+            StepOutcome::Call {
+                contract,
+                function,
+                arg,
+                outcome,
+            } => {
                 writeln!(
                     out,
                     "step {} (line {}): call {contract}.{function}({}) gas {}",
                     index + 1,
                     step.line,
-                    bytes(arg),
-                    r.gas_limit
+                    bytes(arg.as_slice()),
+                    outcome.gas_limit
                 )
                 .ok();
-                receipt(&mut out, r, &names);
+                call(&mut out, "  ", outcome, &names);
             }
-            _ => {
-                writeln!(out, "step {}: outcome does not match the step", index + 1).ok();
-            }
+        }
+        let mut lines: Vec<String> = deviations
+            .iter()
+            .filter(|deviation| deviation.step == index + 1)
+            .map(|deviation| {
+                format!(
+                    "{PRODUCTION_LINE}{} [{}] {}: {}",
+                    deviation.engine, deviation.id, deviation.field, deviation.found
+                )
+            })
+            .collect();
+        lines.sort();
+        for line in lines {
+            writeln!(out, "{line}").ok();
         }
     }
     out
+}
+
+/// `text` without the production lines of engines not in `engines`: what
+/// a snapshot says about a run that did not include every production
+/// engine.
+pub fn for_engines(text: &str, engines: &[String]) -> String {
+    let mut kept = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(PRODUCTION_LINE) {
+            let engine = rest.split(' ').next().unwrap_or_default();
+            if !engines.iter().any(|e| e == engine) {
+                continue;
+            }
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
 }

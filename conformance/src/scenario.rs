@@ -29,8 +29,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 use vm::abi::ContractId;
-use vm::engine::Engine;
-use vm::{CallReceipt, DeployOptions, Vm};
 
 /// Where shared contracts live, relative to the corpus root.
 pub const CONTRACTS_DIR: &str = "contracts";
@@ -88,6 +86,10 @@ struct RawStep {
     function: Option<String>,
     arg: Option<Literal>,
     gas: Option<u64>,
+    /// Ids of deviation catalogue entries that explain how production
+    /// differs from our engines at this step.
+    #[serde(default)]
+    deviations: Vec<String>,
 }
 
 /// One literal or several, concatenated.
@@ -147,6 +149,8 @@ pub enum StepKind {
 pub struct Step {
     pub line: usize,
     pub kind: StepKind,
+    /// Catalogue entries declared to explain production's differences here.
+    pub deviations: Vec<String>,
 }
 
 /// A parsed, checked scenario.
@@ -411,7 +415,11 @@ impl Scenario {
                     ));
                 }
             };
-            steps.push(Step { line, kind });
+            steps.push(Step {
+                line,
+                kind,
+                deviations: step.deviations.clone(),
+            });
         }
         if steps.is_empty() {
             return Err(error(1, "a scenario needs at least one step".into()));
@@ -428,125 +436,29 @@ impl Scenario {
     }
 }
 
-/// What one step did on one engine.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "step")]
-pub enum StepOutcome {
-    Deploy {
-        contract: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        init: Option<CallReceipt>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
-    Call {
-        contract: String,
-        function: String,
-        #[serde(with = "vm::abi::hex_vec")]
-        arg: Vec<u8>,
-        receipt: CallReceipt,
-    },
+impl ContractDecl {
+    /// The id the contract gets: the declared one, or blake3 of its
+    /// bytecode. Calls use it whether or not the deploy succeeded, so an
+    /// engine that refused the deploy answers them as it would any call to
+    /// a missing contract.
+    pub fn intended_id(&self) -> ContractId {
+        self.id
+            .unwrap_or_else(|| ContractId::from_bytecode(&self.wasm))
+    }
 }
 
-/// A step that cannot run (it uses a contract whose deploy failed).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}: {message}")]
-pub struct StepError {
-    pub path: String,
-    pub line: usize,
-    pub message: String,
-}
-
-/// Runs every step on one engine.
-pub fn run<E: Engine>(scenario: &Scenario, vm: &Vm<E>) -> Result<Vec<StepOutcome>, StepError> {
-    let mut session = vm.session();
-    for (key, data) in &scenario.host_data {
-        session.set_host_data(key, data.clone());
-    }
-    if scenario.feeder {
-        session.attach_feeder();
-    }
-    let mut ids: Vec<Option<ContractId>> = vec![None; scenario.contracts.len()];
-    let mut outcomes = Vec::new();
-    for step in &scenario.steps {
-        let fail = |message: String| StepError {
-            path: scenario.path.display().to_string(),
-            line: step.line,
-            message,
-        };
-        let resolve =
-            |parts: &[ArgPart], ids: &[Option<ContractId>]| -> Result<Vec<u8>, StepError> {
-                let mut bytes = Vec::new();
-                for part in parts {
-                    match part {
-                        ArgPart::Bytes(b) => bytes.extend_from_slice(b),
-                        ArgPart::IdOf(index) => {
-                            let id = ids[*index].ok_or_else(|| {
-                                fail(format!(
-                                    "`id:{}`: that contract's deploy failed",
-                                    scenario.contracts[*index].name
-                                ))
-                            })?;
-                            bytes.extend_from_slice(id.as_bytes());
-                        }
-                    }
+impl Scenario {
+    /// The bytes of an argument, with every `id:NAME` resolved.
+    pub fn resolve(&self, parts: &[ArgPart]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for part in parts {
+            match part {
+                ArgPart::Bytes(b) => bytes.extend_from_slice(b),
+                ArgPart::IdOf(index) => {
+                    bytes.extend_from_slice(self.contracts[*index].intended_id().as_bytes())
                 }
-                Ok(bytes)
-            };
-        match &step.kind {
-            StepKind::Deploy { contract } => {
-                let decl = &scenario.contracts[*contract];
-                let options = DeployOptions {
-                    owner: decl.owner.clone(),
-                    id: decl.id,
-                    init_arg: resolve(&decl.init_arg, &ids)?,
-                    gas_limit: decl.init_gas,
-                };
-                let outcome = match session.deploy(&decl.wasm, options) {
-                    Ok(deployment) => {
-                        ids[*contract] = Some(deployment.id);
-                        StepOutcome::Deploy {
-                            contract: decl.name.clone(),
-                            id: Some(deployment.id.to_string()),
-                            init: deployment.init,
-                            error: None,
-                        }
-                    }
-                    Err(error) => StepOutcome::Deploy {
-                        contract: decl.name.clone(),
-                        id: None,
-                        init: match &error {
-                            vm::DeployError::InitFailed { receipt } => Some((**receipt).clone()),
-                            _ => None,
-                        },
-                        error: Some(error.to_string()),
-                    },
-                };
-                outcomes.push(outcome);
-            }
-            StepKind::Call {
-                contract,
-                function,
-                arg,
-                gas,
-            } => {
-                let decl = &scenario.contracts[*contract];
-                let id = ids[*contract]
-                    .ok_or_else(|| fail(format!("contract `{}` failed to deploy", decl.name)))?;
-                let arg = resolve(arg, &ids)?;
-                let receipt = session
-                    .call(&id, function, &arg, *gas)
-                    .map_err(|e| fail(format!("the VM failed: {e}")))?;
-                outcomes.push(StepOutcome::Call {
-                    contract: decl.name.clone(),
-                    function: function.clone(),
-                    arg,
-                    receipt,
-                });
             }
         }
+        bytes
     }
-    Ok(outcomes)
 }

@@ -1,40 +1,25 @@
-//! Running scenarios on both engines, comparing them, and checking the
-//! agreed outcome against its snapshot.
+//! Running a scenario on every engine of a run, judging the runs and
+//! checking the reference outcome against its snapshot.
 
 use std::path::{Path, PathBuf};
 
 use insta::internals::SnapshotContents;
-use vm::{Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 
-use crate::diff::{Divergence, diff};
-use crate::report::render;
-use crate::scenario::{Scenario, StepError, StepKind, StepOutcome, run};
+use crate::catalogue::Catalogue;
+use crate::driver::Driver;
+use crate::engines::EngineSpec;
+use crate::judge::{Judgement, judge, reference};
+use crate::play::{EngineRun, StepOutcome, play};
+use crate::report::{for_engines, render};
+use crate::scenario::{Scenario, StepKind};
 
-/// Both engines, each with its module cache, shared by all scenarios.
-pub struct Engines {
-    pub wasmtime: Vm<WasmtimeEngine>,
-    pub wasmi: Vm<WasmiEngine>,
+/// An engine of a run and its driver.
+pub struct TestedEngine<'vm> {
+    pub spec: EngineSpec,
+    pub driver: Box<dyn Driver + 'vm>,
 }
 
-impl Engines {
-    pub fn new() -> Result<Self, String> {
-        let config = VmConfig::default();
-        Ok(Engines {
-            wasmtime: Vm::new(config.clone()).map_err(|e| e.to_string())?,
-            wasmi: Vm::new(config).map_err(|e| e.to_string())?,
-        })
-    }
-}
-
-/// Which engines a run uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Which {
-    Both,
-    Wasmtime,
-    Wasmi,
-}
-
-/// How the agreed outcome compares with its snapshot.
+/// How the reference outcome compares with its snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SnapshotStatus {
     Match,
@@ -42,32 +27,56 @@ pub enum SnapshotStatus {
         expected: String,
     },
     Missing,
-    /// Not compared: the engines diverged or the run failed.
+    /// Not compared: the engines diverged, a run failed, or no engine of
+    /// ours ran.
     NotChecked,
+}
+
+impl SnapshotStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SnapshotStatus::Match => "match",
+            SnapshotStatus::Mismatch { .. } => "mismatch",
+            SnapshotStatus::Missing => "missing",
+            SnapshotStatus::NotChecked => "not_checked",
+        }
+    }
 }
 
 /// Everything a run of one scenario found.
 pub struct ScenarioReport {
     pub steps: usize,
-    pub wasmtime: Option<Result<Vec<StepOutcome>, StepError>>,
-    pub wasmi: Option<Result<Vec<StepOutcome>, StepError>>,
-    pub divergences: Vec<Divergence>,
-    /// The rendered outcome both engines agree on (or the only engine's).
+    pub runs: Vec<EngineRun>,
+    pub judgement: Judgement,
+    /// Problems of the scenario itself (unknown catalogue entries).
+    pub problems: Vec<String>,
+    /// The reference outcome with production's explained differences.
     pub rendered: Option<String>,
     pub snapshot: SnapshotStatus,
 }
 
 impl ScenarioReport {
-    pub fn error(&self) -> Option<&StepError> {
-        [&self.wasmtime, &self.wasmi]
-            .into_iter()
-            .flatten()
-            .find_map(|run| run.as_ref().err())
+    /// Engines that could not serve every step, with why.
+    pub fn failures(&self) -> Vec<String> {
+        self.runs
+            .iter()
+            .filter_map(|run| run.failure.as_ref())
+            .map(|failure| match failure.step {
+                0 => format!("opening the session: {}", failure.error),
+                step => format!("step {step} (line {}): {}", failure.line, failure.error),
+            })
+            .collect()
+    }
+
+    /// Whether the run is broken: a scenario problem or an engine failure.
+    pub fn broken(&self) -> bool {
+        !self.problems.is_empty() || !self.failures().is_empty()
     }
 
     pub fn passed(&self) -> bool {
-        self.error().is_none()
-            && self.divergences.is_empty()
+        !self.broken()
+            && self.judgement.divergences.is_empty()
+            && self.judgement.unseen.is_empty()
             && self.snapshot == SnapshotStatus::Match
     }
 }
@@ -81,15 +90,16 @@ pub fn snapshot_path(snapshots: &Path, scenario: &Scenario) -> PathBuf {
     snapshots.join(format!("{}.snap", snapshot_name(scenario)))
 }
 
-/// Compares `rendered` with the snapshot at `path`.
-pub fn check_snapshot(path: &Path, rendered: &str) -> SnapshotStatus {
+/// Compares `rendered` with the snapshot at `path`, as far as the
+/// production engines of the run go.
+pub fn check_snapshot(path: &Path, rendered: &str, production: &[String]) -> SnapshotStatus {
     if !path.exists() {
         return SnapshotStatus::Missing;
     }
     match insta::Snapshot::from_file(path) {
         Ok(snapshot) => match snapshot.contents() {
             SnapshotContents::Text(text) => {
-                let expected = text.to_string();
+                let expected = for_engines(&text.to_string(), production);
                 if expected.trim_end() == rendered.trim_end() {
                     SnapshotStatus::Match
                 } else {
@@ -106,66 +116,119 @@ pub fn check_snapshot(path: &Path, rendered: &str) -> SnapshotStatus {
     }
 }
 
-/// Runs `scenario` on the chosen engines and compares.
+/// Runs `scenario` on every engine and judges the runs; checks the
+/// snapshot under `snapshots` when given.
 pub fn run_scenario(
-    engines: &Engines,
+    engines: &mut [TestedEngine<'_>],
     scenario: &Scenario,
-    which: Which,
-    snapshots: &Path,
+    catalogue: &Catalogue,
+    snapshots: Option<&Path>,
 ) -> ScenarioReport {
-    let wasmtime = (which != Which::Wasmi).then(|| run(scenario, &engines.wasmtime));
-    let wasmi = (which != Which::Wasmtime).then(|| run(scenario, &engines.wasmi));
+    let mut problems = Vec::new();
+    for step in &scenario.steps {
+        for id in &step.deviations {
+            if catalogue.get(id).is_none() {
+                problems.push(format!(
+                    "{}:{}: no deviation `{id}` in the catalogue",
+                    scenario.path.display(),
+                    step.line
+                ));
+            }
+        }
+    }
+    let runs: Vec<EngineRun> = engines
+        .iter_mut()
+        .map(|engine| play(scenario, engine.driver.as_mut(), engine.spec.is_production()))
+        .collect();
+    let judgement = judge(scenario, &runs, catalogue);
     let mut report = ScenarioReport {
         steps: scenario.steps.len(),
-        wasmtime,
-        wasmi,
-        divergences: Vec::new(),
+        runs,
+        judgement,
+        problems,
         rendered: None,
         snapshot: SnapshotStatus::NotChecked,
     };
-    match (&report.wasmtime, &report.wasmi) {
-        (Some(Ok(a)), Some(Ok(b))) => {
-            report.divergences = diff(a, b);
-            if report.divergences.is_empty() {
-                report.rendered = Some(render(scenario, a));
-            }
+    let clean = !report.broken() && report.judgement.divergences.is_empty();
+    if let Some(index) = reference(&report.runs)
+        && clean
+        && !report.runs[index].production
+    {
+        let rendered = render(
+            scenario,
+            &report.runs[index].steps,
+            &report.judgement.deviations,
+        );
+        if let Some(snapshots) = snapshots {
+            let production: Vec<String> = report
+                .runs
+                .iter()
+                .filter(|run| run.production)
+                .map(|run| run.engine.clone())
+                .collect();
+            report.snapshot =
+                check_snapshot(&snapshot_path(snapshots, scenario), &rendered, &production);
         }
-        (Some(Ok(only)), None) | (None, Some(Ok(only))) => {
-            report.rendered = Some(render(scenario, only))
-        }
-        _ => {}
-    }
-    if let Some(rendered) = &report.rendered {
-        report.snapshot = check_snapshot(&snapshot_path(snapshots, scenario), rendered);
+        report.rendered = Some(rendered);
     }
     report
 }
 
-/// A precise account of a divergence: the step, the field, both values, the
-/// contract involved and a command that reproduces it.
-pub fn divergence_report(scenario: &Scenario, divergences: &[Divergence]) -> String {
+/// A precise account of what failed: each divergence with the step, the
+/// field, both values and the contract; each unseen deviation; and a
+/// command that reproduces it.
+pub fn failure_report(scenario: &Scenario, report: &ScenarioReport) -> String {
     let mut text = String::new();
-    for divergence in divergences {
+    for problem in &report.problems {
+        text.push_str(&format!("  {problem}\n"));
+    }
+    for failure in report.failures() {
+        text.push_str(&format!("  {failure}\n"));
+    }
+    let mut shown_contracts = Vec::new();
+    for divergence in &report.judgement.divergences {
+        text.push_str(&format!(
+            "  step {} (line {}), field `{}`:\n    {}: {}\n    {}: {}\n",
+            divergence.step,
+            divergence.line,
+            divergence.field,
+            divergence.reference,
+            divergence.expected,
+            divergence.engine,
+            divergence.found
+        ));
         let step = &scenario.steps[divergence.step - 1];
         let contract = match &step.kind {
-            StepKind::Deploy { contract } | StepKind::Call { contract, .. } => {
-                &scenario.contracts[*contract]
-            }
+            StepKind::Deploy { contract } | StepKind::Call { contract, .. } => *contract,
         };
+        if !shown_contracts.contains(&contract) {
+            shown_contracts.push(contract);
+        }
+    }
+    for unseen in &report.judgement.unseen {
         text.push_str(&format!(
-            "step {} (line {}), field `{}`:\n  wasmtime: {}\n  wasmi:    {}\n",
-            divergence.step, step.line, divergence.field, divergence.wasmtime, divergence.wasmi
+            "  step {} (line {}): deviation `{}` is named for {} but {} agrees with our engines there\n",
+            unseen.step, unseen.line, unseen.id, unseen.engine, unseen.engine
         ));
-        text.push_str(&format!("  contract `{}`:\n", contract.name));
-        for line in contract.wat.lines().take(60) {
+    }
+    for contract in shown_contracts {
+        let decl = &scenario.contracts[contract];
+        text.push_str(&format!("  contract `{}`:\n", decl.name));
+        for line in decl.wat.lines().take(60) {
             text.push_str(&format!("    {line}\n"));
         }
     }
     text.push_str(&format!(
-        "reproduce: cargo run --release -p conformance -- show {}\n",
+        "  reproduce: cargo run --release -p conformance -- show {}\n",
         scenario.path.display()
     ));
     text
+}
+
+/// The steps of `run` as rendered text (for `show`).
+pub fn render_run(scenario: &Scenario, run: &EngineRun) -> String {
+    let steps: &[StepOutcome] = &run.steps;
+    render(scenario, steps, &[])
 }
 
 /// The scenario files under `paths`, sorted.

@@ -15,6 +15,7 @@ pub mod determinism;
 pub mod engine;
 pub mod gas;
 pub mod host;
+pub mod normalize;
 pub mod oracle;
 pub mod query;
 pub mod session;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use runner_protocol::MemoryState;
 use serde::{Deserialize, Serialize};
 
 use crate::abi::{ARGBUF_LEN, ContractId, INIT_EXPORT};
@@ -203,6 +204,22 @@ impl<E: Engine> Session<'_, E> {
         self.store.host().queries.insert(name.to_string(), query);
     }
 
+    /// Keeps only the built-in host queries named (of `hash`, `echo`,
+    /// `priced`, `panics`), as a runner protocol session asks.
+    pub fn keep_builtin_queries(&mut self, names: &[String]) -> Result<(), String> {
+        if let Some(unknown) = names
+            .iter()
+            .find(|name| crate::query::BuiltinQuery::from_name(name).is_none())
+        {
+            return Err(format!("no built-in host query named `{unknown}`"));
+        }
+        self.store
+            .host()
+            .queries
+            .retain(|name, _| names.iter().any(|kept| kept == name));
+        Ok(())
+    }
+
     /// Attaches a feeder that collects what contracts `feed`.
     pub fn attach_feeder(&mut self) {
         self.store.host().feeder = Some(Vec::new());
@@ -329,6 +346,22 @@ impl<E: Engine> Session<'_, E> {
         host.journal
             .contract_mut(instance)
             .map(ContractState::digest)
+    }
+
+    /// Every deployed contract's checkpointed memory: length and digest, by
+    /// id, in the runner protocol's terms.
+    pub fn memory_states(&mut self) -> BTreeMap<runner_protocol::ContractId, MemoryState> {
+        let host = self.store.host();
+        let mut states = BTreeMap::new();
+        for (index, slot) in host.contracts.iter().enumerate() {
+            if !slot.live {
+                continue;
+            }
+            if let Some(state) = host.journal.contract_mut(InstanceId(index)) {
+                states.insert(crate::normalize::protocol_id(&slot.id), state.memory_state());
+            }
+        }
+        states
     }
 
     /// Whether receipts carry a digest of every contract's state (on by

@@ -23,8 +23,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use runner_protocol::digest::{digest_of_root, node_hash, page_hash};
+use runner_protocol::{Bytes, MemoryState};
+
 use crate::determinism::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_PAGE_SPILL};
 use crate::engine::{EngineError, InstanceId, Runtime, Value};
+
+// The dirty-page marks and the digest's leaves are the same pages.
+const _: () = assert!(DIRTY_PAGE_SIZE as usize == runner_protocol::digest::DIGEST_PAGE);
 
 /// A contract's state at the latest checkpoint.
 #[derive(Clone, Debug)]
@@ -72,6 +78,10 @@ impl PageTree {
         self.stale.insert(page + 1);
     }
 
+    /// The root of the tree over the memory's pages: the node whose subtree
+    /// covers exactly the power-of-two number of leaves the memory needs
+    /// (the tree keeps its capacity after memory shrinks back), as
+    /// [`runner_protocol::digest`] defines it.
     fn root(&mut self, memory: &[u8]) -> [u8; 32] {
         let pages = Self::page_count(memory.len());
         let stale = std::mem::take(&mut self.stale);
@@ -80,7 +90,7 @@ impl PageTree {
             let start = (page << DIRTY_PAGE_SHIFT).min(memory.len());
             let end = (start + DIRTY_PAGE_SIZE as usize).min(memory.len());
             self.nodes[self.capacity + page] = if page < pages {
-                leaf_hash(&memory[start..end])
+                page_hash(&memory[start..end])
             } else {
                 [0; 32]
             };
@@ -89,29 +99,19 @@ impl PageTree {
         while !level.is_empty() {
             let mut parents = BTreeSet::new();
             for node in level {
-                let mut hasher = blake3::Hasher::new();
-                hasher.update(&self.nodes[2 * node]);
-                hasher.update(&self.nodes[2 * node + 1]);
-                self.nodes[node] = *hasher.finalize().as_bytes();
+                self.nodes[node] = node_hash(&self.nodes[2 * node], &self.nodes[2 * node + 1]);
                 if node > 1 {
                     parents.insert(node / 2);
                 }
             }
             level = parents;
         }
-        self.nodes.get(1).copied().unwrap_or([0; 32])
+        let needed = pages.max(1).next_power_of_two();
+        self.nodes
+            .get(self.capacity / needed)
+            .copied()
+            .unwrap_or([0; 32])
     }
-}
-
-/// The hash of a page. Most pages of a contract's memory are zero, and
-/// checking that is several times faster than hashing them.
-fn leaf_hash(page: &[u8]) -> [u8; 32] {
-    static ZERO_PAGE: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-    // An OR over the whole page (no early exit) vectorizes.
-    if page.len() == DIRTY_PAGE_SIZE as usize && page.iter().fold(0, |acc, &byte| acc | byte) == 0 {
-        return *ZERO_PAGE.get_or_init(|| *blake3::hash(&[0; DIRTY_PAGE_SIZE as usize]).as_bytes());
-    }
-    *blake3::hash(page).as_bytes()
 }
 
 impl ContractState {
@@ -139,6 +139,18 @@ impl ContractState {
     /// The checkpointed memory.
     pub fn memory(&self) -> &[u8] {
         &self.memory
+    }
+
+    /// The checkpointed memory's length and digest, as the runner protocol
+    /// defines it ([`runner_protocol::digest::memory_digest`]), in time
+    /// proportional to the pages written since the last one.
+    pub fn memory_state(&mut self) -> MemoryState {
+        let root = self.pages.root(&self.memory);
+        let len = self.memory.len() as u64;
+        MemoryState {
+            len,
+            digest: Bytes(digest_of_root(len, &root).to_vec()),
+        }
     }
 
     /// A blake3 digest of the checkpointed memory (through a Merkle tree of

@@ -1,0 +1,133 @@
+//! Our engines as drivers: a [`vm::Session`] whose receipts are mapped to
+//! the protocol's outcomes by [`vm::normalize`].
+
+use runner_protocol::digest::memory_digest;
+use runner_protocol::wire::{
+    CallRequest, DeployRequest, MemoryRead, MemoryRequest, SessionRequest,
+};
+use runner_protocol::{
+    Bytes, CallOutcome, DeployOutcome, Failure, FailureKind, MemoryState,
+    outcome::CallResult,
+};
+use vm::abi::ContractId;
+use vm::engine::Engine;
+use vm::{DeployOptions, Session, Vm, VmError, normalize};
+
+use super::{Driver, DriverError};
+
+/// One of our engines.
+pub struct InProcess<'vm, E: Engine> {
+    vm: &'vm Vm<E>,
+    session: Option<Session<'vm, E>>,
+}
+
+impl<'vm, E: Engine> InProcess<'vm, E> {
+    pub fn new(vm: &'vm Vm<E>) -> Self {
+        InProcess { vm, session: None }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> DriverError {
+        DriverError::Engine {
+            engine: E::KIND.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    fn session(&mut self) -> Result<&mut Session<'vm, E>, DriverError> {
+        match self.session.as_mut() {
+            Some(session) => Ok(session),
+            None => Err(DriverError::Engine {
+                engine: E::KIND.to_string(),
+                message: "no session is open".into(),
+            }),
+        }
+    }
+}
+
+impl<E: Engine> Driver for InProcess<'_, E> {
+    fn name(&self) -> String {
+        E::KIND.to_string()
+    }
+
+    fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {
+        let mut session = self.vm.session();
+        for (name, data) in &request.host_data {
+            session.set_host_data(name, data.0.clone());
+        }
+        if request.feeder {
+            session.attach_feeder();
+        }
+        session
+            .keep_builtin_queries(&request.queries)
+            .map_err(|e| self.error(e))?;
+        self.session = Some(session);
+        Ok(())
+    }
+
+    fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
+        let kind = E::KIND;
+        let session = self.session()?;
+        let result = session.deploy(
+            request.bytecode.as_slice(),
+            DeployOptions {
+                owner: request.owner.0.clone(),
+                id: request.id.map(|id| ContractId(id.0)),
+                init_arg: request.init_arg.0.clone(),
+                gas_limit: request.gas,
+            },
+        );
+        let state = session.memory_states();
+        normalize::deploy_outcome(&result, state).map_err(|e| DriverError::Engine {
+            engine: kind.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
+        let kind = E::KIND;
+        let session = self.session()?;
+        let id = ContractId(request.contract.0);
+        let engine_error = |message: String| DriverError::Engine {
+            engine: kind.to_string(),
+            message,
+        };
+        match session.call(&id, &request.function, request.arg.as_slice(), request.gas) {
+            Ok(receipt) => {
+                let state = session.memory_states();
+                normalize::call_outcome(&receipt, state).map_err(|e| engine_error(e.to_string()))
+            }
+            Err(error @ VmError::UnknownContract(_)) => Ok(CallOutcome {
+                result: CallResult::Failed(Failure {
+                    kind: FailureKind::DoesNotExist,
+                    detail: error.to_string(),
+                }),
+                gas_limit: request.gas,
+                gas_spent: Some(0),
+                events: Some(Vec::new()),
+                feed: Vec::new(),
+                debug: Vec::new(),
+                frames: Some(Vec::new()),
+                state: session.memory_states(),
+                trace: None,
+            }),
+            Err(error) => Err(engine_error(error.to_string())),
+        }
+    }
+
+    fn memory(&mut self, request: &MemoryRequest) -> Result<Option<MemoryRead>, DriverError> {
+        let session = self.session()?;
+        let Some(memory) = session.committed_memory(&ContractId(request.contract.0)) else {
+            return Ok(None);
+        };
+        let len = memory.len() as u64;
+        let start = request.offset.min(len) as usize;
+        let end = request.offset.saturating_add(request.len).min(len) as usize;
+        Ok(Some(MemoryRead {
+            state: MemoryState {
+                len,
+                digest: Bytes(memory_digest(&memory).to_vec()),
+            },
+            bytes: Bytes(memory[start..end].to_vec()),
+        }))
+    }
+}

@@ -1,0 +1,326 @@
+//! A VM under test in its own process, speaking the runner protocol on its
+//! stdin and stdout. The process starts at the first session, answers
+//! `hello` with the protocol version, and is restarted after it crashed or
+//! timed out. What it printed on stderr last goes into crash reports.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use runner_protocol::wire::{
+    CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
+};
+use runner_protocol::{CallOutcome, DeployOutcome, PROTOCOL_VERSION, Request, Response};
+
+use super::{Driver, DriverError};
+
+/// Lines of the runner's stderr kept for a crash report.
+const STDERR_LINES: usize = 20;
+/// Longest line of a response we accept, in bytes (a response carries at
+/// most a 64 KiB output and its events, each as hex).
+const MAX_RESPONSE: usize = 64 << 20;
+
+struct Connection {
+    child: Child,
+    stdin: ChildStdin,
+    responses: Receiver<Result<String, String>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A runner process.
+pub struct RunnerProcess {
+    engine: String,
+    binary: PathBuf,
+    timeout: Duration,
+    connection: Option<Connection>,
+    /// The runner's answer to `hello`, once connected.
+    pub hello: Option<Hello>,
+}
+
+fn describe(request: &Request) -> String {
+    match request {
+        Request::Hello { .. } => "hello".into(),
+        Request::Session(_) => "session".into(),
+        Request::Deploy(deploy) => format!("deploy ({} bytes)", deploy.bytecode.len()),
+        Request::Call(call) => format!("call {}", call.function),
+        Request::Memory(_) => "memory".into(),
+        Request::Quit => "quit".into(),
+    }
+}
+
+impl RunnerProcess {
+    pub fn new(engine: String, binary: PathBuf, timeout: Duration) -> Self {
+        RunnerProcess {
+            engine,
+            binary,
+            timeout,
+            connection: None,
+            hello: None,
+        }
+    }
+
+    fn start(&mut self) -> Result<(), DriverError> {
+        let mut child = Command::new(&self.binary)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| DriverError::Spawn {
+                engine: self.engine.clone(),
+                binary: self.binary.clone(),
+                source,
+            })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err(DriverError::Protocol {
+                engine: self.engine.clone(),
+                request: "start".into(),
+                message: "no pipes to the runner".into(),
+            });
+        };
+        let (sender, responses) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match std::io::Read::take(&mut reader, MAX_RESPONSE as u64 + 1)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) => break,
+                    Ok(_) if line.len() > MAX_RESPONSE => {
+                        let _ = sender.send(Err(format!(
+                            "a response line longer than {MAX_RESPONSE} bytes"
+                        )));
+                        break;
+                    }
+                    Ok(_) => {
+                        let text = String::from_utf8(line)
+                            .map_err(|_| "a response that is not UTF-8".to_string());
+                        if sender.send(text).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error.to_string()));
+                        break;
+                    }
+                }
+            }
+        });
+        let kept = Arc::new(Mutex::new(VecDeque::new()));
+        let lines = kept.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut lines) = lines.lock() {
+                    if lines.len() == STDERR_LINES {
+                        lines.pop_front();
+                    }
+                    lines.push_back(line);
+                }
+            }
+        });
+        self.connection = Some(Connection {
+            child,
+            stdin,
+            responses,
+            stderr: kept,
+        });
+        match self.request(&Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        })? {
+            Response::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {
+                self.hello = Some(hello);
+                Ok(())
+            }
+            Response::Hello(hello) => {
+                self.connection = None;
+                Err(DriverError::Protocol {
+                    engine: self.engine.clone(),
+                    request: "hello".into(),
+                    message: format!(
+                        "the runner speaks protocol {}, the suite {PROTOCOL_VERSION}",
+                        hello.protocol
+                    ),
+                })
+            }
+            other => {
+                self.connection = None;
+                Err(self.unexpected("hello", &other))
+            }
+        }
+    }
+
+    fn unexpected(&self, request: &str, response: &Response) -> DriverError {
+        match response {
+            Response::Error { message } => DriverError::Refused {
+                engine: self.engine.clone(),
+                request: request.into(),
+                message: message.clone(),
+            },
+            other => DriverError::Protocol {
+                engine: self.engine.clone(),
+                request: request.into(),
+                message: format!(
+                    "an answer of the wrong kind: {}",
+                    serde_json::to_string(other)
+                        .unwrap_or_default()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                ),
+            },
+        }
+    }
+
+    /// The runner's exit and last stderr lines, once it is gone.
+    fn crashed(&mut self, request: &str) -> DriverError {
+        let (status, stderr) = match self.connection.take() {
+            Some(mut connection) => {
+                let status = match connection.child.try_wait() {
+                    Ok(Some(status)) => format!(" ({status})"),
+                    _ => {
+                        let _ = connection.child.kill();
+                        connection
+                            .child
+                            .wait()
+                            .map(|status| format!(" ({status})"))
+                            .unwrap_or_default()
+                    }
+                };
+                // Let the stderr thread catch up with the last lines.
+                std::thread::sleep(Duration::from_millis(20));
+                let lines: Vec<String> = connection
+                    .stderr
+                    .lock()
+                    .map(|lines| lines.iter().cloned().collect())
+                    .unwrap_or_default();
+                let stderr = if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its last stderr lines:\n    {}", lines.join("\n    "))
+                };
+                (status, stderr)
+            }
+            None => (String::new(), String::new()),
+        };
+        DriverError::Crashed {
+            engine: self.engine.clone(),
+            request: request.into(),
+            status,
+            stderr,
+        }
+    }
+
+    /// Sends one request and waits for its response.
+    fn request(&mut self, request: &Request) -> Result<Response, DriverError> {
+        let what = describe(request);
+        let line = serde_json::to_string(request).map_err(|e| DriverError::Protocol {
+            engine: self.engine.clone(),
+            request: what.clone(),
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        let Some(connection) = self.connection.as_mut() else {
+            return Err(DriverError::Protocol {
+                engine: self.engine.clone(),
+                request: what,
+                message: "not connected".into(),
+            });
+        };
+        let sent = writeln!(connection.stdin, "{line}").and_then(|()| connection.stdin.flush());
+        if sent.is_err() {
+            return Err(self.crashed(&what));
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return Err(self.crashed(&what));
+        };
+        match connection.responses.recv_timeout(self.timeout) {
+            Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
+                let shown: String = text.chars().take(200).collect();
+                self.connection = None;
+                DriverError::Protocol {
+                    engine: self.engine.clone(),
+                    request: what,
+                    message: format!("not a response ({e}): {shown}"),
+                }
+            }),
+            Ok(Err(message)) => {
+                self.connection = None;
+                Err(DriverError::Protocol {
+                    engine: self.engine.clone(),
+                    request: what,
+                    message,
+                })
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.connection = None;
+                Err(DriverError::Timeout {
+                    engine: self.engine.clone(),
+                    request: what,
+                    seconds: self.timeout.as_secs(),
+                })
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(self.crashed(&what)),
+        }
+    }
+}
+
+impl Driver for RunnerProcess {
+    fn name(&self) -> String {
+        self.engine.clone()
+    }
+
+    fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {
+        if self.connection.is_none() {
+            self.start()?;
+        }
+        match self.request(&Request::Session(request.clone()))? {
+            Response::Session {} => Ok(()),
+            other => Err(self.unexpected("session", &other)),
+        }
+    }
+
+    fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
+        let wire = Request::Deploy(request.clone());
+        match self.request(&wire)? {
+            Response::Deploy(outcome) => Ok(outcome),
+            other => Err(self.unexpected(&describe(&wire), &other)),
+        }
+    }
+
+    fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
+        let wire = Request::Call(request.clone());
+        match self.request(&wire)? {
+            Response::Call(outcome) => Ok(outcome),
+            other => Err(self.unexpected(&describe(&wire), &other)),
+        }
+    }
+
+    fn memory(&mut self, request: &MemoryRequest) -> Result<Option<MemoryRead>, DriverError> {
+        match self.request(&Request::Memory(request.clone()))? {
+            Response::Memory(read) => Ok(read),
+            other => Err(self.unexpected("memory", &other)),
+        }
+    }
+}
+
+impl Drop for RunnerProcess {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            let _ = writeln!(connection.stdin, "{{\"op\":\"quit\"}}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Judging a scenario's runs: every engine's steps against the reference
+//! (the first of our engines in the run), by the one comparison of
+//! [`runner_protocol::compare`]. Our engines must agree exactly; production
+//! may differ only where a catalogue entry named on the step explains the
+//! field, and an entry named but not seen is a failure too (production
+//! changed, or the entry is wrong).
+
+use runner_protocol::{Difference, compare_calls, compare_deploys};
+use serde::Serialize;
+
+use crate::catalogue::Catalogue;
+use crate::play::{EngineRun, StepOutcome};
+use crate::scenario::Scenario;
+
+/// A difference nothing explains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    /// 1-based step number.
+    pub step: usize,
+    pub line: usize,
+    pub reference: String,
+    pub engine: String,
+    pub field: String,
+    /// The reference engine's value.
+    pub expected: String,
+    /// This engine's value.
+    pub found: String,
+}
+
+/// A difference a catalogue entry explains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deviation {
+    pub step: usize,
+    pub engine: String,
+    pub id: String,
+    pub field: String,
+    pub expected: String,
+    pub found: String,
+}
+
+/// A catalogue entry a step names for an engine that showed no difference
+/// it explains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unseen {
+    pub step: usize,
+    pub line: usize,
+    pub engine: String,
+    pub id: String,
+}
+
+/// What the comparison of a scenario's runs found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    pub divergences: Vec<Divergence>,
+    pub deviations: Vec<Deviation>,
+    pub unseen: Vec<Unseen>,
+}
+
+/// The index of the reference run: the first of our engines, else the first.
+pub fn reference(runs: &[EngineRun]) -> Option<usize> {
+    runs.iter()
+        .position(|run| !run.production)
+        .or(if runs.is_empty() { None } else { Some(0) })
+}
+
+/// Every difference between two outcomes of the same step.
+pub fn step_differences(left: &StepOutcome, right: &StepOutcome) -> Vec<Difference> {
+    match (left, right) {
+        (StepOutcome::Deploy { outcome: a, .. }, StepOutcome::Deploy { outcome: b, .. }) => {
+            compare_deploys(a, b)
+        }
+        (StepOutcome::Call { outcome: a, .. }, StepOutcome::Call { outcome: b, .. }) => {
+            compare_calls(a, b)
+        }
+        _ => vec![Difference {
+            field: "step".into(),
+            left: "a different kind of step".into(),
+            right: "a different kind of step".into(),
+        }],
+    }
+}
+
+/// Compares every run with the reference.
+pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> Judgement {
+    let mut judgement = Judgement::default();
+    let Some(reference) = reference(runs) else {
+        return judgement;
+    };
+    let base = &runs[reference];
+    for (index, run) in runs.iter().enumerate() {
+        if index == reference {
+            continue;
+        }
+        for (step_index, (expected, found)) in base.steps.iter().zip(&run.steps).enumerate() {
+            let step = &scenario.steps[step_index];
+            let declared: Vec<&crate::catalogue::Entry> = if run.production {
+                step.deviations
+                    .iter()
+                    .filter_map(|id| catalogue.get(id))
+                    .filter(|entry| entry.applies_to(&run.engine))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut explained = vec![false; declared.len()];
+            for difference in step_differences(expected, found) {
+                match declared
+                    .iter()
+                    .position(|entry| entry.covers(&difference.field))
+                {
+                    Some(position) => {
+                        explained[position] = true;
+                        judgement.deviations.push(Deviation {
+                            step: step_index + 1,
+                            engine: run.engine.clone(),
+                            id: declared[position].id.clone(),
+                            field: difference.field,
+                            expected: difference.left,
+                            found: difference.right,
+                        });
+                    }
+                    None => judgement.divergences.push(Divergence {
+                        step: step_index + 1,
+                        line: step.line,
+                        reference: base.engine.clone(),
+                        engine: run.engine.clone(),
+                        field: difference.field,
+                        expected: difference.left,
+                        found: difference.right,
+                    }),
+                }
+            }
+            for (entry, seen) in declared.iter().zip(explained) {
+                if !seen {
+                    judgement.unseen.push(Unseen {
+                        step: step_index + 1,
+                        line: step.line,
+                        engine: run.engine.clone(),
+                        id: entry.id.clone(),
+                    });
+                }
+            }
+        }
+    }
+    judgement
+}

@@ -1,0 +1,256 @@
+//! The normalized outcome of a deploy or a call: what every engine, ours or
+//! production, reports in the same terms.
+//!
+//! Engines expose different amounts of detail. Production reports no gas,
+//! events or call tree for a failed call, and its call tree has only the
+//! frames that succeeded; our engines report everything. A field an engine
+//! does not expose is `None`, and the comparison ([`crate::compare`]) skips
+//! a field only when one side does not expose it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+use crate::bytes::Bytes;
+
+/// A contract's 32-byte identity, hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ContractId(pub [u8; 32]);
+
+impl fmt::Display for ContractId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for ContractId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContractId({self})")
+    }
+}
+
+impl Serialize for ContractId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ContractId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(D::Error::custom)?;
+        bytes
+            .try_into()
+            .map(ContractId)
+            .map_err(|_| D::Error::custom("a contract id is 32 bytes"))
+    }
+}
+
+/// Why a Wasm execution trapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrapCode {
+    Unreachable,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    IndirectCallToNull,
+    BadSignature,
+    IntegerDivisionByZero,
+    IntegerOverflow,
+    BadConversionToInteger,
+    /// The engine's stack limit (ours is logical, production's native).
+    StackOverflow,
+}
+
+/// Why a call failed, in the terms the ABI distinguishes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FailureKind {
+    /// The contract called `panic`, or a host query panicked.
+    Panic { message: String },
+    OutOfGas,
+    Trap { code: TrapCode },
+    /// A host function or the VM found a pointer range outside memory, a
+    /// length over the argument buffer, or an output length outside
+    /// `0..=65536`.
+    MemoryAccess,
+    /// A host function read text that is not UTF-8.
+    InvalidUtf8,
+    /// `feed` without a feeder.
+    MissingFeed,
+    /// `hq` named a query the session does not have.
+    MissingHostQuery { name: String },
+    /// The called function is not an export.
+    MissingFunction { name: String },
+    /// `init` called after deploy.
+    InitNotCallable,
+    /// A top-level call to a contract nobody deployed.
+    DoesNotExist,
+    /// The engine itself panicked (a host panic): always a finding.
+    HostPanic,
+    /// The step ran past its wall-clock limit.
+    Timeout,
+    /// An error the engine's mapping does not know. Never equal to
+    /// anything, itself included.
+    Unknown,
+}
+
+impl FailureKind {
+    /// A short stable name of the kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Panic { .. } => "panic",
+            FailureKind::OutOfGas => "out_of_gas",
+            FailureKind::Trap { .. } => "trap",
+            FailureKind::MemoryAccess => "memory_access",
+            FailureKind::InvalidUtf8 => "invalid_utf8",
+            FailureKind::MissingFeed => "missing_feed",
+            FailureKind::MissingHostQuery { .. } => "missing_host_query",
+            FailureKind::MissingFunction { .. } => "missing_function",
+            FailureKind::InitNotCallable => "init_not_callable",
+            FailureKind::DoesNotExist => "does_not_exist",
+            FailureKind::HostPanic => "host_panic",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Panic { message } => write!(f, "panic {message:?}"),
+            FailureKind::Trap { code } => {
+                write!(f, "trap {}", serde_json::to_value(code).unwrap_or_default())
+            }
+            FailureKind::MissingHostQuery { name } | FailureKind::MissingFunction { name } => {
+                write!(f, "{} {name:?}", self.name())
+            }
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// A failure: its kind, compared, and the engine's own words, not compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    #[serde(flatten)]
+    pub kind: FailureKind,
+    /// The engine's own description.
+    pub detail: String,
+}
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResult {
+    Output(Bytes),
+    Failed(Failure),
+}
+
+/// An event in a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub source: ContractId,
+    pub topic: String,
+    pub data: Bytes,
+    /// Whether the frame that emitted it (or one above) failed.
+    pub reverted: bool,
+}
+
+/// A frame of a call as production reports it. Production keeps only the
+/// frames that succeeded (with every frame above them), lists them in
+/// pre-order (a frame before its children, children in call order) without
+/// their nesting, and counts for each the gas it spent itself, its
+/// children's excluded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    pub contract: ContractId,
+    pub limit: u64,
+    pub spent: u64,
+}
+
+/// A contract's memory: its length and the digest of its contents
+/// ([`crate::digest::memory_digest`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryState {
+    pub len: u64,
+    pub digest: Bytes,
+}
+
+/// The normalized outcome of a top-level call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallOutcome {
+    pub result: CallResult,
+    pub gas_limit: u64,
+    /// Gas spent; `None` where the engine does not expose it.
+    pub gas_spent: Option<u64>,
+    /// Events in emission order; `None` where the engine does not expose
+    /// them (production, for a failed call).
+    pub events: Option<Vec<Event>>,
+    /// Data fed to the feeder during the call.
+    pub feed: Vec<Bytes>,
+    /// Debug messages recorded during the call.
+    pub debug: Vec<String>,
+    /// The frames that succeeded, in pre-order; `None` where not exposed.
+    pub frames: Option<Vec<Frame>>,
+    /// Every deployed contract's memory after the call.
+    pub state: BTreeMap<ContractId, MemoryState>,
+    /// Engine-specific detail (our engines' full call trace), compared
+    /// between engines that both expose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<serde_json::Value>,
+}
+
+/// Why a deploy failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DeployFailure {
+    /// The module is not an acceptable contract (compiled, validated or
+    /// shaped wrongly). Engines word the reason differently, so only the
+    /// kind is compared.
+    Rejected { message: String },
+    /// Instantiation trapped (a segment out of bounds).
+    InstantiationTrap { code: TrapCode, message: String },
+    /// `init` failed.
+    InitFailed { failure: Failure },
+    /// A contract with that id is already deployed.
+    DuplicateId,
+    /// The engine panicked.
+    HostPanic { message: String },
+    /// The deploy ran past its wall-clock limit.
+    Timeout,
+}
+
+impl DeployFailure {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeployFailure::Rejected { .. } => "rejected",
+            DeployFailure::InstantiationTrap { .. } => "instantiation_trap",
+            DeployFailure::InitFailed { .. } => "init_failed",
+            DeployFailure::DuplicateId => "duplicate_id",
+            DeployFailure::HostPanic { .. } => "host_panic",
+            DeployFailure::Timeout => "timeout",
+        }
+    }
+}
+
+/// How a deploy ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployResult {
+    Deployed(ContractId),
+    Failed(DeployFailure),
+}
+
+/// The normalized outcome of a deploy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployOutcome {
+    pub result: DeployResult,
+    /// The outcome of `init`, where the contract has one and the engine
+    /// exposes it.
+    pub init: Option<CallOutcome>,
+    /// Every deployed contract's memory after the deploy.
+    pub state: BTreeMap<ContractId, MemoryState>,
+}

@@ -1,0 +1,141 @@
+//! The messages: one JSON object per line, requests on the runner's stdin,
+//! responses on its stdout. Every request gets exactly one response, in
+//! order; a runner writes nothing else to stdout.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::Bytes;
+use crate::outcome::{CallOutcome, ContractId, DeployOutcome, MemoryState};
+
+/// The protocol version this crate speaks. A runner answering `hello` with
+/// another version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request to the VM under test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// First request of a connection: the driver's protocol version.
+    Hello { protocol: u32 },
+    /// Drops the current session, if any, and opens a new, empty one.
+    Session(SessionRequest),
+    Deploy(DeployRequest),
+    Call(CallRequest),
+    /// Reads part of a contract's memory.
+    Memory(MemoryRequest),
+    /// Ends the connection; the runner exits.
+    Quit,
+}
+
+/// A new session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    /// Host data contracts read with `hd`, by name.
+    pub host_data: BTreeMap<String, Bytes>,
+    /// Whether calls have a feeder collecting what contracts `feed`.
+    pub feeder: bool,
+    /// The built-in host queries ([`crate::queries`]) the session offers,
+    /// by name.
+    pub queries: Vec<String>,
+}
+
+/// A deploy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRequest {
+    pub bytecode: Bytes,
+    pub owner: Bytes,
+    /// The id; blake3 of the bytecode when absent.
+    pub id: Option<ContractId>,
+    /// The argument of `init`.
+    pub init_arg: Bytes,
+    pub gas: u64,
+}
+
+/// A top-level call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRequest {
+    pub contract: ContractId,
+    pub function: String,
+    pub arg: Bytes,
+    pub gas: u64,
+}
+
+/// A read of `len` bytes of a contract's memory from `offset` (clipped to
+/// the memory's length).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryRequest {
+    pub contract: ContractId,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// A runner's answer to `hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    /// The VM, e.g. `piecrust`.
+    pub engine: String,
+    /// Its version, e.g. `0.32.2`, or where a local build came from.
+    pub version: String,
+}
+
+/// Contents of a contract's memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryRead {
+    pub state: MemoryState,
+    pub bytes: Bytes,
+}
+
+/// A response, one per request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Hello(Hello),
+    Session {},
+    Deploy(DeployOutcome),
+    Call(CallOutcome),
+    /// `None`: no contract with that id.
+    Memory(Option<MemoryRead>),
+    /// The request could not be served (malformed, out of order, or the
+    /// session is unusable after a host panic). Never an outcome.
+    Error { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_tagged_by_op() {
+        let line = serde_json::to_string(&Request::Call(CallRequest {
+            contract: ContractId([1; 32]),
+            function: "f".into(),
+            arg: Bytes(vec![0xab]),
+            gas: 7,
+        }))
+        .unwrap();
+        assert_eq!(
+            line,
+            r#"{"op":"call","contract":"0101010101010101010101010101010101010101010101010101010101010101","function":"f","arg":"ab","gas":7}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Quit).unwrap(),
+            r#"{"op":"quit"}"#
+        );
+    }
+
+    #[test]
+    fn responses_are_tagged_by_kind() {
+        let line = serde_json::to_string(&Response::Error {
+            message: "no".into(),
+        })
+        .unwrap();
+        assert_eq!(line, r#"{"error":{"message":"no"}}"#);
+        assert_eq!(
+            serde_json::to_string(&Response::Session {}).unwrap(),
+            r#"{"session":{}}"#
+        );
+    }
+}
