@@ -170,7 +170,7 @@ fn tested<'vm>(
     vms: &'vm OurVms,
     step_timeout: u64,
 ) -> Result<Vec<TestedEngine<'vm>>, InputError> {
-    let mut config = DriverConfig::new(Path::new("."));
+    let mut config = DriverConfig::new(&conformance::repository_root());
     config.step_timeout = Duration::from_secs(step_timeout.max(1));
     let drivers = drivers(engines, vms, &config).map_err(|e| InputError::Setup(e.to_string()))?;
     Ok(engines

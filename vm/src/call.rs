@@ -131,7 +131,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
     rt.host().journal = journal;
     begun?;
     rt.host().trace.enter(slot.id, function, arg, gas_limit);
-    rt.host().journal.touch(callee);
+    rt.host().journal.enter(callee);
 
     host::write_memory(rt, callee, slot.argbuf_offset, arg).map_err(|failure| match failure {
         HostFailure::Engine(error) => error,
@@ -182,7 +182,8 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
 }
 
 /// Commits or rolls back the frame's level; at top level, also replaces
-/// contracts whose growth had to wait.
+/// contracts whose growth had to wait and puts every contract that ran back
+/// to its initial globals.
 fn finish_state(rt: &mut dyn Runtime, success: bool) -> Result<(), EngineError> {
     let running: BTreeSet<usize> = rt
         .host()
@@ -198,7 +199,8 @@ fn finish_state(rt: &mut dyn Runtime, success: bool) -> Result<(), EngineError> 
     };
     let result = result.and_then(|()| {
         if journal.depth() == 0 {
-            journal.settle(rt).map(|_| ())
+            journal.settle(rt)?;
+            journal.reset_globals(rt)
         } else {
             Ok(())
         }

@@ -76,53 +76,6 @@ pub fn operator_cost(op: &Operator) -> i64 {
 /// Gas charged on entry to every Wasm function, on top of its operators.
 pub const FUNCTION_ENTRY_COST: i64 = 1;
 
-/// Operators whose cost also grows with a runtime operand (bytes, elements or
-/// pages), the operand being the one on top of the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BulkOp {
-    MemoryCopy,
-    MemoryFill,
-    MemoryInit,
-    MemoryGrow,
-    TableCopy,
-    TableFill,
-    TableInit,
-    TableGrow,
-}
-
-impl BulkOp {
-    /// The bulk operation `op` is, if any.
-    pub fn of(op: &Operator) -> Option<Self> {
-        use Operator as O;
-        Some(match op {
-            O::MemoryCopy { .. } => BulkOp::MemoryCopy,
-            O::MemoryFill { .. } => BulkOp::MemoryFill,
-            O::MemoryInit { .. } => BulkOp::MemoryInit,
-            O::MemoryGrow { .. } => BulkOp::MemoryGrow,
-            O::TableCopy { .. } => BulkOp::TableCopy,
-            O::TableFill { .. } => BulkOp::TableFill,
-            O::TableInit { .. } => BulkOp::TableInit,
-            O::TableGrow { .. } => BulkOp::TableGrow,
-            _ => return None,
-        })
-    }
-
-    /// Gas per unit of the operand: 1 per byte for the memory operations the
-    /// reference names, wasmtime's defaults for the rest (1 per table element,
-    /// 0 per page of `memory.grow`).
-    pub const fn cost_per_unit(self) -> u8 {
-        match self {
-            BulkOp::MemoryCopy | BulkOp::MemoryFill | BulkOp::MemoryInit => 1,
-            BulkOp::MemoryGrow => 0,
-            BulkOp::TableCopy | BulkOp::TableFill | BulkOp::TableInit | BulkOp::TableGrow => 1,
-        }
-    }
-}
-
-/// A bulk operation whose size is a compile-time constant and whose cost is
-/// at most this much is not followed by a gas check (wasmtime's rule).
-pub const SMALL_BULK_OP_COST: i64 = 128;
-
 /// The gas counter as wasmtime keeps it: an `i64` that starts at `-limit`
 /// and grows as gas is consumed; the budget is exhausted when it is `>= 0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -221,11 +221,16 @@ pub fn dispatch(
             Ok(Some(Value::I32(data.len() as i32)))
         }
         HostImport::Emit => {
+            // Production's order: both ranges, the charge, then the topic's
+            // encoding.
             let topic_len = arg_u32(args, 1)?;
-            let topic = host.read_utf8(arg_pointer(args, 0)?, topic_len, "event topic")?;
+            let topic = host.read(arg_pointer(args, 0)?, u64::from(topic_len))?;
             let data_len = arg_u32(args, 2)?;
             let data = host.read_argbuf(data_len)?;
             host.charge(BYTE_STORE_COST * (u64::from(topic_len) + u64::from(data_len)))?;
+            let topic = String::from_utf8(topic).map_err(|_| HostError::InvalidUtf8 {
+                what: "event topic".into(),
+            })?;
             let source = host.rt.host().slot(caller)?.id;
             host.rt.host().trace.event(Event {
                 source,
@@ -415,47 +420,65 @@ impl Host<'_> {
         let stack = self.rt.vm_global(caller, VmGlobal::Stack)?;
         let abort = self.rt.vm_global(caller, VmGlobal::Abort)?;
 
-        let function = String::from_utf8(name).ok();
+        // A name that is not UTF-8 fails the caller itself, as production
+        // decodes it before any callee frame exists.
+        let function = String::from_utf8(name).map_err(|_| HostError::InvalidUtf8 {
+            what: "function name".into(),
+        })?;
         let state = self.rt.host();
-        let callee = state.live_contract(&id);
-        let refused = match (&function, callee) {
-            (None, _) => Some(CallError::InvalidFunctionName),
-            (Some(_), None) => Some(CallError::DoesNotExist { id: id.to_string() }),
-            (Some(function), Some(_)) if function == INIT_EXPORT => {
-                Some(CallError::InitNotCallable)
+        // Production's order: the depth is checked, then the callee looked
+        // up; either refusal comes before any callee frame exists and costs
+        // the caller nothing. A callee that exists but cannot run the
+        // function (`init`, not an export) fails inside its frame and costs
+        // the whole limit.
+        let refused = if state.frames.len() >= MAX_CALL_DEPTH {
+            Some(CallError::DepthExceeded {
+                max: MAX_CALL_DEPTH,
+            })
+        } else {
+            match state.live_contract(&id) {
+                None => Some(CallError::DoesNotExist { id: id.to_string() }),
+                Some(_) => None,
             }
-            (Some(function), Some(callee))
+        };
+        let callee = state.live_contract(&id);
+        let failed_in_frame = match callee {
+            Some(callee) if function == INIT_EXPORT => Some((callee, CallError::InitNotCallable)),
+            Some(callee)
                 if !state.contracts[callee.0]
                     .functions
                     .iter()
-                    .any(|f| f == function) =>
+                    .any(|f| *f == function) =>
             {
-                Some(CallError::MissingFunction {
-                    name: function.clone(),
-                })
+                Some((
+                    callee,
+                    CallError::MissingFunction {
+                        name: function.clone(),
+                    },
+                ))
             }
-            _ if state.frames.len() >= MAX_CALL_DEPTH => Some(CallError::DepthExceeded {
-                max: MAX_CALL_DEPTH,
-            }),
             _ => None,
         };
-        let function_name = function.unwrap_or_default();
-        let (result, charge) = match (refused, callee) {
-            (Some(error), _) => {
-                call::trace_refused(self.rt, id, &function_name, &input, limit, &error);
+        let (result, charge) = match (refused, callee, failed_in_frame) {
+            (Some(error), _, _) => {
+                call::trace_refused(self.rt, id, &function, &input, limit, &error);
+                (Err(error), 0)
+            }
+            (None, _, Some((_, error))) => {
+                call::trace_refused(self.rt, id, &function, &input, limit, &error);
                 (Err(error), limit)
             }
-            (None, None) => {
-                let error = CallError::DoesNotExist { id: id.to_string() };
-                call::trace_refused(self.rt, id, &function_name, &input, limit, &error);
-                (Err(error), limit)
+            (None, None, None) => {
+                return Err(HostFailure::Engine(EngineError::HostInvariant(
+                    "a callee that is neither refused nor found".into(),
+                )));
             }
-            (None, Some(callee)) => {
+            (None, Some(callee), None) => {
                 let frame = call::run_frame(
                     self.rt,
                     FrameRequest {
                         callee,
-                        function: &function_name,
+                        function: &function,
                         arg: &input,
                         gas_limit: limit,
                         stack_base: stack,
@@ -495,8 +518,12 @@ impl Host<'_> {
 
     /// `hq`: runs a host query, charging its price first.
     fn query(&mut self, args: &[Value]) -> Result<i32, HostFailure> {
-        let name = self.read_utf8(arg_pointer(args, 0)?, arg_u32(args, 1)?, "host query name")?;
+        // Production's order: both ranges, then the name's encoding.
+        let name = self.read(arg_pointer(args, 0)?, u64::from(arg_u32(args, 1)?))?;
         let arg = self.read_argbuf(arg_u32(args, 2)?)?;
+        let name = String::from_utf8(name).map_err(|_| HostError::InvalidUtf8 {
+            what: "host query name".into(),
+        })?;
         let query = self
             .rt
             .host()

@@ -60,7 +60,8 @@ pub struct CallReceipt {
     pub events: Vec<EventRecord>,
     /// Debug messages, kept even when the call fails.
     pub debug: Vec<String>,
-    /// Data fed to the feeder by a successful call.
+    /// Data fed to the feeder during the call (kept when the call fails:
+    /// it has left the VM).
     pub feed: Vec<Vec<u8>>,
     /// The frames the call made; absent when it was refused before running.
     pub call_tree: Option<CallTree>,
@@ -284,7 +285,11 @@ impl<E: Engine> Session<'_, E> {
         )?;
         self.store.host().journal.add_contract(state);
         let init = if prepared.info.has_init() {
-            let receipt = self.run(instance, INIT_EXPORT, &options.init_arg, options.gas_limit)?;
+            // Production deploys without a feeder: `feed` in `init` fails.
+            let feeder = self.store.host().feeder.take();
+            let receipt = self.run(instance, INIT_EXPORT, &options.init_arg, options.gas_limit);
+            self.store.host().feeder = feeder;
+            let receipt = receipt?;
             if receipt.result.is_err() {
                 // The instance stays in the store, unreachable: not live.
                 return Err(DeployError::InitFailed {
@@ -339,7 +344,7 @@ impl<E: Engine> Session<'_, E> {
             .map(|state| state.memory().to_vec())
     }
 
-    /// A digest of contract `id`'s state: memory and mutable globals.
+    /// A digest of contract `id`'s state, its memory.
     pub fn state_digest(&mut self, id: &ContractId) -> Option<[u8; 32]> {
         let host = self.store.host();
         let instance = host.live_contract(id)?;
@@ -406,19 +411,19 @@ impl<E: Engine> Session<'_, E> {
             },
         );
         let host = self.store.host();
-        let call_tree = host.trace.finish();
+        let (call_tree, events) = host.trace.finish();
         let debug = std::mem::take(&mut host.debug_messages);
+        // Fed data has left the VM when it was fed, as in production: a
+        // failure afterwards does not take it back.
         let feed = host.feeder.as_mut().map(std::mem::take).unwrap_or_default();
         let frame = frame?;
-        let events = call_tree.as_ref().map(CallTree::events).unwrap_or_default();
-        let success = frame.result.is_ok();
         Ok(CallReceipt {
             result: frame.result,
             gas_limit,
             gas_spent: frame.gas_spent,
             events,
             debug,
-            feed: if success { feed } else { Vec::new() },
+            feed,
             call_tree,
             state: self.state_digests(),
         })

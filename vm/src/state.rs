@@ -1,7 +1,11 @@
 //! Contract state, checkpoints and rollback.
 //!
-//! A contract's state is its memory and its mutable globals (tables and
-//! data segments are immutable after instantiation, by admission). For each
+//! A contract's state is its memory (tables and
+//! data segments are immutable after instantiation, by admission). Its
+//! mutable globals are not state: as in production, where every top-level
+//! call gets a fresh instance, they start from their initial values at each
+//! top-level call and keep what they are given until it ends, failed nested
+//! calls included. For each
 //! contract the VM keeps a *checkpointed copy*: its state at the latest
 //! checkpoint. Pages written since are known from the dirty-page map the
 //! determinism pass maintains (and from host writes).
@@ -36,7 +40,9 @@ const _: () = assert!(DIRTY_PAGE_SIZE as usize == runner_protocol::digest::DIGES
 #[derive(Clone, Debug)]
 pub struct ContractState {
     memory: Vec<u8>,
-    globals: Vec<(u32, Value)>,
+    /// The mutable globals as instantiation left them: what every top-level
+    /// call starts from.
+    initial_globals: Vec<(u32, Value)>,
     pages: PageTree,
 }
 
@@ -51,6 +57,8 @@ struct PageTree {
     nodes: Vec<[u8; 32]>,
     /// Leaves whose page changed since the last refresh.
     stale: BTreeSet<usize>,
+    /// Pages of the memory at the last resize.
+    pages: usize,
 }
 
 impl PageTree {
@@ -66,11 +74,15 @@ impl PageTree {
             let capacity = pages.next_power_of_two();
             self.capacity = capacity;
             self.nodes = vec![[0; 32]; 2 * capacity];
-            self.stale = (0..pages).collect();
+            // Padding leaves hash as zeros, but the nodes above them are
+            // hashes too: every leaf is refreshed once.
+            self.stale = (0..capacity).collect();
         } else {
-            // Pages past the end read as absent leaves.
-            self.stale.extend(pages..self.capacity);
+            // Pages that appeared or went away since the last size: new
+            // ones hash as zero pages, gone ones as absent leaves.
+            self.stale.extend(self.pages.min(pages)..self.capacity);
         }
+        self.pages = pages;
     }
 
     fn touch(&mut self, page: usize) {
@@ -131,7 +143,7 @@ impl ContractState {
         pages.resize(memory.len());
         Ok(ContractState {
             memory,
-            globals,
+            initial_globals: globals,
             pages,
         })
     }
@@ -153,26 +165,11 @@ impl ContractState {
         }
     }
 
-    /// A blake3 digest of the checkpointed memory (through a Merkle tree of
-    /// its pages) and globals.
+    /// The digest of the checkpointed memory, as the runner protocol
+    /// defines it.
     pub fn digest(&mut self) -> [u8; 32] {
         let root = self.pages.root(&self.memory);
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&(self.memory.len() as u64).to_le_bytes());
-        hasher.update(&root);
-        for (index, value) in &self.globals {
-            hasher.update(&index.to_le_bytes());
-            let (tag, bits): (u8, u128) = match *value {
-                Value::I32(v) => (0, u128::from(v as u32)),
-                Value::I64(v) => (1, u128::from(v as u64)),
-                Value::F32(v) => (2, u128::from(v)),
-                Value::F64(v) => (3, u128::from(v)),
-                Value::V128(v) => (4, v),
-            };
-            hasher.update(&[tag]);
-            hasher.update(&bits.to_le_bytes());
-        }
-        *hasher.finalize().as_bytes()
+        digest_of_root(self.memory.len() as u64, &root)
     }
 }
 
@@ -181,8 +178,6 @@ impl ContractState {
 struct Level {
     /// Checkpointed page contents before this level, by contract and page.
     pages: BTreeMap<(usize, usize), Vec<u8>>,
-    /// Checkpointed globals before this level.
-    globals: BTreeMap<usize, Vec<(u32, Value)>>,
     /// Checkpointed memory length before this level.
     lengths: BTreeMap<usize, usize>,
 }
@@ -198,6 +193,9 @@ pub struct Journal {
     touched: BTreeSet<usize>,
     /// Contracts whose memory must shrink when they are no longer running.
     pending_reinstantiation: BTreeSet<usize>,
+    /// Contracts entered during the top-level call in progress: their
+    /// globals go back to their initial values when it ends.
+    entered: BTreeSet<usize>,
 }
 
 /// What a rollback did.
@@ -229,6 +227,26 @@ impl Journal {
         self.contracts.get_mut(instance.0)
     }
 
+    /// Notes that a frame of the contract starts: it may change, and its
+    /// globals return to their initial values when the top-level call ends.
+    pub fn enter(&mut self, instance: InstanceId) {
+        self.touched.insert(instance.0);
+        self.entered.insert(instance.0);
+    }
+
+    /// Sets the globals of every contract entered since the last call to
+    /// their initial values: a top-level call has ended.
+    pub fn reset_globals(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+        for contract in std::mem::take(&mut self.entered) {
+            if let Some(state) = self.contracts.get(contract) {
+                for &(index, value) in &state.initial_globals {
+                    rt.set_state_global(InstanceId(contract), index, value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Notes that a contract may change: it runs, or the host writes to it.
     pub fn touch(&mut self, instance: InstanceId) {
         self.touched.insert(instance.0);
@@ -256,9 +274,6 @@ impl Journal {
             Some(parent) => {
                 for (key, bytes) in level.pages {
                     parent.pages.entry(key).or_insert(bytes);
-                }
-                for (key, globals) in level.globals {
-                    parent.globals.entry(key).or_insert(globals);
                 }
                 for (key, len) in level.lengths {
                     parent.lengths.entry(key).or_insert(len);
@@ -290,11 +305,6 @@ impl Journal {
                 touched.entry(contract).or_default().insert(page);
             }
         }
-        for (&contract, globals) in &level.globals {
-            if let Some(state) = self.contracts.get_mut(contract) {
-                state.globals.clone_from(globals);
-            }
-        }
         for (&contract, &len) in &level.lengths {
             if let Some(state) = self.contracts.get_mut(contract) {
                 state.memory.truncate(len);
@@ -313,7 +323,6 @@ impl Journal {
         // those the level logged.
         let mut contracts = std::mem::take(&mut self.touched);
         contracts.extend(touched.keys().copied());
-        contracts.extend(level.globals.keys().copied());
         contracts.extend(level.lengths.keys().copied());
         let count = self.contracts.len();
         for contract in contracts.into_iter().filter(|&c| c < count) {
@@ -342,9 +351,6 @@ impl Journal {
                 }
             }
             rollback.pages += pages.len();
-            for &(index, value) in &state.globals {
-                rt.set_state_global(instance, index, value)?;
-            }
         }
         Ok(rollback)
     }
@@ -366,6 +372,12 @@ impl Journal {
     ) -> Result<(), EngineError> {
         let instance = InstanceId(contract);
         let state = &self.contracts[contract];
+        // A fresh instance has the initial globals; production keeps the
+        // running instance, and with it the globals as the call left them.
+        let mut globals = Vec::with_capacity(state.initial_globals.len());
+        for &(index, _) in &state.initial_globals {
+            globals.push((index, rt.state_global(instance, index)?));
+        }
         rt.reinstantiate(instance)?;
         let current = rt.memory(instance)?.len();
         if state.memory.len() > current {
@@ -377,7 +389,7 @@ impl Journal {
             }
         }
         rt.memory(instance)?.copy_from_slice(&state.memory);
-        for &(index, value) in &state.globals {
+        for (index, value) in globals {
             rt.set_state_global(instance, index, value)?;
         }
         Ok(())
@@ -399,24 +411,13 @@ impl Journal {
             let pages = take_dirty_pages(rt, instance, memory_len)?;
             let state = &mut self.contracts[contract];
             let grown = memory_len > state.memory.len();
-            if pages.is_empty() && !grown && state.globals.is_empty() {
+            if pages.is_empty() && !grown {
                 continue;
             }
-            let mut globals = Vec::with_capacity(state.globals.len());
-            for &(index, _) in &state.globals {
-                globals.push((index, rt.state_global(instance, index)?));
-            }
-            let state = &mut self.contracts[contract];
             let level = self.levels.last_mut();
             if let Some(level) = level {
                 if grown {
                     level.lengths.entry(contract).or_insert(state.memory.len());
-                }
-                if globals != state.globals {
-                    level
-                        .globals
-                        .entry(contract)
-                        .or_insert_with(|| state.globals.clone());
                 }
                 for &page in &pages {
                     let range = page_range(page, state.memory.len());
@@ -431,7 +432,6 @@ impl Journal {
                 state.memory.resize(memory_len, 0);
                 state.pages.resize(memory_len);
             }
-            state.globals = globals;
             let memory = rt.memory(instance)?;
             for &page in &pages {
                 let range = page_range(page, memory_len);
@@ -482,4 +482,46 @@ fn take_dirty_pages(
         }
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use runner_protocol::digest::memory_digest;
+
+    use super::*;
+
+    fn digest(tree: &mut PageTree, memory: &[u8]) -> [u8; 32] {
+        digest_of_root(memory.len() as u64, &tree.root(memory))
+    }
+
+    #[test]
+    fn the_page_tree_computes_the_protocol_digest() {
+        for pages in [0usize, 1, 2, 3, 5, 16, 17, 48] {
+            let memory: Vec<u8> = (0..pages * 4096).map(|i| (i % 251) as u8).collect();
+            let mut tree = PageTree::default();
+            tree.resize(memory.len());
+            assert_eq!(digest(&mut tree, &memory), memory_digest(&memory), "{pages} pages");
+        }
+    }
+
+    #[test]
+    fn touched_pages_and_shrinking_keep_the_protocol_digest() {
+        let mut memory = vec![0u8; 48 * 4096];
+        let mut tree = PageTree::default();
+        tree.resize(memory.len());
+        digest(&mut tree, &memory);
+        // A write that spills from page 9 into page 10.
+        memory[10 * 4096 - 2..10 * 4096 + 2].copy_from_slice(&[1, 2, 3, 4]);
+        tree.touch(9);
+        assert_eq!(digest(&mut tree, &memory), memory_digest(&memory));
+        // Growth rolled back: the tree keeps its capacity.
+        memory.truncate(3 * 4096);
+        tree.resize(memory.len());
+        assert_eq!(digest(&mut tree, &memory), memory_digest(&memory));
+        memory.resize(20 * 4096, 0);
+        tree.resize(memory.len());
+        memory[19 * 4096] = 7;
+        tree.touch(19);
+        assert_eq!(digest(&mut tree, &memory), memory_digest(&memory));
+    }
 }

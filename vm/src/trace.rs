@@ -66,21 +66,6 @@ pub fn short_hex(bytes: &[u8]) -> String {
 }
 
 impl CallTree {
-    /// Every event of the tree, in emission order.
-    pub fn events(&self) -> Vec<EventRecord> {
-        let mut events = Vec::new();
-        self.collect_events(&mut events);
-        events.sort_by_key(|record| record.frame);
-        events
-    }
-
-    fn collect_events(&self, events: &mut Vec<EventRecord>) {
-        events.extend(self.events.iter().cloned());
-        for child in &self.children {
-            child.collect_events(events);
-        }
-    }
-
     /// The tree as indented text, one frame per line.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -127,6 +112,8 @@ impl CallTree {
 pub struct TraceBuilder {
     nodes: Vec<Node>,
     open: Vec<usize>,
+    /// Every event of the call, in emission order.
+    events: Vec<EventRecord>,
 }
 
 #[derive(Debug)]
@@ -173,7 +160,7 @@ impl TraceBuilder {
     /// Records an event of the running frame.
     pub fn event(&mut self, event: Event) {
         if let Some(&frame) = self.open.last() {
-            self.nodes[frame].tree.events.push(EventRecord {
+            self.events.push(EventRecord {
                 event,
                 reverted: false,
                 frame,
@@ -195,20 +182,30 @@ impl TraceBuilder {
 
     /// Flags every event of frame `frame` and its descendants as reverted.
     fn revert_from(&mut self, frame: usize) {
+        let mut frames = std::collections::BTreeSet::new();
         let mut pending = vec![frame];
         while let Some(index) = pending.pop() {
-            let node = &mut self.nodes[index];
-            for record in &mut node.tree.events {
+            frames.insert(index);
+            pending.extend(self.nodes[index].children.iter().copied());
+        }
+        for record in &mut self.events {
+            if frames.contains(&record.frame) {
                 record.reverted = true;
             }
-            pending.extend(node.children.iter().copied());
         }
     }
 
-    /// The finished tree, leaving the builder empty.
-    pub fn finish(&mut self) -> Option<CallTree> {
-        let nodes = std::mem::take(&mut self.nodes);
+    /// The finished tree and every event in emission order, leaving the
+    /// builder empty. Each frame of the tree lists its own events.
+    pub fn finish(&mut self) -> (Option<CallTree>, Vec<EventRecord>) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let events = std::mem::take(&mut self.events);
         self.open.clear();
+        for record in &events {
+            if let Some(node) = nodes.get_mut(record.frame) {
+                node.tree.events.push(record.clone());
+            }
+        }
         let mut trees: Vec<Option<CallTree>> = Vec::with_capacity(nodes.len());
         let mut children: Vec<Vec<usize>> = Vec::with_capacity(nodes.len());
         for node in nodes {
@@ -227,6 +224,6 @@ impl TraceBuilder {
                 tree.children = kids;
             }
         }
-        trees.into_iter().next().flatten()
+        (trees.into_iter().next().flatten(), events)
     }
 }

@@ -1,9 +1,9 @@
 //! A VM under test in its own process, speaking the runner protocol on its
-//! stdin and stdout. The process starts at the first session, answers
-//! `hello` with the protocol version, and is restarted after it crashed or
-//! timed out. What it printed on stderr last goes into crash reports.
+//! stdin and stdout. A process starts for every session, answers `hello`
+//! with the protocol version, and serves that session's steps. What it
+//! printed on stderr last goes into crash reports.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -14,7 +14,11 @@ use std::time::Duration;
 use runner_protocol::wire::{
     CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
-use runner_protocol::{CallOutcome, DeployOutcome, PROTOCOL_VERSION, Request, Response};
+use runner_protocol::outcome::{CallResult, DeployResult};
+use runner_protocol::{
+    CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
+    Response,
+};
 
 use super::{Driver, DriverError};
 
@@ -284,9 +288,12 @@ impl Driver for RunnerProcess {
     }
 
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {
-        if self.connection.is_none() {
-            self.start()?;
-        }
+        // A fresh process for every session (about 3 ms): production can
+        // leave process-wide state broken (a trap raised through SIGSEGV
+        // leaks a global lock of piecrust's memory, and dropping the session
+        // then deadlocks), which must not fall on the next scenario.
+        self.connection = None;
+        self.start()?;
         match self.request(&Request::Session(request.clone()))? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
@@ -295,17 +302,43 @@ impl Driver for RunnerProcess {
 
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
         let wire = Request::Deploy(request.clone());
-        match self.request(&wire)? {
-            Response::Deploy(outcome) => Ok(outcome),
-            other => Err(self.unexpected(&describe(&wire), &other)),
+        match self.request(&wire) {
+            Ok(Response::Deploy(outcome)) => Ok(outcome),
+            Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
+            // The VM took its process down: that is the deploy's outcome.
+            Err(error @ DriverError::Crashed { .. }) => Ok(DeployOutcome {
+                result: DeployResult::Failed(DeployFailure::HostPanic {
+                    message: error.to_string(),
+                }),
+                init: None,
+                state: BTreeMap::new(),
+            }),
+            Err(error) => Err(error),
         }
     }
 
     fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
         let wire = Request::Call(request.clone());
-        match self.request(&wire)? {
-            Response::Call(outcome) => Ok(outcome),
-            other => Err(self.unexpected(&describe(&wire), &other)),
+        match self.request(&wire) {
+            Ok(Response::Call(outcome)) => Ok(outcome),
+            Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
+            // The VM took its process down: that is the call's outcome,
+            // and nothing else of it can be seen.
+            Err(error @ DriverError::Crashed { .. }) => Ok(CallOutcome {
+                result: CallResult::Failed(Failure {
+                    kind: FailureKind::HostPanic,
+                    detail: error.to_string(),
+                }),
+                gas_limit: request.gas,
+                gas_spent: None,
+                events: None,
+                feed: Vec::new(),
+                debug: Vec::new(),
+                frames: None,
+                state: BTreeMap::new(),
+                trace: None,
+            }),
+            Err(error) => Err(error),
         }
     }
 

@@ -550,6 +550,8 @@ fn failure(error: Error) -> Failure {
         Error::RuntimeError(e) => match trap_code(&e) {
             Some(Ok(code)) => FailureKind::Trap { code },
             Some(Err(kind)) => kind,
+            // Host functions return a text's decoding error as it is.
+            None if e.downcast_ref::<std::str::Utf8Error>().is_some() => FailureKind::InvalidUtf8,
             None => FailureKind::Unknown,
         },
         Error::MemoryAccessOutOfBounds { .. } | Error::ArgumentBufferOverflow { .. } => {

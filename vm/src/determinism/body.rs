@@ -6,7 +6,7 @@ use wasm_encoder::{BlockType as EncBlockType, Ieee32, Ieee64, Instruction, MemAr
 use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValType, ValidatorResources};
 
 use super::nan::{CANONICAL_F32, CANONICAL_F64, FloatResult, canonicalized_result};
-use super::shadow::{FuelAction, Shadow, UnitsWidth, memory_access};
+use super::shadow::{FuelAction, Shadow, memory_access};
 use super::stack::{STACK_BUDGET, frame_size};
 use super::{AbortCode, DIRTY_PAGE_SHIFT, InstrumentError, Layout};
 use crate::abi::PtrWidth;
@@ -97,39 +97,6 @@ impl<'a> Emitter<'a> {
                 self.push(Instruction::GlobalSet(layout.saved_fuel));
                 self.abort(AbortCode::OutOfGas);
                 self.push(Instruction::End);
-            }
-            FuelAction::ChargeUnits { per_unit, units } => {
-                let per_unit = i64::from(per_unit);
-                match units {
-                    UnitsWidth::I32 => {
-                        let s = self.scratch.i32[0];
-                        self.push(Instruction::LocalTee(s));
-                        self.push(Instruction::GlobalGet(layout.fuel));
-                        self.push(Instruction::LocalGet(s));
-                        self.push(Instruction::I64ExtendI32U);
-                        if per_unit != 1 {
-                            self.push(Instruction::I64Const(per_unit));
-                            self.push(Instruction::I64Mul);
-                        }
-                    }
-                    UnitsWidth::I64 => {
-                        let s = self.scratch.i64[0];
-                        self.push(Instruction::LocalTee(s));
-                        self.push(Instruction::GlobalGet(layout.fuel));
-                        self.push(Instruction::I64Const(i64::MAX));
-                        self.push(Instruction::LocalGet(s));
-                        if per_unit != 1 {
-                            self.push(Instruction::I64Const(per_unit));
-                            self.push(Instruction::I64Mul);
-                        }
-                        self.push(Instruction::LocalGet(s));
-                        self.push(Instruction::I64Const(i64::MAX / per_unit));
-                        self.push(Instruction::I64GtU);
-                        self.push(Instruction::Select);
-                    }
-                }
-                self.push(Instruction::I64Add);
-                self.push(Instruction::GlobalSet(layout.fuel));
             }
         }
     }

@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FuncType, MemArg, Operator, ValType};
 
 use super::ssa::{Block, Branch, Ssa, Value, Var};
-use crate::admission::{MemoryInfo, ModuleInfo};
-use crate::gas::{self, BulkOp, SMALL_BULK_OP_COST};
+use crate::admission::ModuleInfo;
+use crate::gas;
 
 /// One thing wasmtime's compiled code does to the fuel counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,16 +34,6 @@ pub enum FuelAction {
     Save,
     /// Fail with out-of-gas if the fuel variable is `>= 0`.
     Check,
-    /// Add `per_unit` times the operand on top of the stack (of the given
-    /// width), saturating at `i64::MAX`.
-    ChargeUnits { per_unit: u8, units: UnitsWidth },
-}
-
-/// The type of a bulk operation's size operand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnitsWidth {
-    I32,
-    I64,
 }
 
 /// Why the shadow cannot follow a function. Only reachable for modules that
@@ -408,11 +398,8 @@ impl<'m> Shadow<'m> {
                 self.reachable = false;
             }
             _ => {
-                if let Some(bulk) = BulkOp::of(op) {
-                    self.bulk_operation(bulk, op, &mut before)?;
-                }
                 if let Some((memarg, size)) = memory_access(op)
-                    && statically_out_of_bounds(&self.module.memory, memarg, size)
+                    && statically_out_of_bounds(memarg, size)
                 {
                     // wasmtime compiles an unconditional trap and treats the
                     // rest of the block as unreachable.
@@ -426,54 +413,6 @@ impl<'m> Shadow<'m> {
             }
         }
         Ok((before, after))
-    }
-
-    fn bulk_operation(
-        &mut self,
-        bulk: BulkOp,
-        op: &Operator,
-        actions: &mut Vec<FuelAction>,
-    ) -> Result<(), ShadowError> {
-        let units = *self.stack.last().ok_or_else(|| underflow(op))?;
-        let per_unit = bulk.cost_per_unit();
-        let constant = self
-            .ssa
-            .as_int_const(units)
-            .map(|imm| i64::try_from(imm as u64).unwrap_or(i64::MAX));
-        match constant {
-            Some(units) => {
-                if per_unit > 0 {
-                    self.consumed = self
-                        .consumed
-                        .saturating_add(units.saturating_mul(i64::from(per_unit)));
-                }
-                match units.checked_mul(i64::from(per_unit)) {
-                    Some(cost) if cost <= SMALL_BULK_OP_COST => {}
-                    _ => self.check(actions),
-                }
-            }
-            None => {
-                if per_unit > 0 {
-                    self.increment(actions);
-                    actions.push(FuelAction::ChargeUnits {
-                        per_unit,
-                        units: self.units_width(bulk),
-                    });
-                }
-                self.check(actions);
-            }
-        }
-        Ok(())
-    }
-
-    fn units_width(&self, bulk: BulkOp) -> UnitsWidth {
-        let memory64 = self.module.memory.width == crate::abi::PtrWidth::Wasm64;
-        match bulk {
-            BulkOp::MemoryCopy | BulkOp::MemoryFill | BulkOp::MemoryGrow if memory64 => {
-                UnitsWidth::I64
-            }
-            _ => UnitsWidth::I32,
-        }
     }
 
     fn translate_reachable_else(&mut self, op: &Operator) -> Result<(), ShadowError> {
@@ -806,27 +745,17 @@ pub fn memory_access(op: &Operator) -> Option<(MemArg, u64)> {
     Some((memarg, size))
 }
 
-/// Whether wasmtime proves at compile time that an access always traps:
-/// its static offset plus size exceed the largest the memory can be.
-fn statically_out_of_bounds(memory: &MemoryInfo, memarg: MemArg, size: u64) -> bool {
+/// Whether the translator proves at compile time that an access always
+/// traps: its static offset plus size exceed the memory's static bound.
+/// Production's wasmtime gives every memory, 32- or 64-bit, a static bound
+/// of 4 GiB (piecrust forces static memories), whatever its declared
+/// maximum.
+fn statically_out_of_bounds(memarg: MemArg, size: u64) -> bool {
+    const STATIC_BOUND: u64 = 1 << 32;
     let static_offset = if memarg.offset <= u64::from(u32::MAX) {
         memarg.offset
     } else {
         0
     };
-    let offset_and_size = static_offset + size;
-    let maximum_bytes = match memory.declared_max_pages {
-        Some(max) => max.saturating_mul(crate::abi::WASM_PAGE),
-        None => {
-            let by_index_type = match memory.width {
-                crate::abi::PtrWidth::Wasm32 => 1u64 << 32,
-                crate::abi::PtrWidth::Wasm64 => 0u64.wrapping_sub(crate::abi::WASM_PAGE),
-            };
-            match memory.initial_pages.checked_mul(crate::abi::WASM_PAGE) {
-                Some(min) => min.max(by_index_type),
-                None => u64::MAX,
-            }
-        }
-    };
-    offset_and_size > maximum_bytes
+    static_offset + size > STATIC_BOUND
 }

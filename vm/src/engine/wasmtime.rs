@@ -20,7 +20,7 @@ use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT, STACK_EXPORT,
     state_global_export,
 };
-use crate::gas::{BulkOp, GasCounter, StoreClass};
+use crate::gas::{GasCounter, StoreClass};
 use crate::host::{self, HostFailure, HostState};
 
 const KIND: EngineKind = EngineKind::Wasmtime;
@@ -641,15 +641,17 @@ fn reference_operator_cost() -> OperatorCost {
     cost.V128Store16Lane = vector;
     cost.V128Store32Lane = vector;
     cost.V128Store64Lane = vector;
+    // Production's wasmtime (Dusk's fork of wasmtime 21) has no fuel that
+    // grows with an operand: bulk operations cost their flat 1.
     let variable = &mut cost.variable;
-    variable.memory_copy_per_byte = BulkOp::MemoryCopy.cost_per_unit();
-    variable.memory_fill_per_byte = BulkOp::MemoryFill.cost_per_unit();
-    variable.memory_init_per_byte = BulkOp::MemoryInit.cost_per_unit();
-    variable.memory_grow_per_page = BulkOp::MemoryGrow.cost_per_unit();
-    variable.table_copy_per_element = BulkOp::TableCopy.cost_per_unit();
-    variable.table_fill_per_element = BulkOp::TableFill.cost_per_unit();
-    variable.table_init_per_element = BulkOp::TableInit.cost_per_unit();
-    variable.table_grow_per_element = BulkOp::TableGrow.cost_per_unit();
+    variable.memory_copy_per_byte = 0;
+    variable.memory_fill_per_byte = 0;
+    variable.memory_init_per_byte = 0;
+    variable.memory_grow_per_page = 0;
+    variable.table_copy_per_element = 0;
+    variable.table_fill_per_element = 0;
+    variable.table_init_per_element = 0;
+    variable.table_grow_per_element = 0;
     cost
 }
 
