@@ -76,7 +76,18 @@ pub fn step_differences(left: &StepOutcome, right: &StepOutcome) -> Vec<Differen
             field: "step".into(),
             left: "a different kind of step".into(),
             right: "a different kind of step".into(),
+            left_detail: String::new(),
+            right_detail: String::new(),
         }],
+    }
+}
+
+/// A value with the engine's own words, for people.
+fn with_detail(value: String, detail: &str) -> String {
+    if detail.is_empty() {
+        value
+    } else {
+        format!("{value} ({detail})")
     }
 }
 
@@ -125,8 +136,8 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
                         reference: base.engine.clone(),
                         engine: run.engine.clone(),
                         field: difference.field,
-                        expected: difference.left,
-                        found: difference.right,
+                        expected: with_detail(difference.left, &difference.left_detail),
+                        found: with_detail(difference.right, &difference.right_detail),
                     }),
                 }
             }

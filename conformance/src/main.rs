@@ -620,6 +620,10 @@ struct ReleaseChange {
     field: String,
     from: String,
     to: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    from_detail: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    to_detail: String,
 }
 
 fn releases(
@@ -673,6 +677,8 @@ fn releases(
                     field: difference.field,
                     from: difference.left,
                     to: difference.right,
+                    from_detail: difference.left_detail,
+                    to_detail: difference.right_detail,
                 });
             }
         }
@@ -701,15 +707,24 @@ fn releases(
                 println!("{}", change.scenario);
                 last = change.scenario.clone();
             }
+            let detail = |text: &str| {
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({text})")
+                }
+            };
             println!(
-                "  step {} (line {}) {}:\n    {}: {}\n    {}: {}",
+                "  step {} (line {}) {}:\n    {}: {}{}\n    {}: {}{}",
                 change.step,
                 change.line,
                 change.field,
                 engines[0].name(),
                 change.from,
+                detail(&change.from_detail),
                 engines[1].name(),
-                change.to
+                change.to,
+                detail(&change.to_detail)
             );
         }
         for error in &errors {

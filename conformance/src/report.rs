@@ -162,6 +162,15 @@ fn deploy_error(failure: &DeployFailure) -> String {
     }
 }
 
+/// ` (line N)`, for steps that come from a file.
+fn line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" (line {line})")
+    }
+}
+
 /// Renders one engine's outcomes of a scenario, with the deviations seen at
 /// each step.
 pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviation]) -> String {
@@ -184,7 +193,7 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
     for (index, (step, outcome)) in scenario.steps.iter().zip(steps).enumerate() {
         match outcome {
             StepOutcome::Deploy { contract, outcome } => {
-                writeln!(out, "step {} (line {}): deploy {contract}", index + 1, step.line).ok();
+                writeln!(out, "step {}{}: deploy {contract}", index + 1, line(step.line)).ok();
                 match &outcome.result {
                     DeployResult::Deployed(id) => writeln!(out, "  id: {id}"),
                     DeployResult::Failed(failure) => {
@@ -207,9 +216,9 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
             } => {
                 writeln!(
                     out,
-                    "step {} (line {}): call {contract}.{function}({}) gas {}",
+                    "step {}{}: call {contract}.{function}({}) gas {}",
                     index + 1,
-                    step.line,
+                    line(step.line),
                     bytes(arg.as_slice()),
                     outcome.gas_limit
                 )

@@ -28,7 +28,7 @@ fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
 }
 
 #[test]
-fn call_prints_both_engines_and_agreement() {
+fn call_prints_every_engine_and_agreement() {
     let out = conformance(&[
         "call",
         "corpus/contracts/wasm64-echo.wat",
@@ -38,12 +38,15 @@ fn call_prints_both_engines_and_agreement() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(
-        text.contains("wasmtime:\n  output: 0x68656c6c6f (\"hello\")"),
+    for engine in ["== wasmtime", "== wasmi", "== piecrust-0.32.2"] {
+        assert!(text.contains(engine), "{text}");
+    }
+    assert_eq!(
+        text.matches("  output: 0x68656c6c6f \"hello\"\n").count(),
+        3,
         "{text}"
     );
-    assert!(text.contains("wasmi:\n  output: 0x68656c6c6f"), "{text}");
-    assert!(text.contains("engines agree"), "{text}");
+    assert!(text.contains("== engines agree"), "{text}");
 }
 
 #[test]
@@ -56,15 +59,20 @@ fn call_json_has_an_entry_per_engine() {
         "0x07000000",
         "--json",
     ]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["agree"], true);
     let engines = json["engines"].as_array().expect("engines");
-    assert_eq!(engines.len(), 2);
-    assert_eq!(engines[0]["engine"], "wasmtime");
-    assert_eq!(engines[1]["engine"], "wasmi");
-    assert_eq!(engines[0]["output_hex"], "0700000000000000");
-    assert_eq!(engines[0]["gas_spent"], engines[1]["gas_spent"]);
+    let names: Vec<&str> = engines
+        .iter()
+        .map(|e| e["engine"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["wasmtime", "wasmi", "piecrust-0.32.2"]);
+    for engine in engines {
+        let call = &engine["steps"][1]["outcome"];
+        assert_eq!(call["result"]["output"], "0700000000000000", "{engine}");
+        assert_eq!(call["gas_spent"], engines[0]["steps"][1]["outcome"]["gas_spent"]);
+    }
 }
 
 #[test]
@@ -80,28 +88,17 @@ fn call_reports_errors_and_gas_on_one_engine() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(
-        text.contains("error:  panic: panic: counter is broken"),
-        "{text}"
-    );
-    assert!(!text.contains("wasmtime"), "{text}");
+    assert!(text.contains("  error: panic: counter is broken\n"), "{text}");
+    assert!(text.contains("== wasmi") && !text.contains("wasmtime"), "{text}");
 }
 
 #[test]
-fn bad_input_exits_with_2() {
+fn bad_input_exits_with_2_and_a_rejected_module_is_an_outcome() {
     let missing = conformance(&["call", "no/such/file.wat", "f"]);
     assert_eq!(missing.status.code(), Some(2));
     let bad_wat = temp_file("bad.wat", b"(module (func $oops");
     let invalid = conformance(&["call", bad_wat.to_str().expect("utf-8"), "f"]);
     assert_eq!(invalid.status.code(), Some(2));
-    let rejected = temp_file("rejected.wat", b"(module (memory (export \"memory\") 1))");
-    let out = conformance(&["call", rejected.to_str().expect("utf-8"), "f"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("does not export the argument buffer global `A`"),
-        "{stderr}"
-    );
     let bad_arg = conformance(&[
         "call",
         "corpus/contracts/counter.wat",
@@ -110,33 +107,60 @@ fn bad_input_exits_with_2() {
         "zz",
     ]);
     assert_eq!(bad_arg.status.code(), Some(2));
+    // Every engine rejects this module: the engines agree on it.
+    let rejected = temp_file("rejected.wat", b"(module (memory (export \"memory\") 1))");
+    let out = conformance(&["call", rejected.to_str().expect("utf-8"), "f"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("error: rejected: module rejected: does not export the argument buffer global `A`"),
+        "{text}"
+    );
+    assert!(text.contains("error: rejected: Invalid global"), "{text}");
+}
+
+#[test]
+fn call_takes_an_init_argument() {
+    let contract = temp_file(
+        "init.wat",
+        br#"(module
+  (memory (export "memory") 2)
+  (global (export "A") i32 (i32.const 0))
+  (func (export "init") (param i32) (result i32)
+    i32.const 100 i32.const 0 i32.load8_u i32.store8 i32.const 0)
+  (func (export "read") (param i32) (result i32)
+    i32.const 0 i32.const 100 i32.load8_u i32.store8 i32.const 1))"#,
+    );
+    let out = conformance(&[
+        "call",
+        contract.to_str().expect("utf-8"),
+        "read",
+        "--init",
+        "2a",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("  output: 0x2a \"*\"\n").count(), 3, "{text}");
 }
 
 #[test]
 fn run_checks_every_scenario_against_its_snapshot() {
-    let report =
-        std::env::temp_dir().join(format!("conformance-report-{}.json", std::process::id()));
-    let out = conformance(&["run", "--json", report.to_str().expect("utf-8")]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains("0 diverge, 0 snapshot mismatches, 0 broken"),
-        "{text}"
-    );
-    assert!(
-        text.contains(" failed\n") && text.contains("conformance: "),
-        "{text}"
-    );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("JSON");
+    let out = conformance(&["run", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let scenarios = json["scenarios"].as_array().expect("scenarios");
-    assert!(scenarios.len() >= 150, "{}", scenarios.len());
+    assert!(scenarios.len() >= 160, "{}", scenarios.len());
     assert!(
         scenarios
             .iter()
             .all(|s| s["passed"] == true && s["snapshot"] == "match")
     );
     assert_eq!(json["summary"]["diverging"], 0);
+    assert_eq!(json["summary"]["broken"], 0);
+    assert_eq!(json["engines"][2], "piecrust-0.32.2");
+    let engines = json["summary"]["engines"].as_array().expect("tallies");
+    assert_eq!(engines[1]["diverging"], 0);
+    assert!(engines[2]["explained"].as_u64().expect("count") > 0);
 }
 
 #[test]
@@ -177,14 +201,13 @@ fn run_fails_without_a_snapshot_and_names_broken_files() {
 }
 
 #[test]
-fn show_prints_both_engines() {
+fn show_prints_every_engine() {
     let out = conformance(&["show", "corpus/scenarios/calls/round-trip.toml"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains("== wasmtime") && text.contains("== wasmi"),
-        "{text}"
-    );
+    for engine in ["== wasmtime", "== wasmi", "== piecrust-0.32.2"] {
+        assert!(text.contains(engine), "{text}");
+    }
     assert!(text.contains("b out32(0x) gas"), "{text}");
     assert!(text.contains("== engines agree"), "{text}");
 }
@@ -194,8 +217,8 @@ fn call_deploys_several_contracts_and_prints_the_call_tree() {
     let first = conformance(&["call", "corpus/contracts/wasm64-echo.wat", "echo"]);
     let echo_id = stdout(&first)
         .lines()
-        .find_map(|line| line.strip_prefix("contract 1 "))
-        .map(|rest| rest.split_whitespace().next().expect("id").to_string())
+        .find_map(|line| line.strip_prefix("  id: "))
+        .map(str::to_string)
         .expect("the id is printed");
     let request = format!("{echo_id}0000000000000000040000006563686f6869");
     let out = conformance(&[
@@ -210,14 +233,20 @@ fn call_deploys_several_contracts_and_prints_the_call_tree() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["agree"], true);
-    let wasmtime = &json["engines"][0];
-    assert_eq!(wasmtime["contracts"].as_array().expect("ids").len(), 2);
-    assert_eq!(wasmtime["contracts"][1], echo_id.as_str());
-    assert_eq!(wasmtime["output_hex"], "020000006869");
-    let child = &wasmtime["call_tree"]["children"][0];
+    let wasmtime = &json["engines"][0]["steps"];
+    assert_eq!(wasmtime[1]["outcome"]["result"]["deployed"], echo_id.as_str());
+    let call = &wasmtime[2]["outcome"];
+    assert_eq!(call["result"]["output"], "020000006869");
+    let child = &call["trace"]["children"][0];
     assert_eq!(child["contract"], echo_id.as_str());
     assert_eq!(child["function"], "echo");
     assert_eq!(child["outcome"]["output"], "6869");
+    // Production lists the frames that succeeded, caller first.
+    let frames = json["engines"][2]["steps"][2]["outcome"]["frames"]
+        .as_array()
+        .expect("frames");
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[1]["contract"], echo_id.as_str());
     let text = conformance(&[
         "call",
         "corpus/contracts/actors/actor32.wat",
@@ -227,7 +256,7 @@ fn call_deploys_several_contracts_and_prints_the_call_tree() {
         &request,
     ]);
     assert!(
-        stdout(&text).contains("echo(0x6869) gas 2/"),
+        stdout(&text).contains("contract2 echo(0x6869) gas 2/"),
         "{}",
         stdout(&text)
     );

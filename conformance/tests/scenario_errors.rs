@@ -1,10 +1,13 @@
 //! Bad scenario files get an error naming the file and line; the step after
 //! a failed deploy is an error too, and other scenarios are unaffected.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use conformance::scenario::Scenario;
-use conformance::suite::{self, Which};
+use conformance::catalogue::Catalogue;
+use conformance::driver::{DriverConfig, OurVms, drivers};
+use conformance::engines::EngineSpec;
+use conformance::suite::{self, TestedEngine};
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("scenario-errors-{}", std::process::id()));
@@ -82,7 +85,7 @@ fn calls_before_deploys_are_refused() {
 }
 
 #[test]
-fn a_step_after_a_failed_deploy_is_an_error_and_others_still_run() {
+fn a_call_after_a_failed_deploy_meets_a_missing_contract_on_every_engine() {
     let bad = r#"
 [contract.a]
 wat = '''(module (memory (export "memory") 2))'''
@@ -95,20 +98,31 @@ call = "a"
 function = "f"
 "#;
     let scenario = load("after-failed.toml", bad).expect("loads");
-    let engines = suite::Engines::new().expect("engines");
-    let report = suite::run_scenario(&engines, &scenario, Which::Both, Path::new("/nonexistent"));
-    let error = report
-        .error()
-        .expect("the call step cannot run")
-        .to_string();
-    assert!(error.contains("after-failed.toml:8:"), "{error}");
-    assert!(error.contains("failed to deploy"), "{error}");
+    let vms = OurVms::new().expect("engines");
+    let specs = [EngineSpec::Wasmtime, EngineSpec::Wasmi];
+    let root = conformance::repository_root();
+    let drivers = drivers(&specs, &vms, &DriverConfig::new(&root)).expect("drivers");
+    let mut tested: Vec<TestedEngine> = specs
+        .into_iter()
+        .zip(drivers)
+        .map(|(spec, driver)| TestedEngine { spec, driver })
+        .collect();
+    let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
+    assert!(!report.broken(), "{:?}", report.failures());
+    assert!(report.judgement.divergences.is_empty());
+    let rendered = report.rendered.expect("rendered");
+    // The deploy's reason stays visible, and the call meets no contract.
+    assert!(
+        rendered.contains("error: rejected: module rejected: does not export the argument buffer global `A`"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("error: no contract with id"), "{rendered}");
     // Another scenario runs fine with the same engines.
     let good = format!(
         "{CONTRACT}\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\n"
     );
     let scenario = load("fine.toml", &good).expect("loads");
-    let report = suite::run_scenario(&engines, &scenario, Which::Both, Path::new("/nonexistent"));
-    assert!(report.error().is_none());
-    assert!(report.divergences.is_empty());
+    let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
+    assert!(!report.broken());
+    assert!(report.judgement.divergences.is_empty());
 }

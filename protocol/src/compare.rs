@@ -19,12 +19,17 @@ use crate::outcome::{
 };
 
 /// A field whose values differ: its path (`events[1].data`) and both
-/// values as short text.
+/// values as short, stable text; for failures also each engine's own
+/// wording, which differs between engines and machines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
     pub field: String,
     pub left: String,
     pub right: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub left_detail: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub right_detail: String,
 }
 
 struct Diffs {
@@ -41,10 +46,23 @@ impl Diffs {
     }
 
     fn push(&mut self, field: &str, left: String, right: String) {
+        self.push_detailed(field, left, right, String::new(), String::new());
+    }
+
+    fn push_detailed(
+        &mut self,
+        field: &str,
+        left: String,
+        right: String,
+        left_detail: String,
+        right_detail: String,
+    ) {
         self.out.push(Difference {
             field: format!("{}{field}", self.prefix),
             left,
             right,
+            left_detail,
+            right_detail,
         });
     }
 
@@ -63,7 +81,14 @@ pub fn kinds_agree(left: &FailureKind, right: &FailureKind) -> bool {
 fn describe_result(result: &CallResult) -> String {
     match result {
         CallResult::Output(bytes) => format!("output {}", short_hex(bytes.as_slice())),
-        CallResult::Failed(failure) => format!("failed: {} ({})", failure.kind, failure.detail),
+        CallResult::Failed(failure) => format!("failed: {}", failure.kind),
+    }
+}
+
+fn result_detail(result: &CallResult) -> String {
+    match result {
+        CallResult::Output(_) => String::new(),
+        CallResult::Failed(failure) => failure.detail.clone(),
     }
 }
 
@@ -165,17 +190,21 @@ fn calls(diffs: &mut Diffs, left: &CallOutcome, right: &CallOutcome) {
         }
         (CallResult::Failed(a), CallResult::Failed(b)) => {
             if !kinds_agree(&a.kind, &b.kind) {
-                diffs.push(
+                diffs.push_detailed(
                     "result.failure",
                     describe_result(&left.result),
                     describe_result(&right.result),
+                    result_detail(&left.result),
+                    result_detail(&right.result),
                 );
             }
         }
-        _ => diffs.push(
+        _ => diffs.push_detailed(
             "result",
             describe_result(&left.result),
             describe_result(&right.result),
+            result_detail(&left.result),
+            result_detail(&right.result),
         ),
     }
     diffs.value("gas_limit", &left.gas_limit, &right.gas_limit);
@@ -211,16 +240,24 @@ fn describe_deploy(result: &DeployResult) -> String {
     match result {
         DeployResult::Deployed(id) => format!("deployed {id}"),
         DeployResult::Failed(failure) => match failure {
-            DeployFailure::Rejected { message } => format!("rejected: {message}"),
-            DeployFailure::InstantiationTrap { code, message } => {
-                format!("instantiation trap {code:?}: {message}")
+            DeployFailure::InstantiationTrap { code, .. } => {
+                format!("instantiation trap {code:?}")
             }
-            DeployFailure::InitFailed { failure } => {
-                format!("init failed: {} ({})", failure.kind, failure.detail)
-            }
-            DeployFailure::DuplicateId => "duplicate id".into(),
-            DeployFailure::HostPanic { message } => format!("host panic: {message}"),
-            DeployFailure::Timeout => "timeout".into(),
+            DeployFailure::InitFailed { failure } => format!("init failed: {}", failure.kind),
+            other => other.name().replace('_', " "),
+        },
+    }
+}
+
+fn deploy_detail(result: &DeployResult) -> String {
+    match result {
+        DeployResult::Deployed(_) => String::new(),
+        DeployResult::Failed(failure) => match failure {
+            DeployFailure::Rejected { message }
+            | DeployFailure::InstantiationTrap { message, .. }
+            | DeployFailure::HostPanic { message } => message.clone(),
+            DeployFailure::InitFailed { failure } => failure.detail.clone(),
+            DeployFailure::DuplicateId | DeployFailure::Timeout => String::new(),
         },
     }
 }
@@ -251,10 +288,12 @@ pub fn compare_deploys(left: &DeployOutcome, right: &DeployOutcome) -> Vec<Diffe
         _ => false,
     };
     if !agree {
-        diffs.push(
+        diffs.push_detailed(
             "result",
             describe_deploy(&left.result),
             describe_deploy(&right.result),
+            deploy_detail(&left.result),
+            deploy_detail(&right.result),
         );
     }
     if let (Some(a), Some(b)) = (&left.init, &right.init) {
@@ -312,7 +351,9 @@ mod tests {
             vec![Difference {
                 field: "gas_spent".into(),
                 left: "5".into(),
-                right: "6".into()
+                right: "6".into(),
+                left_detail: String::new(),
+                right_detail: String::new(),
             }]
         );
     }

@@ -44,7 +44,12 @@ impl<'vm, E: Engine> InProcess<'vm, E> {
     }
 }
 
-impl<E: Engine> Driver for InProcess<'_, E> {
+impl<E> Driver for InProcess<'_, E>
+where
+    E: Engine + Sync,
+    E::Store: Send,
+    E::Module: Send + Sync,
+{
     fn name(&self) -> String {
         E::KIND.to_string()
     }

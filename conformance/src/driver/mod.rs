@@ -60,7 +60,7 @@ pub enum DriverError {
 }
 
 /// A VM under test.
-pub trait Driver {
+pub trait Driver: Send {
     /// The engine's name, as reports use it.
     fn name(&self) -> String;
     /// Drops the current session and opens a new one.
