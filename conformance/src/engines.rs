@@ -49,7 +49,9 @@ impl EngineSpec {
         Ok(match name.trim() {
             "wasmtime" => EngineSpec::Wasmtime,
             "wasmi" => EngineSpec::Wasmi,
-            "piecrust" | "piecrust-0.32" | "piecrust-0.32.2" => EngineSpec::Piecrust(Piecrust::V0_32),
+            "piecrust" | "piecrust-0.32" | "piecrust-0.32.2" => {
+                EngineSpec::Piecrust(Piecrust::V0_32)
+            }
             "piecrust-0.31" | "piecrust-0.31.0" => EngineSpec::Piecrust(Piecrust::V0_31),
             other => match other.strip_prefix("piecrust@") {
                 Some(dir) if !dir.is_empty() => {

@@ -281,8 +281,7 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
     let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
     let mut tested = tested(&engines, &vms, args.engines.step_timeout)?;
     let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
-    let agree = !report.broken()
-        && report.judgement.divergences.is_empty();
+    let agree = !report.broken() && report.judgement.divergences.is_empty();
     if args.json {
         #[derive(Serialize)]
         struct Engine<'a> {
@@ -471,7 +470,12 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
                 continue;
             }
         };
-        let report = suite::run_scenario(&mut tested, &scenario, &catalogue, Some(Path::new(SNAPSHOTS)));
+        let report = suite::run_scenario(
+            &mut tested,
+            &scenario,
+            &catalogue,
+            Some(Path::new(SNAPSHOTS)),
+        );
         steps += report.steps;
         tally(&report, &mut tallies);
         for deviation in &report.judgement.deviations {
@@ -479,10 +483,18 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
         }
         let text = if report.broken() {
             broken += 1;
-            Some(format!("BROKEN {}\n{}", scenario.name, suite::failure_report(&scenario, &report)))
+            Some(format!(
+                "BROKEN {}\n{}",
+                scenario.name,
+                suite::failure_report(&scenario, &report)
+            ))
         } else if !report.judgement.divergences.is_empty() || !report.judgement.unseen.is_empty() {
             diverging += 1;
-            Some(format!("DIVERGE {}\n{}", scenario.name, suite::failure_report(&scenario, &report)))
+            Some(format!(
+                "DIVERGE {}\n{}",
+                scenario.name,
+                suite::failure_report(&scenario, &report)
+            ))
         } else {
             agreeing += 1;
             match &report.snapshot {
@@ -587,7 +599,12 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
     let catalogue = catalogue()?;
     let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
     let mut tested = tested(&engines, &vms, engine_args.step_timeout)?;
-    let report = suite::run_scenario(&mut tested, &scenario, &catalogue, Some(Path::new(SNAPSHOTS)));
+    let report = suite::run_scenario(
+        &mut tested,
+        &scenario,
+        &catalogue,
+        Some(Path::new(SNAPSHOTS)),
+    );
     for run in &report.runs {
         println!("== {}", run.engine);
         print!("{}", suite::render_run(&scenario, run));
@@ -598,10 +615,18 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
     for deviation in &report.judgement.deviations {
         println!(
             "== step {}: {} differs as deviation `{}` explains: {}: {} (reference: {})",
-            deviation.step, deviation.engine, deviation.id, deviation.field, deviation.found, deviation.expected
+            deviation.step,
+            deviation.engine,
+            deviation.id,
+            deviation.field,
+            deviation.found,
+            deviation.expected
         );
     }
-    if report.broken() || !report.judgement.divergences.is_empty() || !report.judgement.unseen.is_empty() {
+    if report.broken()
+        || !report.judgement.divergences.is_empty()
+        || !report.judgement.unseen.is_empty()
+    {
         println!("== ENGINES DIFFER");
         print!("{}", suite::failure_report(&scenario, &report));
         Ok(1)
@@ -663,7 +688,10 @@ fn releases(
             .collect();
         for run in &runs {
             if let Some(failure) = &run.failure {
-                errors.push(format!("{}: step {}: {}", scenario.name, failure.step, failure.error));
+                errors.push(format!(
+                    "{}: step {}: {}",
+                    scenario.name, failure.step, failure.error
+                ));
             }
         }
         let before = changes.len();

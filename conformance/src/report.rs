@@ -193,7 +193,13 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
     for (index, (step, outcome)) in scenario.steps.iter().zip(steps).enumerate() {
         match outcome {
             StepOutcome::Deploy { contract, outcome } => {
-                writeln!(out, "step {}{}: deploy {contract}", index + 1, line(step.line)).ok();
+                writeln!(
+                    out,
+                    "step {}{}: deploy {contract}",
+                    index + 1,
+                    line(step.line)
+                )
+                .ok();
                 match &outcome.result {
                     DeployResult::Deployed(id) => writeln!(out, "  id: {id}"),
                     DeployResult::Failed(failure) => {

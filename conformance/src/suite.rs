@@ -138,7 +138,13 @@ pub fn run_scenario(
     }
     let runs: Vec<EngineRun> = engines
         .iter_mut()
-        .map(|engine| play(scenario, engine.driver.as_mut(), engine.spec.is_production()))
+        .map(|engine| {
+            play(
+                scenario,
+                engine.driver.as_mut(),
+                engine.spec.is_production(),
+            )
+        })
         .collect();
     let judgement = judge(scenario, &runs, catalogue);
     let mut report = ScenarioReport {

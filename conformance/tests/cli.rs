@@ -71,7 +71,10 @@ fn call_json_has_an_entry_per_engine() {
     for engine in engines {
         let call = &engine["steps"][1]["outcome"];
         assert_eq!(call["result"]["output"], "0700000000000000", "{engine}");
-        assert_eq!(call["gas_spent"], engines[0]["steps"][1]["outcome"]["gas_spent"]);
+        assert_eq!(
+            call["gas_spent"],
+            engines[0]["steps"][1]["outcome"]["gas_spent"]
+        );
     }
 }
 
@@ -88,8 +91,14 @@ fn call_reports_errors_and_gas_on_one_engine() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("  error: panic: counter is broken\n"), "{text}");
-    assert!(text.contains("== wasmi") && !text.contains("wasmtime"), "{text}");
+    assert!(
+        text.contains("  error: panic: counter is broken\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("== wasmi") && !text.contains("wasmtime"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -113,7 +122,9 @@ fn bad_input_exits_with_2_and_a_rejected_module_is_an_outcome() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("error: rejected: module rejected: does not export the argument buffer global `A`"),
+        text.contains(
+            "error: rejected: module rejected: does not export the argument buffer global `A`"
+        ),
         "{text}"
     );
     assert!(text.contains("error: rejected: Invalid global"), "{text}");
@@ -234,7 +245,10 @@ fn call_deploys_several_contracts_and_prints_the_call_tree() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["agree"], true);
     let wasmtime = &json["engines"][0]["steps"];
-    assert_eq!(wasmtime[1]["outcome"]["result"]["deployed"], echo_id.as_str());
+    assert_eq!(
+        wasmtime[1]["outcome"]["result"]["deployed"],
+        echo_id.as_str()
+    );
     let call = &wasmtime[2]["outcome"];
     assert_eq!(call["result"]["output"], "020000006869");
     let child = &call["trace"]["children"][0];

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use conformance::scenario::Scenario;
 use conformance::catalogue::Catalogue;
 use conformance::driver::{DriverConfig, OurVms, drivers};
 use conformance::engines::EngineSpec;
+use conformance::scenario::Scenario;
 use conformance::suite::{self, TestedEngine};
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -113,10 +113,15 @@ function = "f"
     let rendered = report.rendered.expect("rendered");
     // The deploy's reason stays visible, and the call meets no contract.
     assert!(
-        rendered.contains("error: rejected: module rejected: does not export the argument buffer global `A`"),
+        rendered.contains(
+            "error: rejected: module rejected: does not export the argument buffer global `A`"
+        ),
         "{rendered}"
     );
-    assert!(rendered.contains("error: no contract with id"), "{rendered}");
+    assert!(
+        rendered.contains("error: no contract with id"),
+        "{rendered}"
+    );
     // Another scenario runs fine with the same engines.
     let good = format!(
         "{CONTRACT}\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\n"

@@ -38,7 +38,9 @@ fn run(
     let root = conformance::repository_root();
     let snapshots = root.join("snapshots");
     let report = {
-        let mut tested = tested.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tested = tested
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         suite::run_scenario(&mut tested, scenario, catalogue, None)
     };
     if report.broken()

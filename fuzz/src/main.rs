@@ -91,8 +91,11 @@ enum Command {
 }
 
 fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
+    use conformance::catalogue::Catalogue;
+    use conformance::driver::{DriverConfig, OurVms, drivers};
+    use conformance::engines::default_engines;
     use conformance::scenario::Scenario;
-    use conformance::suite::{self, Which};
+    use conformance::suite::{self, TestedEngine};
     let root = PathBuf::from("corpus");
     let scenarios_dir = root.join("scenarios");
     let files = match suite::find_scenarios(std::slice::from_ref(&scenarios_dir)) {
@@ -102,8 +105,32 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let engines = match suite::Engines::new() {
-        Ok(engines) => engines,
+    let catalogue = match Catalogue::load(&root.join("deviations.toml")) {
+        Ok(catalogue) => catalogue,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let vms = match OurVms::new() {
+        Ok(vms) => vms,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    // The suite on our engines and production, as `conformance run`.
+    let specs = default_engines();
+    let mut tested: Vec<TestedEngine> = match drivers(
+        &specs,
+        &vms,
+        &DriverConfig::new(&conformance::repository_root()),
+    ) {
+        Ok(drivers) => specs
+            .into_iter()
+            .zip(drivers)
+            .map(|(spec, driver)| TestedEngine { spec, driver })
+            .collect(),
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
@@ -114,10 +141,10 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
         let passed = Scenario::load(path, &root, &scenarios_dir)
             .map(|scenario| {
                 suite::run_scenario(
-                    &engines,
+                    &mut tested,
                     &scenario,
-                    Which::Both,
-                    std::path::Path::new("snapshots"),
+                    &catalogue,
+                    Some(std::path::Path::new("snapshots")),
                 )
                 .passed()
             })

@@ -2,10 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use runner_protocol::outcome::CallResult;
+use runner_protocol::{Bytes, CallOutcome, Difference, compare_calls, compare_deploys};
 use serde::Serialize;
 use vm::engine::{Engine, EngineError, Trap};
 use vm::oracle::NativeFuelOracle;
-use vm::{CallError, DeployError, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
+use vm::{
+    CallError, DeployError, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine, normalize,
+};
 
 use crate::generate::{self, Case};
 
@@ -20,6 +24,11 @@ pub enum DiscardCause {
     /// The gas oracle cannot judge stack exhaustion: native wasmtime has no
     /// logical stack limit.
     StackExhausted,
+    /// The contract has bulk memory operations, `memory.grow` or accesses
+    /// past its declared maximum, where wasmtime 48's native fuel differs
+    /// from production's (`vm::oracle::applicable`); both engines were
+    /// still compared with each other.
+    NativeFuelInapplicable,
     /// The case needed more instances (or a module more tables) than the
     /// fuzz engines' wasmtime instance pool holds ([`Engines::new`]): a
     /// limit of this process, which the other engine does not have.
@@ -74,33 +83,50 @@ pub enum Verdict {
     Discard(DiscardCause),
 }
 
-fn compare<T: Serialize + PartialEq>(
+/// A divergence from the one comparison's differences, if there are any.
+fn divergence(
     oracle: &'static str,
     step: String,
-    a: &T,
-    b: &T,
+    differences: Vec<Difference>,
 ) -> Option<Divergence> {
-    // Equal values have no differing fields; only unequal ones pay for the
-    // field-by-field walk.
-    if a == b {
-        return None;
-    }
-    let a = serde_json::to_value(a).unwrap_or_default();
-    let b = serde_json::to_value(b).unwrap_or_default();
-    let fields = conformance::diff::diff_values(&a, &b);
-    (!fields.is_empty()).then_some(Divergence {
+    (!differences.is_empty()).then(|| Divergence {
         oracle,
         step,
-        fields,
+        fields: differences
+            .into_iter()
+            .map(|d| (d.field, d.left, d.right))
+            .collect(),
         contract: None,
     })
 }
 
-fn deploy_summary(result: &Result<vm::session::Deployment, DeployError>) -> Result<String, String> {
-    result
-        .as_ref()
-        .map(|deployment| deployment.id.to_string())
-        .map_err(ToString::to_string)
+/// An engine error: a VM bug, never equal to anything.
+fn engine_error(oracle: &'static str, step: String, contract: usize, error: String) -> Verdict {
+    Verdict::Diverge(Divergence {
+        oracle,
+        step,
+        fields: vec![("engine error".into(), error.clone(), error)],
+        contract: Some(contract),
+    })
+}
+
+/// The outcome and gas of a call, and nothing else, in the protocol's
+/// terms: what the gas oracle compares.
+fn gas_view(result: &Result<Vec<u8>, CallError>, gas_limit: u64, gas_spent: u64) -> CallOutcome {
+    CallOutcome {
+        result: match result {
+            Ok(output) => CallResult::Output(Bytes(output.clone())),
+            Err(error) => CallResult::Failed(normalize::failure(error)),
+        },
+        gas_limit,
+        gas_spent: Some(gas_spent),
+        events: None,
+        feed: Vec::new(),
+        debug: Vec::new(),
+        frames: None,
+        state: BTreeMap::new(),
+        trace: None,
+    }
 }
 
 /// One session per engine, driven in lock step: every deploy and call runs
@@ -146,17 +172,20 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
         {
             return Err(Verdict::Discard(DiscardCause::NotAContract));
         }
-        let (da, db) = (deploy_summary(&ra), deploy_summary(&rb));
-        if let Some(divergence) = compare(self.oracle, format!("deploy {index}"), &da, &db) {
+        let step = format!("deploy {index}");
+        let oa = normalize::deploy_outcome(&ra, self.a.memory_states());
+        let ob = normalize::deploy_outcome(&rb, self.b.memory_states());
+        let (oa, ob) = match (oa, ob) {
+            (Ok(oa), Ok(ob)) => (oa, ob),
+            (Err(error), _) | (_, Err(error)) => {
+                return Err(engine_error(self.oracle, step, index, error.to_string()));
+            }
+        };
+        if let Some(divergence) = divergence(self.oracle, step, compare_deploys(&oa, &ob)) {
             return Err(Verdict::Diverge(Divergence {
                 contract: Some(index),
                 ..divergence
             }));
-        }
-        let init_a = ra.as_ref().ok().map(|d| d.init.clone());
-        let init_b = rb.as_ref().ok().map(|d| d.init.clone());
-        if let Some(divergence) = compare(self.oracle, format!("init {index}"), &init_a, &init_b) {
-            return Err(Verdict::Diverge(divergence));
         }
         Ok(ra.is_ok())
     }
@@ -176,22 +205,25 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
         if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
             return Err(Verdict::Discard(DiscardCause::InstancePoolExhausted));
         }
-        let ra = ra.map_err(|e| e.to_string());
-        let rb = rb.map_err(|e| e.to_string());
         let step = format!("call {index}");
-        if let Some(divergence) = compare(self.oracle, step.clone(), &ra, &rb) {
+        let (ra, rb) = match (ra, rb) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            (Err(error), _) | (_, Err(error)) => {
+                return Err(engine_error(self.oracle, step, contract, error.to_string()));
+            }
+        };
+        let oa = normalize::call_outcome(&ra, self.a.memory_states());
+        let ob = normalize::call_outcome(&rb, self.b.memory_states());
+        let (oa, ob) = match (oa, ob) {
+            (Ok(oa), Ok(ob)) => (oa, ob),
+            (Err(error), _) | (_, Err(error)) => {
+                return Err(engine_error(self.oracle, step, contract, error.to_string()));
+            }
+        };
+        if let Some(divergence) = divergence(self.oracle, step, compare_calls(&oa, &ob)) {
             return Err(Verdict::Diverge(Divergence {
                 contract: Some(contract),
                 ..divergence
-            }));
-        }
-        // An engine failure is a VM bug even when both sides agree on it.
-        if let Err(error) = ra {
-            return Err(Verdict::Diverge(Divergence {
-                oracle: self.oracle,
-                step,
-                fields: vec![("engine error".into(), error.clone(), error)],
-                contract: Some(contract),
             }));
         }
         Ok(())
@@ -307,6 +339,7 @@ pub fn gas_with<A: Engine, B: Engine>(
     if let Err(DeployError::Admission(_)) = a.prepare(wasm) {
         return Verdict::Discard(DiscardCause::NotAContract);
     }
+    let native_applies = vm::oracle::applicable(wasm);
     let mut stack_exhausted = false;
     for (index, call) in case.calls.iter().enumerate() {
         let mut sa = a.session();
@@ -332,16 +365,17 @@ pub fn gas_with<A: Engine, B: Engine>(
         if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
             return Verdict::Discard(DiscardCause::InstancePoolExhausted);
         }
-        let (Ok(ra), Ok(rb)) = (ra, rb) else {
-            return Verdict::Diverge(Divergence {
-                oracle: "gas",
-                step: format!("call {index}"),
-                fields: vec![("engine error".into(), String::new(), String::new())],
-                contract: Some(0),
-            });
+        let step = format!("call {index}");
+        let (ra, rb) = match (ra, rb) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            (Err(error), _) | (_, Err(error)) => {
+                return engine_error("gas", step, 0, error.to_string());
+            }
         };
-        let pair = |r: &vm::CallReceipt| (r.result.clone(), r.gas_spent);
-        if let Some(divergence) = compare("gas", format!("call {index}"), &pair(&ra), &pair(&rb)) {
+        let view = |r: &vm::CallReceipt| gas_view(&r.result, r.gas_limit, r.gas_spent);
+        if let Some(divergence) =
+            divergence("gas", step.clone(), compare_calls(&view(&ra), &view(&rb)))
+        {
             return Verdict::Diverge(divergence);
         }
         if ra.result
@@ -352,23 +386,28 @@ pub fn gas_with<A: Engine, B: Engine>(
             stack_exhausted = true;
             continue;
         }
+        if !native_applies {
+            continue;
+        }
         let native = match native.call(wasm, call.function, &call.arg, call.gas) {
-            Ok(native) => (native.result, native.gas_spent),
+            Ok(native) => gas_view(&native.result, call.gas, native.gas_spent),
             Err(error) => {
                 return Verdict::Diverge(Divergence {
                     oracle: "gas",
-                    step: format!("call {index}"),
+                    step,
                     fields: vec![("native".into(), String::new(), error.to_string())],
                     contract: Some(0),
                 });
             }
         };
-        if let Some(divergence) = compare("gas", format!("call {index}"), &pair(&ra), &native) {
+        if let Some(divergence) = divergence("gas", step, compare_calls(&view(&ra), &native)) {
             return Verdict::Diverge(divergence);
         }
     }
     if stack_exhausted {
         Verdict::Discard(DiscardCause::StackExhausted)
+    } else if !native_applies {
+        Verdict::Discard(DiscardCause::NativeFuelInapplicable)
     } else {
         Verdict::Agree
     }
@@ -420,10 +459,18 @@ pub fn admission_with<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, bytes: &[u8]) 
     if deploy_pool_exhausted(&ra) || deploy_pool_exhausted(&rb) {
         return Verdict::Discard(DiscardCause::InstancePoolExhausted);
     }
-    let (ra, rb) = (deploy_summary(&ra), deploy_summary(&rb));
-    match compare("admission", "deploy".into(), &ra, &rb) {
-        Some(divergence) => Verdict::Diverge(divergence),
-        None => Verdict::Agree,
+    let oa = normalize::deploy_outcome(&ra, sa.memory_states());
+    let ob = normalize::deploy_outcome(&rb, sb.memory_states());
+    match (oa, ob) {
+        (Ok(oa), Ok(ob)) => {
+            match divergence("admission", "deploy".into(), compare_deploys(&oa, &ob)) {
+                Some(divergence) => Verdict::Diverge(divergence),
+                None => Verdict::Agree,
+            }
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            engine_error("admission", "deploy".into(), 0, error.to_string())
+        }
     }
 }
 

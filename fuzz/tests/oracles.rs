@@ -27,7 +27,7 @@ const NAN: &str = r#"(module
 fn diverges_on(verdict: Verdict, field: &str) {
     match verdict {
         Verdict::Diverge(divergence) => assert!(
-            divergence.fields.iter().any(|(f, _, _)| f.contains(field)),
+            divergence.fields.iter().any(|(f, _, _)| f == field),
             "{divergence:?}"
         ),
         other => panic!("expected a divergence on {field}, got {other:?}"),
@@ -50,7 +50,7 @@ fn differential_finds_an_extra_gas_unit_and_a_flipped_nan_bit() {
     let flip: Vm<Faulty<WasmiEngine, FlipNan>> = Vm::new(VmConfig::default()).expect("vm");
     diverges_on(
         oracle::differential(&engines.wasmtime, &flip, &case),
-        "Ok.result",
+        "result.output",
     );
 }
 
@@ -62,7 +62,7 @@ fn gas_oracle_finds_an_extra_gas_unit() {
     let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
     diverges_on(
         oracle::gas_with(&engines.wasmtime, &extra, &engines.native, &case),
-        "1",
+        "gas_spent",
     );
 }
 
@@ -75,7 +75,7 @@ fn admission_oracle_finds_an_engine_that_refuses_modules() {
     let refusing: Vm<RejectsLargeModules<WasmiEngine>> = Vm::new(VmConfig::default()).expect("vm");
     diverges_on(
         oracle::admission_with(&engines.wasmtime, &refusing, &bytes),
-        "Err",
+        "result",
     );
 }
 
@@ -104,7 +104,8 @@ fn scenario_oracle_runs_the_corpus_contracts_and_finds_an_extra_gas_unit() {
     let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
     diverges_on(
         oracle::scenario(&engines.wasmtime, &extra, &known, &case),
-        "gas_spent",
+        // The counter's `init` already spends one more.
+        "init.gas_spent",
     );
 }
 

@@ -149,7 +149,11 @@ fn state(
     for id in ids {
         let (a, b) = (left.get(id), right.get(id));
         if a != b {
-            diffs.push(&format!("state.{}", &id.to_string()[..8]), describe(a), describe(b));
+            diffs.push(
+                &format!("state.{}", &id.to_string()[..8]),
+                describe(a),
+                describe(b),
+            );
         }
     }
 }

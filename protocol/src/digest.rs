@@ -93,7 +93,10 @@ mod tests {
         let left = node_hash(&leaves[0], &leaves[1]);
         let right = node_hash(&leaves[2], &[0; 32]);
         let root = node_hash(&left, &right);
-        assert_eq!(memory_digest(&memory), digest_of_root(memory.len() as u64, &root));
+        assert_eq!(
+            memory_digest(&memory),
+            digest_of_root(memory.len() as u64, &root)
+        );
     }
 
     #[test]

@@ -68,9 +68,13 @@ pub enum TrapCode {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FailureKind {
     /// The contract called `panic`, or a host query panicked.
-    Panic { message: String },
+    Panic {
+        message: String,
+    },
     OutOfGas,
-    Trap { code: TrapCode },
+    Trap {
+        code: TrapCode,
+    },
     /// A host function or the VM found a pointer range outside memory, a
     /// length over the argument buffer, or an output length outside
     /// `0..=65536`.
@@ -80,9 +84,13 @@ pub enum FailureKind {
     /// `feed` without a feeder.
     MissingFeed,
     /// `hq` named a query the session does not have.
-    MissingHostQuery { name: String },
+    MissingHostQuery {
+        name: String,
+    },
     /// The called function is not an export.
-    MissingFunction { name: String },
+    MissingFunction {
+        name: String,
+    },
     /// `init` called after deploy.
     InitNotCallable,
     /// A top-level call to a contract nobody deployed.

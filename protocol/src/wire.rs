@@ -18,7 +18,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     /// First request of a connection: the driver's protocol version.
-    Hello { protocol: u32 },
+    Hello {
+        protocol: u32,
+    },
     /// Drops the current session, if any, and opens a new, empty one.
     Session(SessionRequest),
     Deploy(DeployRequest),
@@ -100,7 +102,9 @@ pub enum Response {
     Memory(Option<MemoryRead>),
     /// The request could not be served (malformed, out of order, or the
     /// session is unusable after a host panic). Never an outcome.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 #[cfg(test)]

@@ -32,8 +32,6 @@ pub enum CallError {
     MissingFunction { name: String },
     #[error("`init` runs only at deploy")]
     InitNotCallable,
-    #[error("the function name is not UTF-8")]
-    InvalidFunctionName,
     #[error("call depth would exceed {max}")]
     DepthExceeded { max: usize },
     #[error("input of {len} bytes does not fit the 65536-byte argument buffer")]
@@ -53,7 +51,6 @@ impl CallError {
             CallError::DoesNotExist { .. } => "does_not_exist",
             CallError::MissingFunction { .. } => "missing_function",
             CallError::InitNotCallable => "init_not_callable",
-            CallError::InvalidFunctionName => "invalid_function_name",
             CallError::DepthExceeded { .. } => "depth_exceeded",
             CallError::InputTooLarge { .. } => "input_too_large",
             CallError::OutputLength { .. } => "output_length",

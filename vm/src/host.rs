@@ -444,19 +444,12 @@ impl Host<'_> {
         let callee = state.live_contract(&id);
         let failed_in_frame = match callee {
             Some(callee) if function == INIT_EXPORT => Some((callee, CallError::InitNotCallable)),
-            Some(callee)
-                if !state.contracts[callee.0]
-                    .functions
-                    .iter()
-                    .any(|f| *f == function) =>
-            {
-                Some((
-                    callee,
-                    CallError::MissingFunction {
-                        name: function.clone(),
-                    },
-                ))
-            }
+            Some(callee) if !state.contracts[callee.0].functions.contains(&function) => Some((
+                callee,
+                CallError::MissingFunction {
+                    name: function.clone(),
+                },
+            )),
             _ => None,
         };
         let (result, charge) = match (refused, callee, failed_in_frame) {

@@ -70,7 +70,6 @@ pub fn failure_kind(error: &CallError) -> FailureKind {
         CallError::DoesNotExist { .. } => FailureKind::DoesNotExist,
         CallError::MissingFunction { name } => FailureKind::MissingFunction { name: name.clone() },
         CallError::InitNotCallable => FailureKind::InitNotCallable,
-        CallError::InvalidFunctionName => FailureKind::InvalidUtf8,
         // Refusals only a nested call meets; a caller sees them as a code.
         CallError::DepthExceeded { .. } => FailureKind::Unknown,
         // piecrust reports an input or output that does not fit the
@@ -168,11 +167,9 @@ pub fn deploy_outcome(
         ),
         Err(error) => {
             let failure = match error {
-                DeployError::Admission(_) | DeployError::Instrument(_) => {
-                    DeployFailure::Rejected {
-                        message: error.to_string(),
-                    }
-                }
+                DeployError::Admission(_) | DeployError::Instrument(_) => DeployFailure::Rejected {
+                    message: error.to_string(),
+                },
                 // An engine that cannot compile a module rejects it: the
                 // comparison then shows which engine accepted it.
                 DeployError::Engine(EngineError::Compile { .. }) => DeployFailure::Rejected {

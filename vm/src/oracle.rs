@@ -1,9 +1,16 @@
-//! The gas oracle: a call on wasmtime's native fuel, uninstrumented.
+//! A second opinion on gas: a call on wasmtime 48's native fuel,
+//! uninstrumented.
 //!
-//! The determinism pass promises that, for every call, both engines report
-//! the outcome class and gas that wasmtime's own fuel metering reports for
-//! the original module with the reference cost table. This module runs that
-//! reference so tests and fuzzers can hold the pass to it.
+//! Production's gas is the fuel of Dusk's fork of wasmtime 21, which the
+//! determinism pass reproduces. wasmtime 48's own fuel, configured with the
+//! same cost table and no per-unit costs, charges every operator the same
+//! and checks at the same function entries and loop headers, but also
+//! checks after a bulk memory operation or `memory.grow` whose size is not
+//! a compile-time constant, and traps statically on accesses past a
+//! memory's declared maximum. On modules without those ([`applicable`]) it
+//! is an independent implementation of production's fuel placement, which
+//! tests and fuzzers hold the pass to; production itself is the oracle for
+//! the rest.
 
 use std::sync::Arc;
 
@@ -33,6 +40,54 @@ pub enum OracleError {
     Engine(#[from] EngineError),
     #[error("instantiation trapped: {0}")]
     InstantiationTrap(crate::engine::Trap),
+}
+
+/// Whether wasmtime 48's native fuel places gas where production's does for
+/// this module: no `memory.copy`, `memory.fill`, `memory.init` or
+/// `memory.grow`, and no access whose static offset and size pass the
+/// memory's declared maximum. Bytes that do not parse are not applicable.
+pub fn applicable(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    let mut max_bytes: Option<u64> = None;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else {
+            return false;
+        };
+        match payload {
+            Payload::MemorySection(reader) => {
+                for memory in reader.into_iter().flatten() {
+                    max_bytes = memory
+                        .maximum
+                        .map(|pages| pages.saturating_mul(crate::abi::WASM_PAGE));
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let Ok(reader) = body.get_operators_reader() else {
+                    return false;
+                };
+                for op in reader {
+                    let Ok(op) = op else {
+                        return false;
+                    };
+                    match op {
+                        Operator::MemoryCopy { .. }
+                        | Operator::MemoryFill { .. }
+                        | Operator::MemoryInit { .. }
+                        | Operator::MemoryGrow { .. } => return false,
+                        _ => {}
+                    }
+                    if let (Some(max), Some((memarg, size))) =
+                        (max_bytes, crate::determinism::memory_access(&op))
+                        && memarg.offset.saturating_add(size) > max
+                    {
+                        return false;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// wasmtime with native fuel, with a cache of compiled modules.

@@ -363,7 +363,10 @@ impl<E: Engine> Session<'_, E> {
                 continue;
             }
             if let Some(state) = host.journal.contract_mut(InstanceId(index)) {
-                states.insert(crate::normalize::protocol_id(&slot.id), state.memory_state());
+                states.insert(
+                    crate::normalize::protocol_id(&slot.id),
+                    state.memory_state(),
+                );
             }
         }
         states

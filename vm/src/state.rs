@@ -500,7 +500,11 @@ mod tests {
             let memory: Vec<u8> = (0..pages * 4096).map(|i| (i % 251) as u8).collect();
             let mut tree = PageTree::default();
             tree.resize(memory.len());
-            assert_eq!(digest(&mut tree, &memory), memory_digest(&memory), "{pages} pages");
+            assert_eq!(
+                digest(&mut tree, &memory),
+                memory_digest(&memory),
+                "{pages} pages"
+            );
         }
     }
 

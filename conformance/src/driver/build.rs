@@ -69,7 +69,11 @@ fn run_cargo(mut command: Command, engine: &str) -> Result<(), DriverError> {
 }
 
 /// The runner binary for `piecrust`, built when missing or stale.
-pub fn runner_binary(piecrust: &Piecrust, root: &Path, engine: &str) -> Result<PathBuf, DriverError> {
+pub fn runner_binary(
+    piecrust: &Piecrust,
+    root: &Path,
+    engine: &str,
+) -> Result<PathBuf, DriverError> {
     let workspace = runners_workspace(root);
     match piecrust {
         Piecrust::V0_32 | Piecrust::V0_31 => {
@@ -129,7 +133,12 @@ fn local_crate(dir: &Path) -> Result<(PathBuf, String), String> {
     ))
 }
 
-fn local_runner(dir: &Path, root: &Path, workspace: &Path, engine: &str) -> Result<PathBuf, DriverError> {
+fn local_runner(
+    dir: &Path,
+    root: &Path,
+    workspace: &Path,
+    engine: &str,
+) -> Result<PathBuf, DriverError> {
     let build_error = |message: String| DriverError::Build {
         engine: engine.into(),
         message,
@@ -146,14 +155,17 @@ fn local_runner(dir: &Path, root: &Path, workspace: &Path, engine: &str) -> Resu
     // whose piecrust is the checkout.
     std::fs::create_dir_all(copy.join(member).join("src")).map_err(io)?;
     std::fs::create_dir_all(copy.join("src")).map_err(io)?;
-    let protocol = root
-        .join("protocol")
-        .canonicalize()
-        .map_err(io)?;
+    let protocol = root.join("protocol").canonicalize().map_err(io)?;
     let manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).map_err(io)?;
     let manifest = manifest
-        .replace("path = \"../../protocol\"", &format!("path = {:?}", protocol.display().to_string()))
-        .replace("members = [\"v0_32\", \"v0_31\"]", &format!("members = [\"{member}\"]"));
+        .replace(
+            "path = \"../../protocol\"",
+            &format!("path = {:?}", protocol.display().to_string()),
+        )
+        .replace(
+            "members = [\"v0_32\", \"v0_31\"]",
+            &format!("members = [\"{member}\"]"),
+        );
     let manifest = format!(
         "{manifest}\n[patch.crates-io]\npiecrust = {{ path = {:?} }}\n",
         crate_dir.display().to_string()
@@ -162,10 +174,16 @@ fn local_runner(dir: &Path, root: &Path, workspace: &Path, engine: &str) -> Resu
     if !copy.join("Cargo.lock").exists() {
         std::fs::copy(workspace.join("Cargo.lock"), copy.join("Cargo.lock")).map_err(io)?;
     }
-    std::fs::copy(workspace.join("src").join("runner.rs"), copy.join("src").join("runner.rs"))
-        .map_err(io)?;
-    std::fs::copy(workspace.join(member).join("Cargo.toml"), copy.join(member).join("Cargo.toml"))
-        .map_err(io)?;
+    std::fs::copy(
+        workspace.join("src").join("runner.rs"),
+        copy.join("src").join("runner.rs"),
+    )
+    .map_err(io)?;
+    std::fs::copy(
+        workspace.join(member).join("Cargo.toml"),
+        copy.join(member).join("Cargo.toml"),
+    )
+    .map_err(io)?;
     std::fs::copy(
         workspace.join(member).join("src").join("main.rs"),
         copy.join(member).join("src").join("main.rs"),

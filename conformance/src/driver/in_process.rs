@@ -6,8 +6,7 @@ use runner_protocol::wire::{
     CallRequest, DeployRequest, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
-    Bytes, CallOutcome, DeployOutcome, Failure, FailureKind, MemoryState,
-    outcome::CallResult,
+    Bytes, CallOutcome, DeployOutcome, Failure, FailureKind, MemoryState, outcome::CallResult,
 };
 use vm::abi::ContractId;
 use vm::engine::Engine;

@@ -11,10 +11,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
     CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
-use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::{
     CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
     Response,

@@ -23,6 +23,8 @@ pub mod shadow;
 pub mod ssa;
 pub mod stack;
 
+pub use shadow::memory_access;
+
 use std::collections::HashMap;
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};

@@ -68,6 +68,10 @@ pub fn call_checked(
     gas: u64,
 ) -> CallReceipt {
     let receipt = call_both_with(engines, wasm, function, arg, gas);
+    if !vm::oracle::applicable(wasm) {
+        // wasmtime 48 places gas differently from production here.
+        return receipt;
+    }
     let native: NativeOutcome = engines
         .oracle
         .call(wasm, function, arg, gas)
