@@ -108,7 +108,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
                 step.deviations
                     .iter()
                     .filter_map(|id| catalogue.get(id))
-                    .filter(|entry| entry.applies_to(&run.engine))
+                    .filter(|entry| entry.applies_to(&run.baseline))
                     .collect()
             } else {
                 Vec::new()
@@ -123,7 +123,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
                         explained[position] = true;
                         judgement.deviations.push(Deviation {
                             step: step_index + 1,
-                            engine: run.engine.clone(),
+                            engine: run.baseline.clone(),
                             id: declared[position].id.clone(),
                             field: difference.field,
                             expected: difference.left,

@@ -397,7 +397,7 @@ fn tally(report: &ScenarioReport, tallies: &mut [EngineTally]) {
                 .judgement
                 .deviations
                 .iter()
-                .any(|d| d.step == step && d.engine == run.engine);
+                .any(|d| d.step == step && d.engine == run.baseline);
             if diverges {
                 tally.diverging += 1;
             } else if explained {

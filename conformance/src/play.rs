@@ -38,6 +38,8 @@ pub struct StepFailure {
 #[derive(Debug)]
 pub struct EngineRun {
     pub engine: String,
+    /// The release whose catalogue entries and snapshot lines apply.
+    pub baseline: String,
     pub production: bool,
     pub steps: Vec<StepOutcome>,
     pub failure: Option<StepFailure>,
@@ -63,6 +65,7 @@ pub fn session_request(scenario: &Scenario) -> SessionRequest {
 pub fn play(scenario: &Scenario, driver: &mut dyn Driver, production: bool) -> EngineRun {
     let mut run = EngineRun {
         engine: driver.name(),
+        baseline: driver.baseline(),
         production,
         steps: Vec::new(),
         failure: None,

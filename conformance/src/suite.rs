@@ -170,7 +170,7 @@ pub fn run_scenario(
                 .runs
                 .iter()
                 .filter(|run| run.production)
-                .map(|run| run.engine.clone())
+                .map(|run| run.baseline.clone())
                 .collect();
             report.snapshot =
                 check_snapshot(&snapshot_path(snapshots, scenario), &rendered, &production);

@@ -60,7 +60,7 @@ fn run(
         .runs
         .iter()
         .filter(|run| run.production)
-        .map(|run| run.engine.clone())
+        .map(|run| run.baseline.clone())
         .collect();
     let name = snapshot_name(scenario);
     let path = suite::snapshot_path(&snapshots, scenario);

@@ -68,12 +68,13 @@ fn run_cargo(mut command: Command, engine: &str) -> Result<(), DriverError> {
     })
 }
 
-/// The runner binary for `piecrust`, built when missing or stale.
+/// The runner binary for `piecrust`, built when missing or stale, and the
+/// release it stands for (see [`super::Driver::baseline`]).
 pub fn runner_binary(
     piecrust: &Piecrust,
     root: &Path,
     engine: &str,
-) -> Result<PathBuf, DriverError> {
+) -> Result<(PathBuf, String), DriverError> {
     let workspace = runners_workspace(root);
     match piecrust {
         Piecrust::V0_32 | Piecrust::V0_31 => {
@@ -99,7 +100,7 @@ pub fn runner_binary(
                     .env("CARGO_TARGET_DIR", &target);
                 run_cargo(command, engine)?;
             }
-            Ok(binary)
+            Ok((binary, engine.to_string()))
         }
         Piecrust::Local(dir) => local_runner(dir, root, &workspace, engine),
     }
@@ -138,7 +139,7 @@ fn local_runner(
     root: &Path,
     workspace: &Path,
     engine: &str,
-) -> Result<PathBuf, DriverError> {
+) -> Result<(PathBuf, String), DriverError> {
     let build_error = |message: String| DriverError::Build {
         engine: engine.into(),
         message,
@@ -203,5 +204,13 @@ fn local_runner(
             format!("local {version} at {}", crate_dir.display()),
         );
     run_cargo(command, engine)?;
-    Ok(copy.join("target").join("release").join(name))
+    let baseline = if version.starts_with("0.31.") {
+        "piecrust-0.31.0"
+    } else {
+        "piecrust-0.32.2"
+    };
+    Ok((
+        copy.join("target").join("release").join(name),
+        baseline.to_string(),
+    ))
 }

@@ -63,6 +63,12 @@ pub enum DriverError {
 pub trait Driver: Send {
     /// The engine's name, as reports use it.
     fn name(&self) -> String;
+    /// The release whose catalogue entries and snapshot lines apply to this
+    /// engine: its own name, or for a local piecrust checkout the release
+    /// of the same minor version it stands in for.
+    fn baseline(&self) -> String {
+        self.name()
+    }
     /// Drops the current session and opens a new one.
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError>;
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError>;
@@ -121,9 +127,11 @@ pub fn drivers<'vm>(
             EngineSpec::Wasmtime => Box::new(in_process::InProcess::new(&vms.wasmtime)),
             EngineSpec::Wasmi => Box::new(in_process::InProcess::new(&vms.wasmi)),
             EngineSpec::Piecrust(piecrust) => {
-                let binary = build::runner_binary(piecrust, &config.root, &engine.name())?;
+                let (binary, baseline) =
+                    build::runner_binary(piecrust, &config.root, &engine.name())?;
                 Box::new(process::RunnerProcess::new(
                     engine.name(),
+                    baseline,
                     binary,
                     config.step_timeout,
                 ))

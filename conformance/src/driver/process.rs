@@ -45,6 +45,7 @@ impl Drop for Connection {
 /// A runner process.
 pub struct RunnerProcess {
     engine: String,
+    baseline: String,
     binary: PathBuf,
     timeout: Duration,
     connection: Option<Connection>,
@@ -64,9 +65,10 @@ fn describe(request: &Request) -> String {
 }
 
 impl RunnerProcess {
-    pub fn new(engine: String, binary: PathBuf, timeout: Duration) -> Self {
+    pub fn new(engine: String, baseline: String, binary: PathBuf, timeout: Duration) -> Self {
         RunnerProcess {
             engine,
+            baseline,
             binary,
             timeout,
             connection: None,
@@ -285,6 +287,10 @@ impl RunnerProcess {
 impl Driver for RunnerProcess {
     fn name(&self) -> String {
         self.engine.clone()
+    }
+
+    fn baseline(&self) -> String {
+        self.baseline.clone()
     }
 
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {

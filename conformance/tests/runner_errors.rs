@@ -1,0 +1,190 @@
+//! A runner that is missing, crashes, hangs, speaks another protocol
+//! version or prints something that is not the protocol gets a clear error
+//! naming the runner and the request; our engines' results are still
+//! reported, and the scenario fails.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use conformance::catalogue::Catalogue;
+use conformance::driver::process::RunnerProcess;
+use conformance::driver::{Driver, DriverConfig, DriverError, OurVms, drivers};
+use conformance::engines::EngineSpec;
+use conformance::play::session_request;
+use conformance::scenario::Scenario;
+use conformance::suite::{self, TestedEngine};
+use runner_protocol::wire::CallRequest;
+use runner_protocol::{Bytes, ContractId, FailureKind, outcome::CallResult};
+
+const HELLO: &str = r#"{"hello":{"protocol":1,"engine":"fake","version":"0"}}"#;
+
+/// A fake runner: a shell script answering with `body`.
+fn fake_runner(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("conformance-runners-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("writes");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn process(binary: PathBuf) -> RunnerProcess {
+    RunnerProcess::new("fake".into(), "fake".into(), binary, Duration::from_secs(2))
+}
+
+fn scenario() -> Scenario {
+    let root = conformance::repository_root().join("corpus");
+    Scenario::load(
+        &root.join("scenarios/contracts/counter.toml"),
+        &root,
+        &root.join("scenarios"),
+    )
+    .expect("loads")
+}
+
+fn open(binary: PathBuf) -> Result<(), DriverError> {
+    process(binary).open_session(&session_request(&scenario()))
+}
+
+#[test]
+fn a_missing_runner_is_named() {
+    let error = open(PathBuf::from("/nonexistent/runner")).expect_err("cannot start");
+    assert!(matches!(error, DriverError::Spawn { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("fake: cannot start its runner /nonexistent/runner"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_runner_that_exits_at_once_crashed_during_hello() {
+    let error = open(fake_runner("exits", "echo dying >&2; exit 3")).expect_err("crashes");
+    let text = error.to_string();
+    assert!(matches!(error, DriverError::Crashed { .. }), "{text}");
+    assert!(text.contains("during hello (exit status: 3)"), "{text}");
+    assert!(text.contains("dying"), "{text}");
+}
+
+#[test]
+fn another_protocol_version_is_refused() {
+    let error = open(fake_runner(
+        "version",
+        r#"read line; echo '{"hello":{"protocol":2,"engine":"fake","version":"0"}}'; sleep 5"#,
+    ))
+    .expect_err("wrong version");
+    assert_eq!(
+        error.to_string(),
+        "fake: the runner broke the protocol during hello: the runner speaks protocol 2, the suite 1"
+    );
+}
+
+#[test]
+fn output_that_is_not_the_protocol_is_a_protocol_error() {
+    let error = open(fake_runner(
+        "garbage",
+        "read line; echo 'Hello, world'; sleep 5",
+    ))
+    .expect_err("garbage");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("fake: the runner broke the protocol during hello: not a response"),
+        "{text}"
+    );
+    assert!(text.contains("Hello, world"), "{text}");
+}
+
+#[test]
+fn a_runner_that_hangs_times_out() {
+    let binary = fake_runner(
+        "hangs",
+        &format!("read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; sleep 30"),
+    );
+    let mut runner = process(binary);
+    runner
+        .open_session(&session_request(&scenario()))
+        .expect("opens");
+    let started = std::time::Instant::now();
+    let error = runner
+        .call(&CallRequest {
+            contract: ContractId([0; 32]),
+            function: "f".into(),
+            arg: Bytes::default(),
+            gas: 1,
+        })
+        .expect_err("times out");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        error.to_string(),
+        "fake: no answer to call f within 2 s; the runner was stopped"
+    );
+}
+
+#[test]
+fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
+    let binary = fake_runner(
+        "dies",
+        &format!(
+            "read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; read line; kill -SEGV $$"
+        ),
+    );
+    let mut runner = process(binary);
+    runner
+        .open_session(&session_request(&scenario()))
+        .expect("opens");
+    let outcome = runner
+        .call(&CallRequest {
+            contract: ContractId([0; 32]),
+            function: "f".into(),
+            arg: Bytes::default(),
+            gas: 1,
+        })
+        .expect("a crash is the call's outcome");
+    match outcome.result {
+        CallResult::Failed(failure) => {
+            assert_eq!(failure.kind, FailureKind::HostPanic);
+            assert!(
+                failure.detail.contains("during call f (signal: 11"),
+                "{}",
+                failure.detail
+            );
+        }
+        other => panic!("expected a host panic, got {other:?}"),
+    }
+    assert!(outcome.gas_spent.is_none() && outcome.events.is_none());
+}
+
+#[test]
+fn the_suite_reports_our_engines_and_fails_when_a_runner_is_broken() {
+    let vms = OurVms::new().expect("engines");
+    let specs = [EngineSpec::Wasmtime, EngineSpec::Wasmi];
+    let root = conformance::repository_root();
+    let ours = drivers(&specs, &vms, &DriverConfig::new(&root)).expect("drivers");
+    let mut tested: Vec<TestedEngine> = specs
+        .into_iter()
+        .zip(ours)
+        .map(|(spec, driver)| TestedEngine { spec, driver })
+        .collect();
+    tested.push(TestedEngine {
+        spec: EngineSpec::Piecrust(conformance::engines::Piecrust::V0_32),
+        driver: Box::new(process(fake_runner("gone", "exit 1"))),
+    });
+    let report = suite::run_scenario(
+        &mut tested,
+        &scenario(),
+        &Catalogue::default(),
+        Some(Path::new("/nonexistent")),
+    );
+    assert!(report.broken() && !report.passed());
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with("opening the session: fake: the runner exited during hello"),
+        "{failures:?}"
+    );
+    // Our engines ran every step and agree.
+    assert_eq!(report.runs[0].steps.len(), scenario().steps.len());
+    assert_eq!(report.runs[1].steps.len(), scenario().steps.len());
+    assert!(report.judgement.divergences.is_empty());
+}
