@@ -155,3 +155,122 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
     }
     judgement
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use runner_protocol::outcome::CallResult;
+    use runner_protocol::{Bytes, CallOutcome};
+
+    use super::*;
+    use crate::catalogue::{Category, Entry};
+    use crate::scenario::{Step, StepKind};
+
+    fn scenario(deviations: &[&str]) -> Scenario {
+        Scenario {
+            path: PathBuf::from("t.toml"),
+            name: "t.toml".into(),
+            description: String::new(),
+            contracts: Vec::new(),
+            host_data: BTreeMap::new(),
+            feeder: false,
+            steps: vec![Step {
+                line: 3,
+                kind: StepKind::Call {
+                    contract: 0,
+                    function: "f".into(),
+                    arg: Vec::new(),
+                    gas: 10,
+                },
+                deviations: deviations.iter().map(|d| d.to_string()).collect(),
+            }],
+        }
+    }
+
+    fn run(engine: &str, production: bool, spent: u64) -> EngineRun {
+        EngineRun {
+            engine: engine.into(),
+            baseline: engine.into(),
+            production,
+            steps: vec![StepOutcome::Call {
+                contract: "a".into(),
+                function: "f".into(),
+                arg: Bytes::default(),
+                outcome: CallOutcome {
+                    result: CallResult::Output(Bytes::default()),
+                    gas_limit: 10,
+                    gas_spent: Some(spent),
+                    events: Some(Vec::new()),
+                    feed: Vec::new(),
+                    debug: Vec::new(),
+                    frames: None,
+                    state: BTreeMap::new(),
+                    trace: None,
+                },
+            }],
+            failure: None,
+        }
+    }
+
+    fn catalogue(engines: &[&str]) -> Catalogue {
+        Catalogue {
+            entries: vec![Entry {
+                id: "gas".into(),
+                category: Category::ProductionBug,
+                rule: String::new(),
+                production: String::new(),
+                ours: String::new(),
+                why: String::new(),
+                fields: vec!["gas_spent".into()],
+                engines: engines.iter().map(|e| e.to_string()).collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn our_engines_must_agree_exactly_whatever_the_step_names() {
+        let runs = [run("wasmtime", false, 5), run("wasmi", false, 6)];
+        let judgement = judge(&scenario(&["gas"]), &runs, &catalogue(&[]));
+        assert_eq!(judgement.divergences.len(), 1);
+        assert_eq!(judgement.divergences[0].field, "gas_spent");
+        assert_eq!(judgement.divergences[0].engine, "wasmi");
+        assert!(judgement.deviations.is_empty() && judgement.unseen.is_empty());
+    }
+
+    #[test]
+    fn a_named_entry_explains_production_in_its_fields_only() {
+        let runs = [run("wasmtime", false, 5), run("piecrust-0.32.2", true, 6)];
+        let judgement = judge(&scenario(&["gas"]), &runs, &catalogue(&[]));
+        assert!(judgement.divergences.is_empty());
+        assert_eq!(judgement.deviations.len(), 1);
+        assert_eq!(judgement.deviations[0].found, "6");
+        // Without the name on the step, the same difference diverges.
+        let judgement = judge(&scenario(&[]), &runs, &catalogue(&[]));
+        assert_eq!(judgement.divergences.len(), 1);
+    }
+
+    #[test]
+    fn an_entry_named_where_production_agrees_is_unseen() {
+        let runs = [run("wasmtime", false, 5), run("piecrust-0.32.2", true, 5)];
+        let judgement = judge(&scenario(&["gas"]), &runs, &catalogue(&[]));
+        assert_eq!(
+            judgement.unseen,
+            vec![Unseen {
+                step: 1,
+                line: 3,
+                engine: "piecrust-0.32.2".into(),
+                id: "gas".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn an_entry_scoped_to_another_release_explains_nothing() {
+        let runs = [run("wasmtime", false, 5), run("piecrust-0.32.2", true, 6)];
+        let judgement = judge(&scenario(&["gas"]), &runs, &catalogue(&["piecrust-0.31.0"]));
+        assert_eq!(judgement.divergences.len(), 1);
+        assert!(judgement.unseen.is_empty());
+    }
+}

@@ -61,6 +61,8 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         step_timeout: u64,
     },
+    /// Print the deviation catalogue as Markdown (docs/deviations.md).
+    Catalogue,
     /// Print the module the determinism pass gives our engines, as WAT.
     Instrument {
         /// The contract, as `.wat` or `.wasm`.
@@ -327,6 +329,22 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
         }
     }
     Ok(if agree { 0 } else { 1 })
+}
+
+fn print_catalogue() -> Result<(), InputError> {
+    let catalogue = catalogue()?;
+    let files = scenario_files(&[])?;
+    let mut uses = Vec::new();
+    for path in &files {
+        let scenario = load_scenario(path).map_err(InputError::Setup)?;
+        for step in &scenario.steps {
+            for id in &step.deviations {
+                uses.push((id.clone(), scenario.name.clone()));
+            }
+        }
+    }
+    print!("{}", catalogue.markdown(&uses));
+    Ok(())
 }
 
 fn instrument(path: &Path) -> Result<(), InputError> {
@@ -773,6 +791,7 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Call(args) => call(args),
         Command::Instrument { contract } => instrument(contract).map(|()| 0),
+        Command::Catalogue => print_catalogue().map(|()| 0),
         Command::Run {
             paths,
             engines,

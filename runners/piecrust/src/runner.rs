@@ -89,7 +89,10 @@ pub fn main(version: &str) -> ExitCode {
             serde_json::json!({ "error": { "message": format!("cannot encode the response: {error}") } })
                 .to_string()
         });
-        if writeln!(output, "{text}").and_then(|()| output.flush()).is_err() {
+        if writeln!(output, "{text}")
+            .and_then(|()| output.flush())
+            .is_err()
+        {
             break;
         }
     }
@@ -265,10 +268,7 @@ impl Runner {
 
     /// Runs `operation` on the session, turning a panic into its message
     /// and poisoning the session.
-    fn guarded<T>(
-        &mut self,
-        operation: impl FnOnce(&mut OpenSession) -> T,
-    ) -> Result<T, String> {
+    fn guarded<T>(&mut self, operation: impl FnOnce(&mut OpenSession) -> T) -> Result<T, String> {
         let Some(open) = self.session.as_mut() else {
             return Err("no session".into());
         };
@@ -330,13 +330,8 @@ impl Runner {
         let called = self.guarded(|open| {
             let arg = request.arg.0.clone();
             if open.feeder {
-                open.session.feeder_call_raw(
-                    contract,
-                    &request.function,
-                    arg,
-                    request.gas,
-                    sender,
-                )
+                open.session
+                    .feeder_call_raw(contract, &request.function, arg, request.gas, sender)
             } else {
                 drop(sender);
                 open.session
@@ -499,8 +494,9 @@ fn read_memory(session: &Session, id: ContractId, len: u64, offset: u64, want: u
             let from = start.max(page_start);
             let to = end.min(page_end);
             if from < to {
-                bytes[(from - start) as usize..(to - start) as usize]
-                    .copy_from_slice(&page[(from - page_start) as usize..(to - page_start) as usize]);
+                bytes[(from - start) as usize..(to - start) as usize].copy_from_slice(
+                    &page[(from - page_start) as usize..(to - page_start) as usize],
+                );
             }
         }
     }
