@@ -1,8 +1,9 @@
 //! The gas schedule and the gas counter.
 //!
-//! Gas is wasmtime's fuel with the reference cost table. The determinism pass
-//! reproduces where wasmtime charges and checks it; this module holds what is
-//! charged and how the counter reads.
+//! Gas is the fuel of production's wasmtime (Dusk's fork of wasmtime 21)
+//! with piecrust's cost table. The determinism pass reproduces where it
+//! charges and checks; this module holds what is charged and how the
+//! counter reads.
 
 use wasmparser::Operator;
 

@@ -3,7 +3,7 @@
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType as EncBlockType, Ieee32, Ieee64, Instruction, MemArg};
-use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValType, ValidatorResources};
+use wasmparser::{FuncValidator, FunctionBody, Operator, ValType, ValidatorResources};
 
 use super::nan::{CANONICAL_F32, CANONICAL_F64, FloatResult, canonicalized_result};
 use super::shadow::{FuelAction, Shadow, memory_access};
@@ -340,20 +340,8 @@ pub(super) fn rewrite<'a>(
         out: Vec::new(),
         frame_size_slots: Vec::new(),
     };
-    let block_types = |blockty: BlockType| -> (Vec<ValType>, Vec<ValType>) {
-        match blockty {
-            BlockType::Empty => (Vec::new(), Vec::new()),
-            BlockType::Type(result) => (Vec::new(), vec![result]),
-            BlockType::FuncType(index) => module
-                .types
-                .get(index as usize)
-                .map(|ty| (ty.params().to_vec(), ty.results().to_vec()))
-                .unwrap_or_default(),
-        }
-    };
-
     emitter.enter_frame();
-    let (mut shadow, entry) = Shadow::new(module, &ty, &local_groups);
+    let (mut shadow, entry) = Shadow::new();
     for action in entry {
         emitter.fuel(action);
     }
@@ -365,18 +353,13 @@ pub(super) fn rewrite<'a>(
         let offset = reader.original_position();
         let op = reader.read().map_err(invalid)?;
         let reachable = shadow.is_reachable();
-        let arity = if reachable {
-            op.operator_arity(&validator)
-        } else {
-            None
-        };
         validator.op(offset, &op).map_err(invalid)?;
         max_operand_height = max_operand_height.max(u64::from(validator.operand_stack_height()));
 
         let before_op = shadow.before_operator(&op);
         let (before_code, after_code) =
             shadow
-                .translate(&op, arity, &block_types)
+                .translate(&op)
                 .map_err(|error| InstrumentError::Shadow {
                     function,
                     error: error.to_string(),

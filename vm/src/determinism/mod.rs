@@ -3,10 +3,10 @@
 //!
 //! It adds, as ordinary Wasm that both engines execute the same way:
 //!
-//! - **gas metering** that reproduces wasmtime's native fuel exactly: the
-//!   [`shadow`] follows wasmtime's Cranelift translation and the pass emits
-//!   each increment, save and check where wasmtime compiles one, into two
-//!   globals that play wasmtime's fuel variable and its stored copy;
+//! - **gas metering** that reproduces production's fuel (Dusk's fork of
+//!   wasmtime 21) exactly: the [`shadow`] follows its Cranelift translation
+//!   and the pass emits each increment, save and check where it compiles
+//!   one, into two globals that play the fuel variable and its stored copy;
 //! - a **logical stack limit** ([`stack`]) charged per frame;
 //! - **dirty-page marks** in a second, VM-private memory after every store
 //!   and bulk write, so that committing or rolling back a call costs time in
@@ -20,7 +20,6 @@
 mod body;
 pub mod nan;
 pub mod shadow;
-pub mod ssa;
 pub mod stack;
 
 pub use shadow::memory_access;

@@ -1,31 +1,26 @@
-//! A shadow of wasmtime's Cranelift translation of one function, kept only as
-//! far as fuel depends on it.
+//! A shadow of production's Cranelift translation of one function, kept
+//! only as far as fuel depends on it.
 //!
-//! wasmtime charges fuel at translation time: it adds up operator costs
-//! along straight-line code, flushes the sum into its fuel variable at
-//! control flow, stores the variable where the runtime can read it before
-//! calls and returns, and checks the budget at function entry, loop headers
-//! and large or dynamically sized bulk operations. Which code counts depends
-//! on the translator's notion of reachability, and whether a bulk operation
-//! is checked depends on whether its size is a translation-time constant.
-//! This shadow follows the same operators through the same states (control
-//! frames, reachability, an abstract operand stack over [`Ssa`] values) and
-//! reports the fuel actions wasmtime would compile, in order, so that the
+//! Production's wasmtime (Dusk's fork of wasmtime 21) charges fuel at
+//! translation time: it adds up operator costs along straight-line code,
+//! flushes the sum into its fuel variable at control flow, stores the
+//! variable where the runtime can read it before calls, returns and traps,
+//! and checks the budget at function entry and loop headers. Which code
+//! counts depends on the translator's notion of reachability. This shadow
+//! follows the same operators through the same control frames and reports
+//! the fuel actions the translator compiles, in order, so that the
 //! determinism pass can emit them as plain Wasm.
 //!
-//! The definition it mirrors is `crates/cranelift/src/func_environ.rs`
-//! (`fuel_*`, `pre_translate_bulk_op`) and `translate/code_translator.rs` of
-//! wasmtime 48.
+//! The definition it mirrors is `func_environ.rs` (`fuel_*`) of
+//! `dusk-wasmtime-cranelift` 21 and `code_translator.rs` of `cranelift-wasm`
+//! 0.107 (reachability, `translate_unreachable_operator`, the static bounds
+//! check of `bounds_checks.rs`).
 
-use std::collections::HashMap;
+use wasmparser::{MemArg, Operator};
 
-use wasmparser::{BlockType, FuncType, MemArg, Operator, ValType};
-
-use super::ssa::{Block, Branch, Ssa, Value, Var};
-use crate::admission::ModuleInfo;
 use crate::gas;
 
-/// One thing wasmtime's compiled code does to the fuel counter.
+/// One thing the compiled code does to the fuel counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FuelAction {
     /// Add this much to the fuel variable.
@@ -37,138 +32,49 @@ pub enum FuelAction {
 }
 
 /// Why the shadow cannot follow a function. Only reachable for modules that
-/// admission should have rejected.
+/// validation should have rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShadowError {
-    #[error("operator `{0}` has no known stack effect")]
-    UnknownArity(String),
     #[error("the control stack is inconsistent at `{0}`")]
     ControlStack(&'static str),
-    #[error("the operand stack underflows at `{0}`")]
-    OperandStack(String),
 }
 
 #[derive(Clone, Copy, Debug)]
-enum ElseData {
-    /// The `if` has no `else` yet; its false edge goes straight to the
-    /// destination through this branch.
-    NoElse(Branch),
-    WithElse(Block),
-}
-
-#[derive(Debug)]
 enum FrameKind {
     Block,
-    Loop {
-        header: Block,
-    },
+    Loop,
     If {
-        else_data: ElseData,
         head_is_reachable: bool,
+        /// Whether the `then` arm ended reachable, once its `else` is seen.
         consequent_ends_reachable: Option<bool>,
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Frame {
     kind: FrameKind,
-    /// The block after the construct (`destination` in wasmtime).
-    following: Block,
-    params: usize,
-    results: usize,
-    original_height: usize,
+    /// Whether a branch targets the construct's end.
     exit_is_branched_to: bool,
 }
 
-impl Frame {
-    fn branch_destination(&self) -> Block {
-        match self.kind {
-            FrameKind::Loop { header } => header,
-            _ => self.following,
-        }
-    }
-
-    fn branch_arity(&self) -> usize {
-        match self.kind {
-            FrameKind::Loop { .. } => self.params,
-            _ => self.results,
-        }
-    }
-
-    fn set_branched_to_exit(&mut self) {
-        if !matches!(self.kind, FrameKind::Loop { .. }) {
-            self.exit_is_branched_to = true;
-        }
-    }
-}
-
 /// The translation shadow of one function.
-pub struct Shadow<'m> {
-    module: &'m ModuleInfo,
-    ssa: Ssa,
-    block_vars: HashMap<Block, Vec<Var>>,
-    locals: Vec<Var>,
+pub struct Shadow {
     control: Vec<Frame>,
-    stack: Vec<Value>,
-    current: Block,
     reachable: bool,
-    /// Fuel consumed by operators since the last increment (wasmtime's
-    /// `fuel_consumed`).
+    /// Fuel consumed by operators since the last increment (the
+    /// translator's `fuel_consumed`).
     consumed: i64,
 }
 
-impl<'m> Shadow<'m> {
-    /// Starts a function of type `ty` whose non-parameter locals are declared
-    /// in `local_groups`. Returns the shadow and the fuel actions of the
+impl Shadow {
+    /// Starts a function. Returns the shadow and the fuel actions of the
     /// function's entry.
-    pub fn new(
-        module: &'m ModuleInfo,
-        ty: &FuncType,
-        local_groups: &[(u32, ValType)],
-    ) -> (Self, Vec<FuelAction>) {
-        let mut ssa = Ssa::new();
-        let entry = ssa.create_block();
-        ssa.seal(entry);
-        let mut locals = Vec::new();
-        for _ in ty.params() {
-            let var = ssa.declare_var();
-            let param = ssa.param();
-            ssa.def_var(var, entry, param);
-            locals.push(var);
-        }
-        for &(count, local_type) in local_groups {
-            // One zero per declaration group, shared by its locals.
-            let zero = match local_type {
-                ValType::I32 | ValType::I64 => ssa.int_const(0),
-                _ => ssa.other(),
-            };
-            for _ in 0..count {
-                let var = ssa.declare_var();
-                ssa.def_var(var, entry, zero);
-                locals.push(var);
-            }
-        }
-        let exit = ssa.create_block();
-        let mut block_vars = HashMap::new();
-        block_vars.insert(
-            exit,
-            ty.results().iter().map(|_| ssa.declare_var()).collect(),
-        );
+    pub fn new() -> (Self, Vec<FuelAction>) {
         let mut shadow = Shadow {
-            module,
-            ssa,
-            block_vars,
-            locals,
             control: vec![Frame {
                 kind: FrameKind::Block,
-                following: exit,
-                params: 0,
-                results: ty.results().len(),
-                original_height: 0,
                 exit_is_branched_to: false,
             }],
-            stack: Vec::new(),
-            current: entry,
             reachable: true,
             consumed: gas::FUNCTION_ENTRY_COST,
         };
@@ -188,7 +94,7 @@ impl<'m> Shadow<'m> {
         self.control.len()
     }
 
-    /// Fuel actions after the last operator (wasmtime's function exit).
+    /// Fuel actions after the last operator (the function's exit).
     pub fn finish(&self) -> Vec<FuelAction> {
         if self.reachable {
             vec![FuelAction::Save]
@@ -209,7 +115,7 @@ impl<'m> Shadow<'m> {
         actions.push(FuelAction::Check);
     }
 
-    /// The fuel actions compiled before `op` (wasmtime's `fuel_before_op`).
+    /// The fuel actions compiled before `op` (`fuel_before_op`).
     pub fn before_operator(&mut self, op: &Operator) -> Vec<FuelAction> {
         let mut actions = Vec::new();
         if !self.reachable {
@@ -222,12 +128,8 @@ impl<'m> Shadow<'m> {
             | O::Return
             | O::Call { .. }
             | O::CallIndirect { .. }
-            | O::CallRef { .. }
             | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::Throw { .. }
-            | O::ThrowRef => {
+            | O::ReturnCallIndirect { .. } => {
                 self.increment(&mut actions);
                 actions.push(FuelAction::Save);
             }
@@ -236,10 +138,6 @@ impl<'m> Shadow<'m> {
             | O::Br { .. }
             | O::BrIf { .. }
             | O::BrTable { .. }
-            | O::BrOnNull { .. }
-            | O::BrOnNonNull { .. }
-            | O::BrOnCast { .. }
-            | O::BrOnCastFail { .. }
             | O::End
             | O::Else => self.increment(&mut actions),
             _ => {}
@@ -247,16 +145,12 @@ impl<'m> Shadow<'m> {
         actions
     }
 
-    /// Follows the translation of `op`. `arity` is the operator's stack
-    /// effect (pops, pushes) as the validator computed it before `op`.
-    ///
-    /// Returns the fuel actions compiled before the operator's own code and
-    /// those compiled after it (a loop header's check).
+    /// Follows the translation of `op`. Returns the fuel actions compiled
+    /// before the operator's own code and those compiled after it (a loop
+    /// header's check).
     pub fn translate(
         &mut self,
         op: &Operator,
-        arity: Option<(u32, u32)>,
-        block_types: &dyn Fn(BlockType) -> (Vec<ValType>, Vec<ValType>),
     ) -> Result<(Vec<FuelAction>, Vec<FuelAction>), ShadowError> {
         let mut before = Vec::new();
         let mut after = Vec::new();
@@ -266,333 +160,121 @@ impl<'m> Shadow<'m> {
         }
         use Operator as O;
         match op {
-            O::LocalGet { local_index } => {
-                let var = self.local(*local_index, op)?;
-                let value = self.ssa.use_var(var, self.current);
-                self.stack.push(value);
-            }
-            O::LocalSet { local_index } => {
-                let var = self.local(*local_index, op)?;
-                let value = self.pop(op)?;
-                self.ssa.def_var(var, self.current, value);
-            }
-            O::LocalTee { local_index } => {
-                let var = self.local(*local_index, op)?;
-                let value = *self.stack.last().ok_or_else(|| underflow(op))?;
-                self.ssa.def_var(var, self.current, value);
-            }
-            O::I32Const { value } => {
-                let value = self.ssa.int_const(i64::from(*value as u32));
-                self.stack.push(value);
-            }
-            O::I64Const { value } => {
-                let value = self.ssa.int_const(*value);
-                self.stack.push(value);
-            }
-            O::GlobalGet { global_index } => {
-                let global = self.module.globals.get(*global_index as usize);
-                let value = match global {
-                    Some(global) if !global.mutable => match global.const_init {
-                        Some(imm) => self.ssa.int_const(imm),
-                        None => self.ssa.other(),
-                    },
-                    _ => self.ssa.other(),
-                };
-                self.stack.push(value);
-            }
-            O::TableSize { table } => {
-                let value = match self.module.tables.get(*table as usize) {
-                    Some(t) if t.maximum == Some(t.initial) => self.ssa.int_const(t.initial as i64),
-                    _ => self.ssa.other(),
-                };
-                self.stack.push(value);
-            }
-            O::Block { blockty } => {
-                let (params, results) = block_types(*blockty);
-                let next = self.block_with_vars(results.len());
-                self.control.push(Frame {
-                    kind: FrameKind::Block,
-                    following: next,
-                    params: params.len(),
-                    results: results.len(),
-                    original_height: self.height_below(params.len(), op)?,
-                    exit_is_branched_to: false,
-                });
-            }
-            O::Loop { blockty } => {
-                let (params, results) = block_types(*blockty);
-                let header = self.block_with_vars(params.len());
-                let next = self.block_with_vars(results.len());
-                let args = self.peek(params.len(), op)?;
-                self.jump(header, &args);
-                self.control.push(Frame {
-                    kind: FrameKind::Loop { header },
-                    following: next,
-                    params: params.len(),
-                    results: results.len(),
-                    original_height: self.height_below(params.len(), op)?,
-                    exit_is_branched_to: false,
-                });
-                self.stack.truncate(self.stack.len() - params.len());
-                self.current = header;
-                self.push_block_params(header);
+            O::Block { .. } => self.push(FrameKind::Block),
+            O::Loop { .. } => {
+                self.push(FrameKind::Loop);
                 // The loop header is a fuel check.
                 self.check(&mut after);
             }
-            O::If { blockty } => {
-                self.pop(op)?;
-                let (params, results) = block_types(*blockty);
-                let then_block = self.ssa.create_block();
-                let destination = self.block_with_vars(results.len());
-                let else_data = if params == results {
-                    let args = self.peek(params.len(), op)?;
-                    self.set_block_params(destination, &args);
-                    let branch = self.ssa.branch(self.current, &[then_block, destination]);
-                    ElseData::NoElse(branch)
-                } else {
-                    let else_block = self.ssa.create_block();
-                    self.ssa.branch(self.current, &[then_block, else_block]);
-                    self.ssa.seal(else_block);
-                    ElseData::WithElse(else_block)
-                };
-                self.ssa.seal(then_block);
-                self.current = then_block;
-                // The parameters are pushed a second time for the `else` arm.
-                let args = self.peek(params.len(), op)?;
-                self.stack.extend_from_slice(&args);
-                self.control.push(Frame {
-                    kind: FrameKind::If {
-                        else_data,
-                        head_is_reachable: true,
-                        consequent_ends_reachable: None,
-                    },
-                    following: destination,
-                    params: params.len(),
-                    results: results.len(),
-                    original_height: self.stack.len() - params.len(),
-                    exit_is_branched_to: false,
-                });
+            O::If { .. } => self.push(FrameKind::If {
+                head_is_reachable: true,
+                consequent_ends_reachable: None,
+            }),
+            O::Else => match self.control.last_mut() {
+                Some(Frame {
+                    kind:
+                        FrameKind::If {
+                            consequent_ends_reachable,
+                            ..
+                        },
+                    ..
+                }) => *consequent_ends_reachable = Some(true),
+                _ => return Err(ShadowError::ControlStack("else")),
+            },
+            O::End => {
+                self.control.pop().ok_or(ShadowError::ControlStack("end"))?;
             }
-            O::Else => self.translate_reachable_else(op)?,
-            O::End => self.translate_end(op)?,
             O::Br { relative_depth } => {
-                let (destination, arity) = self.branch_target(*relative_depth, op)?;
-                let args = self.peek(arity, op)?;
-                self.jump(destination, &args);
-                self.stack.truncate(self.stack.len() - arity);
+                self.branch_to(*relative_depth)?;
                 self.reachable = false;
             }
-            O::BrIf { relative_depth } => {
-                self.pop(op)?;
-                let (destination, arity) = self.branch_target(*relative_depth, op)?;
-                let args = self.peek(arity, op)?;
-                let next = self.ssa.create_block();
-                self.set_block_params(destination, &args);
-                self.ssa.branch(self.current, &[destination, next]);
-                self.ssa.seal(next);
-                self.current = next;
-            }
-            O::BrTable { targets } => self.translate_br_table(targets, op)?,
-            O::Return | O::Unreachable => {
-                self.apply_arity(arity, op)?;
+            O::BrIf { relative_depth } => self.branch_to(*relative_depth)?,
+            O::BrTable { targets } => {
+                for depth in targets.targets() {
+                    let depth = depth.map_err(|_| ShadowError::ControlStack("br_table"))?;
+                    self.branch_to(depth)?;
+                }
+                self.branch_to(targets.default())?;
                 self.reachable = false;
             }
+            O::Return | O::Unreachable => self.reachable = false,
             _ => {
                 if let Some((memarg, size)) = memory_access(op)
                     && statically_out_of_bounds(memarg, size)
                 {
-                    // wasmtime compiles an unconditional trap and treats the
-                    // rest of the block as unreachable.
+                    // The translator compiles an unconditional trap, with
+                    // the fuel so far added and stored before it, and
+                    // treats the rest of the block as unreachable.
                     self.increment(&mut before);
                     before.push(FuelAction::Save);
-                    self.apply_arity(arity, op)?;
                     self.reachable = false;
-                    return Ok((before, after));
                 }
-                self.apply_arity(arity, op)?;
             }
         }
         Ok((before, after))
     }
 
-    fn translate_reachable_else(&mut self, op: &Operator) -> Result<(), ShadowError> {
-        let frame = self
+    fn push(&mut self, kind: FrameKind) {
+        self.control.push(Frame {
+            kind,
+            exit_is_branched_to: false,
+        });
+    }
+
+    /// A branch to the construct `depth` levels out: it makes that
+    /// construct's end reachable, unless the construct is a loop (whose
+    /// branches go to its header).
+    fn branch_to(&mut self, depth: u32) -> Result<(), ShadowError> {
+        let index = self
             .control
-            .last_mut()
-            .ok_or(ShadowError::ControlStack("else"))?;
-        let FrameKind::If {
-            else_data,
-            head_is_reachable,
-            consequent_ends_reachable,
-        } = &mut frame.kind
-        else {
-            return Err(ShadowError::ControlStack("else"));
-        };
-        *consequent_ends_reachable = Some(true);
-        if !*head_is_reachable {
-            return Ok(());
+            .len()
+            .checked_sub(1 + depth as usize)
+            .ok_or(ShadowError::ControlStack("branch"))?;
+        let frame = &mut self.control[index];
+        if !matches!(frame.kind, FrameKind::Loop) {
+            frame.exit_is_branched_to = true;
         }
-        let else_data = *else_data;
-        let (destination, params, results) = (frame.following, frame.params, frame.results);
-        let else_block = match else_data {
-            ElseData::NoElse(branch) => {
-                let else_block = self.ssa.create_block();
-                let args = self.peek(params, op)?;
-                self.jump(destination, &args);
-                self.stack.truncate(self.stack.len() - params);
-                self.ssa.change_destination(branch, destination, else_block);
-                self.ssa.seal(else_block);
-                else_block
-            }
-            ElseData::WithElse(else_block) => {
-                let args = self.peek(results, op)?;
-                self.jump(destination, &args);
-                self.stack.truncate(self.stack.len() - results);
-                else_block
-            }
-        };
-        self.current = else_block;
         Ok(())
     }
 
-    fn translate_end(&mut self, op: &Operator) -> Result<(), ShadowError> {
-        let frame = self.control.pop().ok_or(ShadowError::ControlStack("end"))?;
-        let next = frame.following;
-        let args = self.peek(frame.results, op)?;
-        self.jump(next, &args);
-        self.current = next;
-        self.ssa.seal(next);
-        if let FrameKind::Loop { header } = frame.kind {
-            self.ssa.seal(header);
-        }
-        self.truncate_to_original(&frame);
-        self.push_block_params(next);
-        Ok(())
-    }
-
-    fn translate_br_table(
-        &mut self,
-        targets: &wasmparser::BrTable,
-        op: &Operator,
-    ) -> Result<(), ShadowError> {
-        let depths: Vec<u32> = targets
-            .targets()
-            .chain(std::iter::once(Ok(targets.default())))
-            .collect::<Result<_, _>>()
-            .map_err(|_| ShadowError::ControlStack("br_table"))?;
-        self.pop(op)?;
-        let min_depth = depths.iter().copied().min().unwrap_or(targets.default());
-        let arity = self.branch_target(min_depth, op)?.1;
-        if arity == 0 {
-            let mut destinations = Vec::with_capacity(depths.len());
-            for &depth in &depths {
-                destinations.push(self.branch_target(depth, op)?.0);
-            }
-            self.ssa.branch(self.current, &destinations);
-        } else {
-            // Cranelift splits each distinct edge through a block of its own.
-            let mut split_blocks: Vec<(u32, Block)> = Vec::new();
-            for &depth in &depths {
-                if !split_blocks.iter().any(|&(d, _)| d == depth) {
-                    let block = self.ssa.create_block();
-                    split_blocks.push((depth, block));
-                }
-            }
-            let blocks: Vec<Block> = split_blocks.iter().map(|&(_, block)| block).collect();
-            self.ssa.branch(self.current, &blocks);
-            let args = self.peek(arity, op)?;
-            for (depth, block) in split_blocks {
-                self.current = block;
-                self.ssa.seal(block);
-                let destination = self.branch_target(depth, op)?.0;
-                self.jump(destination, &args);
-            }
-            self.stack.truncate(self.stack.len() - arity);
-        }
-        self.reachable = false;
-        Ok(())
-    }
-
-    /// wasmtime's `translate_unreachable_operator`: only control structure.
+    /// `translate_unreachable_operator`: only control structure.
     fn translate_unreachable(&mut self, op: &Operator) -> Result<(), ShadowError> {
-        let placeholder = Block::reserved();
         match op {
-            Operator::If { .. } => self.control.push(Frame {
-                kind: FrameKind::If {
-                    else_data: ElseData::WithElse(placeholder),
-                    head_is_reachable: false,
-                    consequent_ends_reachable: None,
-                },
-                following: placeholder,
-                params: 0,
-                results: 0,
-                original_height: self.stack.len(),
-                exit_is_branched_to: false,
+            Operator::If { .. } => self.push(FrameKind::If {
+                head_is_reachable: false,
+                consequent_ends_reachable: None,
             }),
-            Operator::Block { .. } | Operator::Loop { .. } => self.control.push(Frame {
-                kind: FrameKind::Block,
-                following: placeholder,
-                params: 0,
-                results: 0,
-                original_height: self.stack.len(),
-                exit_is_branched_to: false,
-            }),
-            Operator::Else => {
-                let frame = self
-                    .control
-                    .last_mut()
-                    .ok_or(ShadowError::ControlStack("else"))?;
-                let FrameKind::If {
-                    else_data,
-                    head_is_reachable,
-                    consequent_ends_reachable,
-                } = &mut frame.kind
-                else {
-                    return Err(ShadowError::ControlStack("else"));
-                };
-                *consequent_ends_reachable = Some(false);
-                if *head_is_reachable {
-                    self.reachable = true;
-                    let else_data = *else_data;
-                    let (destination, height) = (frame.following, frame.original_height);
-                    let else_block = match else_data {
-                        ElseData::NoElse(branch) => {
-                            let else_block = self.ssa.create_block();
-                            self.ssa.change_destination(branch, destination, else_block);
-                            self.ssa.seal(else_block);
-                            else_block
-                        }
-                        ElseData::WithElse(else_block) => else_block,
-                    };
-                    self.stack.truncate(height);
-                    self.current = else_block;
+            Operator::Block { .. } | Operator::Loop { .. } => self.push(FrameKind::Block),
+            Operator::Else => match self.control.last_mut() {
+                Some(Frame {
+                    kind:
+                        FrameKind::If {
+                            head_is_reachable,
+                            consequent_ends_reachable,
+                        },
+                    ..
+                }) => {
+                    *consequent_ends_reachable = Some(false);
+                    if *head_is_reachable {
+                        self.reachable = true;
+                    }
                 }
-            }
+                _ => return Err(ShadowError::ControlStack("else")),
+            },
             Operator::End => {
                 let frame = self.control.pop().ok_or(ShadowError::ControlStack("end"))?;
-                self.truncate_to_original(&frame);
                 let reachable_anyway = match frame.kind {
-                    FrameKind::Loop { header } => {
-                        self.ssa.seal(header);
-                        false
-                    }
+                    FrameKind::Loop | FrameKind::Block => false,
                     FrameKind::If {
                         head_is_reachable,
                         consequent_ends_reachable: None,
-                        ..
                     } => head_is_reachable,
                     FrameKind::If {
                         head_is_reachable,
                         consequent_ends_reachable: Some(consequent),
-                        ..
                     } => head_is_reachable && consequent,
-                    FrameKind::Block => false,
                 };
                 if frame.exit_is_branched_to || reachable_anyway {
-                    let next = frame.following;
-                    self.current = next;
-                    self.ssa.seal(next);
-                    self.push_block_params(next);
                     self.reachable = true;
                 }
             }
@@ -600,96 +282,6 @@ impl<'m> Shadow<'m> {
         }
         Ok(())
     }
-
-    fn truncate_to_original(&mut self, frame: &Frame) {
-        let duplicated = match frame.kind {
-            FrameKind::If { .. } => frame.params,
-            _ => 0,
-        };
-        self.stack
-            .truncate(frame.original_height.saturating_sub(duplicated));
-    }
-
-    fn local(&self, index: u32, op: &Operator) -> Result<Var, ShadowError> {
-        self.locals
-            .get(index as usize)
-            .copied()
-            .ok_or_else(|| underflow(op))
-    }
-
-    fn pop(&mut self, op: &Operator) -> Result<Value, ShadowError> {
-        self.stack.pop().ok_or_else(|| underflow(op))
-    }
-
-    fn peek(&self, count: usize, op: &Operator) -> Result<Vec<Value>, ShadowError> {
-        let start = self
-            .stack
-            .len()
-            .checked_sub(count)
-            .ok_or_else(|| underflow(op))?;
-        Ok(self.stack[start..].to_vec())
-    }
-
-    fn height_below(&self, count: usize, op: &Operator) -> Result<usize, ShadowError> {
-        self.stack
-            .len()
-            .checked_sub(count)
-            .ok_or_else(|| underflow(op))
-    }
-
-    fn apply_arity(&mut self, arity: Option<(u32, u32)>, op: &Operator) -> Result<(), ShadowError> {
-        let (pops, pushes) = arity.ok_or_else(|| ShadowError::UnknownArity(format!("{op:?}")))?;
-        let height = self.height_below(pops as usize, op)?;
-        self.stack.truncate(height);
-        for _ in 0..pushes {
-            let value = self.ssa.other();
-            self.stack.push(value);
-        }
-        Ok(())
-    }
-
-    fn branch_target(&mut self, depth: u32, op: &Operator) -> Result<(Block, usize), ShadowError> {
-        let index = self
-            .control
-            .len()
-            .checked_sub(1 + depth as usize)
-            .ok_or_else(|| underflow(op))?;
-        let frame = &mut self.control[index];
-        frame.set_branched_to_exit();
-        Ok((frame.branch_destination(), frame.branch_arity()))
-    }
-
-    fn block_with_vars(&mut self, count: usize) -> Block {
-        let block = self.ssa.create_block();
-        let vars = (0..count).map(|_| self.ssa.declare_var()).collect();
-        self.block_vars.insert(block, vars);
-        block
-    }
-
-    fn set_block_params(&mut self, block: Block, values: &[Value]) {
-        if let Some(vars) = self.block_vars.get(&block) {
-            for (&var, &value) in vars.iter().zip(values) {
-                self.ssa.def_var(var, self.current, value);
-            }
-        }
-    }
-
-    fn jump(&mut self, destination: Block, values: &[Value]) {
-        self.set_block_params(destination, values);
-        self.ssa.branch(self.current, &[destination]);
-    }
-
-    fn push_block_params(&mut self, block: Block) {
-        let vars = self.block_vars.get(&block).cloned().unwrap_or_default();
-        for var in vars {
-            let value = self.ssa.use_var(var, block);
-            self.stack.push(value);
-        }
-    }
-}
-
-fn underflow(op: &Operator) -> ShadowError {
-    ShadowError::OperandStack(format!("{op:?}"))
 }
 
 /// The memory argument and access size of a load or store.
