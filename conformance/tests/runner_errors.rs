@@ -188,3 +188,19 @@ fn the_suite_reports_our_engines_and_fails_when_a_runner_is_broken() {
     assert_eq!(report.runs[1].steps.len(), scenario().steps.len());
     assert!(report.judgement.divergences.is_empty());
 }
+
+#[test]
+fn a_runner_that_cannot_be_built_is_named() {
+    let vms = OurVms::new().expect("engines");
+    let specs = [EngineSpec::parse("piecrust@/nonexistent/piecrust").expect("parses")];
+    let root = conformance::repository_root();
+    let error = match drivers(&specs, &vms, &DriverConfig::new(&root)) {
+        Ok(_) => panic!("no runner can be built from a missing checkout"),
+        Err(error) => error,
+    };
+    assert!(matches!(error, DriverError::Build { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "piecrust-local: cannot build its runner: /nonexistent/piecrust: no piecrust crate here or in its `piecrust/` folder"
+    );
+}
