@@ -15,9 +15,14 @@
 //! engines = ["piecrust-0.32.2", "piecrust-0.31.0"]   # optional: all production engines
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use runner_protocol::outcome::{CallResult, DeployResult};
+use runner_protocol::{ContractId, DeployFailure, FailureKind, MemoryState, TrapCode};
 use serde::{Deserialize, Serialize};
+
+use crate::play::StepOutcome;
 
 /// Why we keep a behaviour production does not have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -75,6 +80,125 @@ pub struct Entry {
     /// The production engines it applies to; all of them when empty.
     #[serde(default)]
     pub engines: Vec<String>,
+    /// How to recognize the step where the deviation starts from the two
+    /// outcomes alone: what the fuzzer uses, where no scenario names the
+    /// entry. Every scenario that names the entry shows it (a test).
+    pub signature: Signature,
+}
+
+/// The outcomes of the step where a deviation starts: our class and
+/// production's (patterns over [`step_class`]: exact, or a prefix ending
+/// in `*`), and a condition over both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// Our outcome's class is one of these.
+    pub ours: Vec<String>,
+    /// Production's outcome's class is one of these (any when empty).
+    #[serde(default)]
+    pub production: Vec<String>,
+    #[serde(default)]
+    pub condition: Option<Condition>,
+}
+
+/// What must hold of the two outcomes besides their classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// Some contract's memory is larger in production than in ours.
+    ProductionMemoryLarger,
+    /// Production's events are ours after one or more reverted events.
+    ProductionStaleEvents,
+}
+
+/// The class of a step's outcome a signature matches: `output`,
+/// `failed:<kind>` (`failed:trap:<code>` for traps), `deployed`,
+/// `rejected[:<rule>]`, `instantiation_trap:<code>`, `init_failed:<kind>`,
+/// `duplicate_id`, `host_panic`, `timeout`.
+pub fn step_class(step: &StepOutcome) -> String {
+    fn failure(kind: &FailureKind) -> String {
+        match kind {
+            FailureKind::Trap { code } => format!("trap:{}", code_name(code)),
+            other => other.name().to_string(),
+        }
+    }
+    fn code_name(code: &TrapCode) -> String {
+        serde_json::to_value(code)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+    match step {
+        StepOutcome::Call { outcome, .. } => match &outcome.result {
+            CallResult::Output(_) => "output".into(),
+            CallResult::Failed(f) => format!("failed:{}", failure(&f.kind)),
+        },
+        StepOutcome::Deploy { outcome, .. } => match &outcome.result {
+            DeployResult::Deployed(_) => "deployed".into(),
+            DeployResult::Failed(DeployFailure::Rejected { rule, .. }) => match rule {
+                Some(rule) => format!("rejected:{rule}"),
+                None => "rejected".into(),
+            },
+            DeployResult::Failed(DeployFailure::InstantiationTrap { code, .. }) => {
+                format!("instantiation_trap:{}", code_name(code))
+            }
+            DeployResult::Failed(DeployFailure::InitFailed { failure: f }) => {
+                format!("init_failed:{}", failure(&f.kind))
+            }
+            DeployResult::Failed(other) => other.name().to_string(),
+        },
+    }
+}
+
+fn matches_any(patterns: &[String], class: &str) -> bool {
+    patterns
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => class.starts_with(prefix),
+            None => class == pattern,
+        })
+}
+
+fn state_of(step: &StepOutcome) -> &BTreeMap<ContractId, MemoryState> {
+    match step {
+        StepOutcome::Call { outcome, .. } => &outcome.state,
+        StepOutcome::Deploy { outcome, .. } => &outcome.state,
+    }
+}
+
+impl Signature {
+    /// Whether the step where ours did `ours` and production `production`
+    /// shows this signature.
+    pub fn matches(&self, ours: &StepOutcome, production: &StepOutcome) -> bool {
+        if !matches_any(&self.ours, &step_class(ours)) {
+            return false;
+        }
+        if !self.production.is_empty() && !matches_any(&self.production, &step_class(production)) {
+            return false;
+        }
+        match self.condition {
+            None => true,
+            Some(Condition::ProductionMemoryLarger) => {
+                let ours = state_of(ours);
+                state_of(production)
+                    .iter()
+                    .any(|(id, memory)| ours.get(id).is_some_and(|mine| memory.len > mine.len))
+            }
+            Some(Condition::ProductionStaleEvents) => match (ours, production) {
+                (StepOutcome::Call { outcome: a, .. }, StepOutcome::Call { outcome: b, .. }) => {
+                    match (&a.events, &b.events) {
+                        (Some(mine), Some(theirs)) if theirs.len() > mine.len() => {
+                            let stale = theirs.len() - mine.len();
+                            theirs[..stale].iter().all(|event| event.reverted)
+                                && theirs[stale..] == mine[..]
+                        }
+                        _ => false,
+                    }
+                }
+                _ => false,
+            },
+        }
+    }
 }
 
 impl Entry {
@@ -177,6 +301,22 @@ impl Catalogue {
                 out.push_str(&format!("- **Ours**: {}\n", entry.ours));
                 out.push_str(&format!("- **Why**: {}\n", entry.why));
                 out.push_str(&format!("- **Fields**: {}\n", entry.fields.join(", ")));
+                let signature = &entry.signature;
+                let mut shown = format!("ours {}", signature.ours.join(" | "));
+                if !signature.production.is_empty() {
+                    shown.push_str(&format!(
+                        ", production {}",
+                        signature.production.join(" | ")
+                    ));
+                }
+                if let Some(condition) = signature.condition {
+                    let condition = serde_json::to_value(condition)
+                        .ok()
+                        .and_then(|value| value.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    shown.push_str(&format!(", and {condition}"));
+                }
+                out.push_str(&format!("- **Signature**: {shown}\n"));
                 if !entry.engines.is_empty() {
                     out.push_str(&format!("- **Engines**: {}\n", entry.engines.join(", ")));
                 }
@@ -215,6 +355,11 @@ mod tests {
             why: String::new(),
             fields: fields.iter().map(|f| f.to_string()).collect(),
             engines: vec!["piecrust-0.31.0".into()],
+            signature: Signature {
+                ours: vec!["failed:*".into()],
+                production: Vec::new(),
+                condition: None,
+            },
         }
     }
 

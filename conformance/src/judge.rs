@@ -8,7 +8,7 @@
 use runner_protocol::{Difference, compare_calls, compare_deploys};
 use serde::Serialize;
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, step_class};
 use crate::play::{EngineRun, StepOutcome};
 use crate::scenario::Scenario;
 
@@ -48,12 +48,33 @@ pub struct Unseen {
     pub id: String,
 }
 
+/// The first step of a scenario that names a catalogue entry, where the
+/// outcomes do not show the entry's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignatureMismatch {
+    pub step: usize,
+    pub line: usize,
+    pub engine: String,
+    pub id: String,
+    /// Our outcome's class and production's.
+    pub ours: String,
+    pub production: String,
+}
+
 /// What the comparison of a scenario's runs found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Judgement {
     pub divergences: Vec<Divergence>,
     pub deviations: Vec<Deviation>,
     pub unseen: Vec<Unseen>,
+    pub signatures: Vec<SignatureMismatch>,
+}
+
+impl Judgement {
+    /// Whether nothing failed.
+    pub fn clean(&self) -> bool {
+        self.divergences.is_empty() && self.unseen.is_empty() && self.signatures.is_empty()
+    }
 }
 
 /// The index of the reference run: the first of our engines, else the first.
@@ -102,6 +123,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
         if index == reference {
             continue;
         }
+        let mut named = std::collections::BTreeSet::new();
         for (step_index, (expected, found)) in base.steps.iter().zip(&run.steps).enumerate() {
             let step = &scenario.steps[step_index];
             let declared: Vec<&crate::catalogue::Entry> = if run.production {
@@ -113,6 +135,18 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
             } else {
                 Vec::new()
             };
+            for entry in &declared {
+                if named.insert(entry.id.clone()) && !entry.signature.matches(expected, found) {
+                    judgement.signatures.push(SignatureMismatch {
+                        step: step_index + 1,
+                        line: step.line,
+                        engine: run.engine.clone(),
+                        id: entry.id.clone(),
+                        ours: step_class(expected),
+                        production: step_class(found),
+                    });
+                }
+            }
             let mut explained = vec![false; declared.len()];
             for difference in step_differences(expected, found) {
                 match declared
@@ -225,6 +259,11 @@ mod tests {
                 why: String::new(),
                 fields: vec!["gas_spent".into()],
                 engines: engines.iter().map(|e| e.to_string()).collect(),
+                signature: crate::catalogue::Signature {
+                    ours: vec!["output".into()],
+                    production: Vec::new(),
+                    condition: None,
+                },
             }],
         }
     }

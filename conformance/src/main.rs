@@ -506,7 +506,7 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
                 scenario.name,
                 suite::failure_report(&scenario, &report)
             ))
-        } else if !report.judgement.divergences.is_empty() || !report.judgement.unseen.is_empty() {
+        } else if !report.judgement.clean() {
             diverging += 1;
             Some(format!(
                 "DIVERGE {}\n{}",
@@ -641,10 +641,7 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
             deviation.expected
         );
     }
-    if report.broken()
-        || !report.judgement.divergences.is_empty()
-        || !report.judgement.unseen.is_empty()
-    {
+    if report.broken() || !report.judgement.clean() {
         println!("== ENGINES DIFFER");
         print!("{}", suite::failure_report(&scenario, &report));
         Ok(1)

@@ -153,7 +153,7 @@ fn call(out: &mut String, indent: &str, outcome: &CallOutcome, names: &Names) {
 
 fn deploy_error(failure: &DeployFailure) -> String {
     match failure {
-        DeployFailure::Rejected { message } => format!("rejected: {message}"),
+        DeployFailure::Rejected { message, .. } => format!("rejected: {message}"),
         DeployFailure::InstantiationTrap { message, .. } => message.clone(),
         DeployFailure::InitFailed { failure } => format!("init failed: {}", failure.detail),
         DeployFailure::DuplicateId => "duplicate id".into(),

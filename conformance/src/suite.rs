@@ -74,10 +74,7 @@ impl ScenarioReport {
     }
 
     pub fn passed(&self) -> bool {
-        !self.broken()
-            && self.judgement.divergences.is_empty()
-            && self.judgement.unseen.is_empty()
-            && self.snapshot == SnapshotStatus::Match
+        !self.broken() && self.judgement.clean() && self.snapshot == SnapshotStatus::Match
     }
 }
 
@@ -215,6 +212,12 @@ pub fn failure_report(scenario: &Scenario, report: &ScenarioReport) -> String {
         text.push_str(&format!(
             "  step {} (line {}): deviation `{}` is named for {} but {} agrees with our engines there\n",
             unseen.step, unseen.line, unseen.id, unseen.engine, unseen.engine
+        ));
+    }
+    for mismatch in &report.judgement.signatures {
+        text.push_str(&format!(
+            "  step {} (line {}): deviation `{}` is named first here, but the outcomes do not show its signature (ours {}, {} {})\n",
+            mismatch.step, mismatch.line, mismatch.id, mismatch.ours, mismatch.engine, mismatch.production
         ));
     }
     for contract in shown_contracts {

@@ -43,10 +43,7 @@ fn run(
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         suite::run_scenario(&mut tested, scenario, catalogue, None)
     };
-    if report.broken()
-        || !report.judgement.divergences.is_empty()
-        || !report.judgement.unseen.is_empty()
-    {
+    if report.broken() || !report.judgement.clean() {
         return Err(format!(
             "the engines disagree:\n{}",
             suite::failure_report(scenario, &report)

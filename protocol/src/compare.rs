@@ -257,7 +257,7 @@ fn deploy_detail(result: &DeployResult) -> String {
     match result {
         DeployResult::Deployed(_) => String::new(),
         DeployResult::Failed(failure) => match failure {
-            DeployFailure::Rejected { message }
+            DeployFailure::Rejected { message, .. }
             | DeployFailure::InstantiationTrap { message, .. }
             | DeployFailure::HostPanic { message } => message.clone(),
             DeployFailure::InitFailed { failure } => failure.detail.clone(),
@@ -409,6 +409,7 @@ mod tests {
         let rejected = |message: &str| DeployOutcome {
             result: DeployResult::Failed(DeployFailure::Rejected {
                 message: message.into(),
+                rule: None,
             }),
             init: None,
             state: BTreeMap::new(),

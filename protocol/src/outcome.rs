@@ -217,8 +217,13 @@ pub struct CallOutcome {
 pub enum DeployFailure {
     /// The module is not an acceptable contract (compiled, validated or
     /// shaped wrongly). Engines word the reason differently, so only the
-    /// kind is compared.
-    Rejected { message: String },
+    /// kind is compared. `rule` names the rule broken where the engine
+    /// says (ours do; production does not).
+    Rejected {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+    },
     /// Instantiation trapped (a segment out of bounds).
     InstantiationTrap { code: TrapCode, message: String },
     /// `init` failed.

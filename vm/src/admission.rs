@@ -174,6 +174,47 @@ pub enum AdmissionError {
     },
 }
 
+impl AdmissionError {
+    /// A short, stable name of the rule the module breaks (its kind, not
+    /// its details; a forbidden feature by name, as `feature:relaxed SIMD`):
+    /// what the deviation catalogue's signatures name.
+    pub fn rule(&self) -> String {
+        if let AdmissionError::FeatureNotAllowed { feature } = self {
+            return format!("feature:{feature}");
+        }
+        let rule = match self {
+            AdmissionError::Malformed(_) => "malformed",
+            AdmissionError::Component => "component",
+            AdmissionError::Invalid(_) => "invalid",
+            AdmissionError::FeatureNotAllowed { .. } => "feature",
+            AdmissionError::NoMemory => "no_memory",
+            AdmissionError::TooManyMemories { .. } => "too_many_memories",
+            AdmissionError::MemoryNotExported => "memory_not_exported",
+            AdmissionError::MemoryTooLarge { .. } => "memory_too_large",
+            AdmissionError::ArgbufMissing => "argbuf_missing",
+            AdmissionError::ArgbufNotGlobal { .. } => "argbuf_not_global",
+            AdmissionError::ArgbufMutable => "argbuf_mutable",
+            AdmissionError::ArgbufType { .. } => "argbuf_type",
+            AdmissionError::ArgbufNotConstant => "argbuf_not_constant",
+            AdmissionError::ArgbufOutOfBounds { .. } => "argbuf_out_of_bounds",
+            AdmissionError::ExportSignature { .. } => "export_signature",
+            AdmissionError::ReservedName { .. } => "reserved_name",
+            AdmissionError::ImportNotFunction { .. } => "import_not_function",
+            AdmissionError::ImportModule { .. } => "import_module",
+            AdmissionError::UnknownImport { .. } => "unknown_import",
+            AdmissionError::ImportSignature { .. } => "import_signature",
+            AdmissionError::DebugImportDisabled => "debug_import_disabled",
+            AdmissionError::StartFunction => "start_function",
+            AdmissionError::Table64 { .. } => "table64",
+            AdmissionError::TableTooLarge { .. } => "table_too_large",
+            AdmissionError::MutableReferenceGlobal { .. } => "mutable_reference_global",
+            AdmissionError::TooManyLocals { .. } => "too_many_locals",
+            AdmissionError::InstructionNotAllowed { .. } => "instruction_not_allowed",
+        };
+        rule.to_string()
+    }
+}
+
 /// The memory of an admitted contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryInfo {

@@ -167,13 +167,19 @@ pub fn deploy_outcome(
         ),
         Err(error) => {
             let failure = match error {
-                DeployError::Admission(_) | DeployError::Instrument(_) => DeployFailure::Rejected {
+                DeployError::Admission(admission) => DeployFailure::Rejected {
                     message: error.to_string(),
+                    rule: Some(admission.rule()),
+                },
+                DeployError::Instrument(_) => DeployFailure::Rejected {
+                    message: error.to_string(),
+                    rule: Some("instrumentation".into()),
                 },
                 // An engine that cannot compile a module rejects it: the
                 // comparison then shows which engine accepted it.
                 DeployError::Engine(EngineError::Compile { .. }) => DeployFailure::Rejected {
                     message: error.to_string(),
+                    rule: Some("engine_compile".into()),
                 },
                 DeployError::Engine(other) => return Err(other.clone()),
                 DeployError::DuplicateId(_) => DeployFailure::DuplicateId,

@@ -580,6 +580,7 @@ fn deploy_failure(error: Error, has_init: bool) -> DeployFailure {
         | Error::ValidationError
         | Error::InvalidFunction(_) => DeployFailure::Rejected {
             message: error.to_string(),
+            rule: None,
         },
         Error::RuntimeError(e) => match trap_code(&e) {
             Some(Ok(code)) if !has_init => DeployFailure::InstantiationTrap {
@@ -591,6 +592,7 @@ fn deploy_failure(error: Error, has_init: bool) -> DeployFailure {
             },
             _ => DeployFailure::Rejected {
                 message: format!("{e:#}"),
+                rule: None,
             },
         },
         other if has_init => DeployFailure::InitFailed {
@@ -598,6 +600,7 @@ fn deploy_failure(error: Error, has_init: bool) -> DeployFailure {
         },
         other => DeployFailure::Rejected {
             message: other.to_string(),
+            rule: None,
         },
     }
 }
