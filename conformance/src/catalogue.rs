@@ -15,11 +15,10 @@
 //! engines = ["piecrust-0.32.2", "piecrust-0.31.0"]   # optional: all production engines
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use runner_protocol::outcome::{CallResult, DeployResult};
-use runner_protocol::{ContractId, DeployFailure, FailureKind, MemoryState, TrapCode};
+use runner_protocol::{DeployFailure, FailureKind, TrapCode};
 use serde::{Deserialize, Serialize};
 
 use crate::play::StepOutcome;
@@ -105,14 +104,62 @@ pub struct Signature {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Condition {
-    /// Some contract's memory is larger in production than in ours.
-    ProductionMemoryLarger,
+    /// A `memory.grow` returned -1 in our call (production grows up to its
+    /// reservation).
+    OursGrowRefused,
     /// Production's events are ours after one or more reverted events.
     ProductionStaleEvents,
+    /// An earlier step in the same production process failed with a trap
+    /// raised through SIGSEGV (see `second-segv-trap-crash`).
+    AfterSegvTrap,
+}
+
+/// What a signature may know of the steps before the one it judges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Production failed earlier in this process with a trap raised
+    /// through SIGSEGV.
+    pub segv_trap: bool,
+}
+
+impl History {
+    /// The history after a step where ours did `ours` and production
+    /// `production`. Production reports a trap while no gas remained as
+    /// `out_of_gas` without the trap; ours, taking the same path, say which
+    /// it was.
+    pub fn after(self, ours: &StepOutcome, production: &StepOutcome) -> History {
+        fn failure(step: &StepOutcome) -> Option<&runner_protocol::Failure> {
+            match step {
+                StepOutcome::Call { outcome, .. } => match &outcome.result {
+                    CallResult::Failed(failure) => Some(failure),
+                    CallResult::Output(_) => None,
+                },
+                StepOutcome::Deploy { outcome, .. } => match &outcome.result {
+                    DeployResult::Failed(DeployFailure::InitFailed { failure }) => Some(failure),
+                    _ => None,
+                },
+            }
+        }
+        let segv = |kind: &FailureKind| {
+            *kind != FailureKind::HostPanic && crate::driver::process::leaves_process_broken(kind)
+        };
+        let production_segv = failure(production).is_some_and(|f| segv(&f.kind));
+        let masked_segv = match (failure(ours), failure(production)) {
+            (Some(mine), Some(theirs)) if theirs.kind == FailureKind::OutOfGas => mine
+                .trap
+                .is_some_and(|code| segv(&FailureKind::Trap { code })),
+            _ => false,
+        };
+        History {
+            segv_trap: self.segv_trap || production_segv || masked_segv,
+        }
+    }
 }
 
 /// The class of a step's outcome a signature matches: `output`,
-/// `failed:<kind>` (`failed:trap:<code>` for traps), `deployed`,
+/// `failed:<kind>` (`failed:trap:<code>` for traps,
+/// `failed:out_of_gas:trap:<code>` for a trap while no gas remained, where
+/// the engine knows it), `deployed`,
 /// `rejected[:<rule>]`, `instantiation_trap:<code>`, `init_failed:<kind>`,
 /// `duplicate_id`, `host_panic`, `timeout`.
 pub fn step_class(step: &StepOutcome) -> String {
@@ -131,7 +178,12 @@ pub fn step_class(step: &StepOutcome) -> String {
     match step {
         StepOutcome::Call { outcome, .. } => match &outcome.result {
             CallResult::Output(_) => "output".into(),
-            CallResult::Failed(f) => format!("failed:{}", failure(&f.kind)),
+            CallResult::Failed(f) => match (&f.kind, &f.trap) {
+                (FailureKind::OutOfGas, Some(code)) => {
+                    format!("failed:out_of_gas:trap:{}", code_name(code))
+                }
+                (kind, _) => format!("failed:{}", failure(kind)),
+            },
         },
         StepOutcome::Deploy { outcome, .. } => match &outcome.result {
             DeployResult::Deployed(_) => "deployed".into(),
@@ -159,17 +211,10 @@ fn matches_any(patterns: &[String], class: &str) -> bool {
         })
 }
 
-fn state_of(step: &StepOutcome) -> &BTreeMap<ContractId, MemoryState> {
-    match step {
-        StepOutcome::Call { outcome, .. } => &outcome.state,
-        StepOutcome::Deploy { outcome, .. } => &outcome.state,
-    }
-}
-
 impl Signature {
-    /// Whether the step where ours did `ours` and production `production`
-    /// shows this signature.
-    pub fn matches(&self, ours: &StepOutcome, production: &StepOutcome) -> bool {
+    /// Whether the step where ours did `ours` and production `production`,
+    /// after `history`, shows this signature.
+    pub fn matches(&self, ours: &StepOutcome, production: &StepOutcome, history: History) -> bool {
         if !matches_any(&self.ours, &step_class(ours)) {
             return false;
         }
@@ -178,12 +223,13 @@ impl Signature {
         }
         match self.condition {
             None => true,
-            Some(Condition::ProductionMemoryLarger) => {
-                let ours = state_of(ours);
-                state_of(production)
-                    .iter()
-                    .any(|(id, memory)| ours.get(id).is_some_and(|mine| memory.len > mine.len))
-            }
+            Some(Condition::AfterSegvTrap) => history.segv_trap,
+            Some(Condition::OursGrowRefused) => match ours {
+                StepOutcome::Call { outcome, .. } => outcome.grow_refused,
+                StepOutcome::Deploy { outcome, .. } => {
+                    outcome.init.as_ref().is_some_and(|init| init.grow_refused)
+                }
+            },
             Some(Condition::ProductionStaleEvents) => match (ours, production) {
                 (StepOutcome::Call { outcome: a, .. }, StepOutcome::Call { outcome: b, .. }) => {
                     match (&a.events, &b.events) {

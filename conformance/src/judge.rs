@@ -8,7 +8,7 @@
 use runner_protocol::{Difference, compare_calls, compare_deploys};
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, step_class};
+use crate::catalogue::{Catalogue, History, step_class};
 use crate::play::{EngineRun, StepOutcome};
 use crate::scenario::Scenario;
 
@@ -124,6 +124,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
             continue;
         }
         let mut named = std::collections::BTreeSet::new();
+        let mut history = History::default();
         for (step_index, (expected, found)) in base.steps.iter().zip(&run.steps).enumerate() {
             let step = &scenario.steps[step_index];
             let declared: Vec<&crate::catalogue::Entry> = if run.production {
@@ -136,7 +137,9 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
                 Vec::new()
             };
             for entry in &declared {
-                if named.insert(entry.id.clone()) && !entry.signature.matches(expected, found) {
+                if named.insert(entry.id.clone())
+                    && !entry.signature.matches(expected, found, history)
+                {
                     judgement.signatures.push(SignatureMismatch {
                         step: step_index + 1,
                         line: step.line,
@@ -185,6 +188,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
                     });
                 }
             }
+            history = history.after(expected, found);
         }
     }
     judgement
@@ -242,6 +246,7 @@ mod tests {
                     frames: None,
                     state: BTreeMap::new(),
                     trace: None,
+                    grow_refused: false,
                 },
             }],
             failure: None,

@@ -13,6 +13,8 @@ use vm::{Vm, VmConfig, WasmiEngine};
 use crate::faulty::{ExtraGas, Faulty, FlipNan};
 use crate::generate::{self, Case, CaseInput, Generator};
 use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
+use crate::production::Production;
+use conformance::engines::EngineSpec;
 
 /// Which oracle a campaign drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
@@ -92,6 +94,8 @@ pub struct Judge {
     target: Target,
     fault: Option<FaultChoice>,
     vms: JudgeEngines,
+    /// Production beside our engines (three-way), or none (two-way).
+    production: Option<Production>,
     /// [`RENEW_ENGINES_AFTER`], smaller in tests.
     renew_after: u64,
     generator: Generator,
@@ -99,31 +103,58 @@ pub struct Judge {
 }
 
 impl Judge {
-    pub fn new(target: Target, fault: Option<FaultChoice>) -> Result<Self, String> {
+    /// A judge of `target` inputs, with a deliberately wrong shadow engine
+    /// when `fault` says, and `production` as a third engine (its runner is
+    /// built when needed).
+    pub fn new(
+        target: Target,
+        fault: Option<FaultChoice>,
+        production: Option<&EngineSpec>,
+    ) -> Result<Self, String> {
         let known = if target == Target::Scenario {
             oracle::known_contracts(&corpus_root())?
         } else {
             Vec::new()
         };
+        let production = match (target, production) {
+            (Target::Admission, _) | (_, None) => None,
+            (_, Some(spec)) => Some(Production::new(spec, &conformance::repository_root())?),
+        };
         Ok(Judge {
             target,
             fault,
             known,
+            production,
             vms: JudgeEngines::new(fault)?,
             renew_after: RENEW_ENGINES_AFTER,
             generator: Generator::new(GENERATED_CONTRACTS_KEPT),
         })
     }
 
+    /// The production engine, if the judge has one.
+    pub fn production(&self) -> Option<&str> {
+        self.production.as_ref().map(Production::name)
+    }
+
     /// Judges a generated case.
-    pub fn case(&self, case: &Case) -> Verdict {
+    pub fn case(&mut self, case: &Case) -> Verdict {
         let vms = &self.vms;
+        let production = self.production.as_mut();
         match self.target {
-            Target::Gas => oracle::gas(&vms.engines, case),
+            Target::Gas => oracle::gas(&vms.engines, production, case),
             _ => match (&vms.extra_gas, &vms.flip_nan) {
-                (Some(faulty), _) => oracle::differential(&vms.engines.wasmtime, faulty, case),
-                (_, Some(faulty)) => oracle::differential(&vms.engines.wasmtime, faulty, case),
-                _ => oracle::differential(&vms.engines.wasmtime, &vms.engines.wasmi, case),
+                (Some(faulty), _) => {
+                    oracle::differential(&vms.engines.wasmtime, faulty, production, case)
+                }
+                (_, Some(faulty)) => {
+                    oracle::differential(&vms.engines.wasmtime, faulty, production, case)
+                }
+                _ => oracle::differential(
+                    &vms.engines.wasmtime,
+                    &vms.engines.wasmi,
+                    production,
+                    case,
+                ),
             },
         }
     }
@@ -139,9 +170,13 @@ impl Judge {
             Target::Admission => oracle::admission(engines, bytes),
             Target::Scenario => {
                 match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
-                    Ok(case) => {
-                        oracle::scenario(&engines.wasmtime, &engines.wasmi, &self.known, &case)
-                    }
+                    Ok(case) => oracle::scenario(
+                        &engines.wasmtime,
+                        &engines.wasmi,
+                        self.production.as_mut(),
+                        &self.known,
+                        &case,
+                    ),
                     Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
                 }
             }
@@ -164,6 +199,8 @@ pub struct Settings {
     pub findings_dir: PathBuf,
     pub progress: bool,
     pub reuse: Reuse,
+    /// Production as a third engine (three-way), or none (two-way).
+    pub production: Option<EngineSpec>,
 }
 
 /// How campaigns of the `differential` and `gas` targets reuse generated
@@ -343,7 +380,11 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                 std::thread::Builder::new()
                     .stack_size(16 << 20)
                     .spawn_scoped(scope, move || -> Result<(), String> {
-                        let mut judge = Judge::new(settings.target, settings.fault)?;
+                        let mut judge = Judge::new(
+                            settings.target,
+                            settings.fault,
+                            settings.production.as_ref(),
+                        )?;
                         let mut inputs = Inputs::new(
                             settings.target,
                             settings.reuse,
@@ -356,8 +397,13 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                             local.record(&verdict);
                             executions.fetch_add(1, Ordering::Relaxed);
                             if let Verdict::Diverge(divergence) = verdict {
-                                let finding =
-                                    save(settings, &judge, &input, divergence, started.elapsed())?;
+                                let finding = save(
+                                    settings,
+                                    &mut judge,
+                                    &input,
+                                    divergence,
+                                    started.elapsed(),
+                                )?;
                                 findings.lock().map_err(|e| e.to_string())?.push(finding);
                                 if !settings.keep_going {
                                     stop.store(true, Ordering::Relaxed);
@@ -403,7 +449,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
 /// and how to replay.
 fn save(
     settings: &Settings,
-    judge: &Judge,
+    judge: &mut Judge,
     input: &[u8],
     divergence: Divergence,
     elapsed: Duration,
@@ -448,8 +494,12 @@ fn save(
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
+    let production = settings
+        .production
+        .as_ref()
+        .map_or_else(|| "none".to_string(), EngineSpec::name);
     let repro = format!(
-        "cargo run --release -p fuzz -- replay --target {target}{fault} {}\n",
+        "cargo run --release -p fuzz -- replay --target {target}{fault} --production {production} {}\n",
         directory.join("input.bin").display()
     );
     write("repro.txt", repro.as_bytes())?;
@@ -460,7 +510,12 @@ fn save(
         input_size: input.len(),
         minimized_size: minimized.as_ref().map(|w| w.len() as u64),
     };
-    let json = serde_json::json!({ "target": target, "fault": settings.fault, "finding": finding });
+    let json = serde_json::json!({
+        "target": target,
+        "fault": settings.fault,
+        "production": production,
+        "finding": finding,
+    });
     write(
         "finding.json",
         serde_json::to_string_pretty(&json)
@@ -472,7 +527,7 @@ fn save(
 
 /// The diverging step's contract, shrunk while the case still shows a
 /// divergence with the same key (not just any failure).
-fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<u8>> {
+fn minimize(judge: &mut Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<u8>> {
     if matches!(judge.target, Target::Admission | Target::Scenario) {
         return None;
     }
@@ -497,7 +552,9 @@ fn minimize(judge: &Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<
 /// generated inputs were tried.
 pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usize, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut judge = Judge::new(target, None)?;
+    // Seeds are judged by our two engines: libFuzzer's inputs need no
+    // runner to be read.
+    let mut judge = Judge::new(target, None, None)?;
     let mut inputs = Inputs::new(target, Reuse::NONE, seed);
     let (mut kept, mut tried) = (0, 0);
     // Bounded: a generator that never yields an agreeing input is a bug to
@@ -506,7 +563,7 @@ pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usiz
         tried += 1;
         let input = inputs.next();
         match judge.input(&input)? {
-            Verdict::Agree => {
+            Verdict::Agree | Verdict::Explained { .. } => {
                 let name = blake3::hash(&input).to_hex();
                 let path = dir.join(format!("{}.bin", &name[..16]));
                 std::fs::write(&path, &input).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -527,10 +584,16 @@ pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usiz
     Ok(tried)
 }
 
-/// Replays a saved input: its verdict now.
-pub fn replay(target: Target, fault: Option<FaultChoice>, input: &Path) -> Result<Verdict, String> {
+/// Replays a saved input: its verdict now, with `production` as a third
+/// engine or without.
+pub fn replay(
+    target: Target,
+    fault: Option<FaultChoice>,
+    production: Option<&EngineSpec>,
+    input: &Path,
+) -> Result<Verdict, String> {
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    Judge::new(target, fault)?.input(&bytes)
+    Judge::new(target, fault, production)?.input(&bytes)
 }
 
 /// Seconds the same cases took bare (deploy and call on both engines,
@@ -577,6 +640,7 @@ pub fn overhead(cases: usize, seed: u64) -> Result<Overhead, String> {
             std::hint::black_box(oracle::differential(
                 &oracle_engines.wasmtime,
                 &oracle_engines.wasmi,
+                None,
                 case,
             ));
         }
@@ -666,7 +730,7 @@ mod tests {
 
     #[test]
     fn engines_are_replaced_after_enough_wasmi_compilations() {
-        let mut judge = Judge::new(Target::Differential, None).expect("judge");
+        let mut judge = Judge::new(Target::Differential, None, None).expect("judge");
         judge.renew_after = 4;
         let mut inputs = Inputs::new(Target::Differential, Reuse::NONE, 4);
         let mut counts = Vec::new();

@@ -10,3 +10,4 @@ pub mod generate;
 pub mod libfuzzer;
 pub mod mutate;
 pub mod oracle;
+pub mod production;

@@ -13,6 +13,22 @@ thread_local! {
     static JUDGES: RefCell<HashMap<Target, Judge>> = RefCell::new(HashMap::new());
 }
 
+/// The production engine of the targets: `FUZZ_PRODUCTION` names one
+/// (`piecrust-0.32.2`, `piecrust-0.31`, `piecrust@DIR`), or `none`, the
+/// default (libFuzzer's speed comes from running in process).
+fn production() -> Option<conformance::engines::EngineSpec> {
+    match std::env::var("FUZZ_PRODUCTION") {
+        Ok(name) if name != "none" => match conformance::engines::EngineSpec::parse(&name) {
+            Ok(spec) if spec.is_production() => Some(spec),
+            _ => {
+                eprintln!("fuzz: FUZZ_PRODUCTION={name} is not a production engine");
+                std::process::exit(2);
+            }
+        },
+        _ => None,
+    }
+}
+
 /// Judges one libFuzzer input; panics with the divergence on a finding.
 ///
 /// Discards return normally: libFuzzer counts them as uninteresting runs.
@@ -25,7 +41,7 @@ pub fn judge(target: Target, data: &[u8]) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
                 crate::allocator::tune();
-                match Judge::new(target, None) {
+                match Judge::new(target, None, production().as_ref()) {
                     Ok(judge) => entry.insert(judge),
                     Err(error) => {
                         eprintln!("fuzz: cannot set up the {target:?} oracle: {error}");

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use conformance::engines::EngineSpec;
 use fuzz::campaign::{self, FaultChoice, Reuse, Settings, Target};
 use fuzz::oracle::Verdict;
 
@@ -48,6 +49,11 @@ enum Command {
         /// Executions between two new contract seeds entering the pool.
         #[arg(long, default_value_t = Reuse::DEFAULT.fresh_every)]
         fresh_every: u64,
+        /// The production engine run beside ours (`differential`,
+        /// `scenario`, `gas`): piecrust (0.32.2), piecrust-0.31,
+        /// piecrust@DIR, or `none` for our two engines only (faster).
+        #[arg(long, default_value = "piecrust-0.32.2")]
+        production: String,
     },
     /// The release gate: the whole scenario suite, then N seconds of each
     /// oracle; non-zero on any divergence, snapshot mismatch or finding.
@@ -58,6 +64,9 @@ enum Command {
         jobs: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The production engine of the fuzz oracles, or `none`.
+        #[arg(long, default_value = "piecrust-0.32.2")]
+        production: String,
     },
     /// The oracle's overhead: the same generated cases run bare (compile,
     /// instantiate and call on both engines, nothing compared) and through
@@ -86,11 +95,26 @@ enum Command {
         target: Target,
         #[arg(long, value_enum)]
         fault: Option<FaultChoice>,
+        /// The production engine run beside ours, or `none`.
+        #[arg(long, default_value = "piecrust-0.32.2")]
+        production: String,
         input: PathBuf,
     },
 }
 
-fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
+/// The production engine a flag names, or none.
+fn production(name: &str) -> Result<Option<EngineSpec>, String> {
+    if name == "none" {
+        return Ok(None);
+    }
+    let spec = EngineSpec::parse(name).map_err(|e| e.to_string())?;
+    if !spec.is_production() {
+        return Err(format!("`{name}` is not a production engine (or `none`)"));
+    }
+    Ok(Some(spec))
+}
+
+fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec>) -> ExitCode {
     use conformance::catalogue::Catalogue;
     use conformance::driver::{DriverConfig, OurVms, drivers};
     use conformance::engines::default_engines;
@@ -172,14 +196,23 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64) -> ExitCode {
             findings_dir: PathBuf::from("corpus/regressions"),
             progress: false,
             reuse: Reuse::DEFAULT,
+            production: production.clone(),
         };
         match campaign::run(&settings) {
             Ok(report) => {
+                let engines = match (&production, target) {
+                    (Some(spec), Target::Differential | Target::Gas | Target::Scenario) => {
+                        format!("three-way with {spec}")
+                    }
+                    _ => "two-way".to_string(),
+                };
                 println!(
-                    "gate: {target:?}: {} executions, {} findings, {:.1} % discarded",
+                    "gate: {target:?} ({engines}): {} executions, {} findings, {:.1} % discarded, {} explained by the catalogue {:?}",
                     report.tally.executions,
                     report.findings.len(),
-                    100.0 * report.tally.discard_rate()
+                    100.0 * report.tally.discard_rate(),
+                    report.tally.explained.values().sum::<u64>(),
+                    report.tally.explained
                 );
                 for finding in &report.findings {
                     println!("  finding saved in {}", finding.directory.display());
@@ -216,7 +249,21 @@ fn main() -> ExitCode {
             json,
             pool,
             fresh_every,
+            production: production_name,
         } => {
+            let production = match production(&production_name) {
+                Ok(production) => production,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let engines = match (&production, target) {
+                (Some(spec), Target::Differential | Target::Gas | Target::Scenario) => {
+                    format!("wasmtime, wasmi and {spec}")
+                }
+                _ => "wasmtime and wasmi (two-way)".to_string(),
+            };
             let settings = Settings {
                 target,
                 seconds,
@@ -227,6 +274,7 @@ fn main() -> ExitCode {
                 findings_dir: findings,
                 progress: !json,
                 reuse: Reuse { pool, fresh_every },
+                production,
             };
             match campaign::run(&settings) {
                 Ok(report) => {
@@ -237,13 +285,16 @@ fn main() -> ExitCode {
                         );
                     } else {
                         let t = &report.tally;
+                        println!("engines: {engines}");
                         println!(
-                            "{} executions in {:.1} s ({:.0} exec/s, {:.0} per job): {} agree, {} diverge, {:.1} % discarded {:?}; {} new contracts ({:.0}/s)",
+                            "{} executions in {:.1} s ({:.0} exec/s, {:.0} per job): {} agree ({} with production differing as the catalogue explains {:?}), {} diverge, {:.1} % discarded {:?}; {} new contracts ({:.0}/s)",
                             t.executions,
                             report.seconds,
                             t.executions as f64 / report.seconds,
                             t.executions as f64 / report.seconds / jobs.max(1) as f64,
                             t.agreed,
+                            t.explained.values().sum::<u64>(),
+                            t.explained,
                             t.diverged,
                             100.0 * t.discard_rate(),
                             t.discarded,
@@ -273,7 +324,14 @@ fn main() -> ExitCode {
             fuzz_seconds,
             jobs,
             seed,
-        } => gate(fuzz_seconds, jobs, seed),
+            production: production_name,
+        } => match production(&production_name) {
+            Ok(production) => gate(fuzz_seconds, jobs, seed, production),
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Overhead { cases, seed } => match campaign::overhead(cases, seed) {
             Ok(o) => {
                 println!(
@@ -322,8 +380,11 @@ fn main() -> ExitCode {
         Command::Replay {
             target,
             fault,
+            production: production_name,
             input,
-        } => match campaign::replay(target, fault, &input) {
+        } => match production(&production_name)
+            .and_then(|production| campaign::replay(target, fault, production.as_ref(), &input))
+        {
             Ok(Verdict::Diverge(divergence)) => {
                 println!("DIVERGE {}", divergence.key());
                 for (field, a, b) in divergence.fields {

@@ -12,6 +12,9 @@ use vm::{
 };
 
 use crate::generate::{self, Case};
+use crate::production::{Production, call_step, deploy_step};
+use conformance::catalogue::History;
+use conformance::play::StepOutcome;
 
 /// Why an input was not judged. Every cause is counted by campaigns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -79,6 +82,11 @@ impl Divergence {
 pub enum Verdict {
     /// Both sides did the same (succeeded, or failed the same way).
     Agree,
+    /// Our engines agreed; production differed at a step as the catalogue
+    /// entry `deviation` explains, and was not compared after it.
+    Explained {
+        deviation: String,
+    },
     Diverge(Divergence),
     Discard(DiscardCause),
 }
@@ -126,30 +134,189 @@ fn gas_view(result: &Result<Vec<u8>, CallError>, gas_limit: u64, gas_spent: u64)
         frames: None,
         state: BTreeMap::new(),
         trace: None,
+        grow_refused: false,
     }
+}
+
+/// Production beside our engines in a lock-step session.
+struct ProductionSide<'p> {
+    production: &'p mut Production,
+    /// What production did earlier in this case, for signatures.
+    history: History,
+    /// The catalogue entry that explained a difference: production is not
+    /// compared after it (its state legitimately differs from then on).
+    explained: Option<String>,
 }
 
 /// One session per engine, driven in lock step: every deploy and call runs
-/// on both and is compared at once. Shared by `differential` and `scenario`
-/// so that both judge a step by the same rules.
-struct LockStep<'vm, A: Engine, B: Engine> {
+/// on both our engines (and production, when given) and is compared at
+/// once. Shared by `differential` and `scenario` so that both judge a step
+/// by the same rules.
+struct LockStep<'vm, 'p, A: Engine, B: Engine> {
     oracle: &'static str,
     a: vm::Session<'vm, A>,
     b: vm::Session<'vm, B>,
+    production: Option<ProductionSide<'p>>,
 }
 
-impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
-    fn new(oracle: &'static str, a: &'vm Vm<A>, b: &'vm Vm<B>) -> Self {
-        LockStep {
+/// Whether a step failed, or any frame of its call tree (where the engine
+/// shows failed frames) did.
+fn any_failure(step: &StepOutcome) -> bool {
+    fn failed_frame(tree: &serde_json::Value) -> bool {
+        tree.get("outcome")
+            .is_some_and(|outcome| outcome.get("failed").is_some())
+            || tree
+                .get("children")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|children| children.iter().any(failed_frame))
+    }
+    match step {
+        StepOutcome::Call { outcome, .. } => {
+            matches!(outcome.result, CallResult::Failed(_))
+                || outcome.trace.as_ref().is_some_and(failed_frame)
+        }
+        StepOutcome::Deploy { outcome, .. } => {
+            matches!(
+                outcome.result,
+                runner_protocol::outcome::DeployResult::Failed(_)
+            ) || outcome
+                .init
+                .as_ref()
+                .and_then(|init| init.trace.as_ref())
+                .is_some_and(failed_frame)
+        }
+    }
+}
+
+/// A failure of production's runner (not an outcome): a finding, so that
+/// its input is kept.
+fn runner_failure(
+    oracle: &'static str,
+    step: String,
+    contract: usize,
+    name: &str,
+    error: String,
+) -> Verdict {
+    Verdict::Diverge(Divergence {
+        oracle,
+        step,
+        fields: vec![(format!("{name}: runner"), String::new(), error)],
+        contract: Some(contract),
+    })
+}
+
+impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
+    /// Sessions on both engines and production, with `host_data` and a
+    /// feeder or not on each.
+    fn new(
+        oracle: &'static str,
+        a: &'vm Vm<A>,
+        b: &'vm Vm<B>,
+        production: Option<&'p mut Production>,
+        host_data: &[(&str, &[u8])],
+        feeder: bool,
+    ) -> Result<Self, Verdict> {
+        let mut pair = LockStep {
             oracle,
             a: a.session(),
             b: b.session(),
+            production: None,
+        };
+        for (name, data) in host_data {
+            pair.a.set_host_data(name, data.to_vec());
+            pair.b.set_host_data(name, data.to_vec());
+        }
+        if feeder {
+            pair.a.attach_feeder();
+            pair.b.attach_feeder();
+        }
+        if let Some(production) = production {
+            if let Err(error) = production.session(host_data, feeder) {
+                let name = production.name().to_string();
+                return Err(runner_failure(
+                    oracle,
+                    "session".into(),
+                    0,
+                    &name,
+                    error.to_string(),
+                ));
+            }
+            pair.production = Some(ProductionSide {
+                production,
+                history: History::default(),
+                explained: None,
+            });
+        }
+        Ok(pair)
+    }
+
+    /// The verdict of a case every step of which agreed.
+    fn verdict(self) -> Verdict {
+        match self.production.and_then(|side| side.explained) {
+            Some(deviation) => Verdict::Explained { deviation },
+            None => Verdict::Agree,
         }
     }
 
-    /// Deploys case contract `index` on both; `Ok(true)` when it deployed.
-    /// A first contract that admission rejects on both sides is no contract
-    /// at all: the input is discarded.
+    /// Production's side of a step: compared with ours, a difference either
+    /// explained by the catalogue (production is not compared after it) or
+    /// a divergence.
+    fn production_step(
+        &mut self,
+        step: String,
+        contract: usize,
+        ours: StepOutcome,
+        run: impl FnOnce(&mut Production) -> Result<StepOutcome, conformance::driver::DriverError>,
+    ) -> Result<(), Verdict> {
+        let oracle = self.oracle;
+        let Some(side) = self.production.as_mut() else {
+            return Ok(());
+        };
+        if side.explained.is_some() {
+            return Ok(());
+        }
+        let name = side.production.name().to_string();
+        let theirs = match run(side.production) {
+            Ok(theirs) => theirs,
+            Err(error) => {
+                return Err(runner_failure(
+                    oracle,
+                    step,
+                    contract,
+                    &name,
+                    error.to_string(),
+                ));
+            }
+        };
+        let history = side.history;
+        side.history = history.after(&ours, &theirs);
+        if side.history.segv_trap || any_failure(&ours) || any_failure(&theirs) {
+            // A trap anywhere, nested calls included, may have been raised
+            // through SIGSEGV and left production's process broken (its
+            // session would deadlock when dropped): the next case gets a
+            // fresh one.
+            side.production.mark_broken();
+        }
+        let differences = conformance::judge::step_differences(&ours, &theirs);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        if let Some(id) = side.production.explain(&ours, &theirs, history) {
+            side.explained = Some(id);
+            return Ok(());
+        }
+        match production_divergence(oracle, &step, &name, differences) {
+            Verdict::Diverge(divergence) => Err(Verdict::Diverge(Divergence {
+                contract: Some(contract),
+                ..divergence
+            })),
+            other => Err(other),
+        }
+    }
+
+    /// Deploys case contract `index` on every engine; `Ok(true)` when ours
+    /// deployed it. A first contract that admission rejects on both our
+    /// engines is no contract at all: the input is discarded.
     fn deploy(&mut self, index: usize, wasm: &[u8]) -> Result<bool, Verdict> {
         let options = DeployOptions {
             id: Some(Case::id(index)),
@@ -181,16 +348,21 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
                 return Err(engine_error(self.oracle, step, index, error.to_string()));
             }
         };
-        if let Some(divergence) = divergence(self.oracle, step, compare_deploys(&oa, &ob)) {
+        if let Some(divergence) = divergence(self.oracle, step.clone(), compare_deploys(&oa, &ob)) {
             return Err(Verdict::Diverge(Divergence {
                 contract: Some(index),
                 ..divergence
             }));
         }
+        let id = normalize::protocol_id(&Case::id(index));
+        self.production_step(step, index, deploy_step(oa), |production| {
+            production.deploy(wasm, id).map(deploy_step)
+        })?;
         Ok(ra.is_ok())
     }
 
-    /// Calls `function` of case contract `contract` on both (step `index`).
+    /// Calls `function` of case contract `contract` on every engine (step
+    /// `index`).
     fn call(
         &mut self,
         index: usize,
@@ -212,30 +384,76 @@ impl<'vm, A: Engine, B: Engine> LockStep<'vm, A, B> {
                 return Err(engine_error(self.oracle, step, contract, error.to_string()));
             }
         };
-        let oa = normalize::call_outcome(&ra, self.a.memory_states());
-        let ob = normalize::call_outcome(&rb, self.b.memory_states());
-        let (oa, ob) = match (oa, ob) {
-            (Ok(oa), Ok(ob)) => (oa, ob),
-            (Err(error), _) | (_, Err(error)) => {
-                return Err(engine_error(self.oracle, step, contract, error.to_string()));
+        // Equal receipts (state digests included) need no field-by-field
+        // comparison; only a difference, or production, needs the
+        // normalized outcomes.
+        if ra != rb || self.production.is_some() {
+            let oa = normalize::call_outcome(&ra, self.a.memory_states());
+            let ob = normalize::call_outcome(&rb, self.b.memory_states());
+            let (oa, ob) = match (oa, ob) {
+                (Ok(oa), Ok(ob)) => (oa, ob),
+                (Err(error), _) | (_, Err(error)) => {
+                    return Err(engine_error(self.oracle, step, contract, error.to_string()));
+                }
+            };
+            if let Some(divergence) = divergence(self.oracle, step.clone(), compare_calls(&oa, &ob))
+            {
+                return Err(Verdict::Diverge(Divergence {
+                    contract: Some(contract),
+                    ..divergence
+                }));
             }
-        };
-        if let Some(divergence) = divergence(self.oracle, step, compare_calls(&oa, &ob)) {
-            return Err(Verdict::Diverge(Divergence {
-                contract: Some(contract),
-                ..divergence
-            }));
+            if ra != rb {
+                // Receipts differ in something the outcome leaves out.
+                return Err(engine_error(
+                    self.oracle,
+                    step,
+                    contract,
+                    format!("receipts differ outside the outcome: {ra:?} / {rb:?}"),
+                ));
+            }
+            return self.production_call(step, contract, &id, function, arg, gas, oa);
         }
         Ok(())
     }
+
+    /// Production's side of a call whose outcome on ours was `ours`.
+    #[allow(clippy::too_many_arguments)]
+    fn production_call(
+        &mut self,
+        step: String,
+        contract: usize,
+        id: &vm::abi::ContractId,
+        function: &str,
+        arg: &[u8],
+        gas: u64,
+        oa: CallOutcome,
+    ) -> Result<(), Verdict> {
+        let protocol_id = normalize::protocol_id(id);
+        self.production_step(step, contract, call_step(function, arg, oa), |production| {
+            production
+                .call(protocol_id, function, arg, gas)
+                .map(|outcome| call_step(function, arg, outcome))
+        })
+    }
 }
 
-/// Runs a case on two engines, in one session each, and compares every
-/// deploy and call.
-pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> Verdict {
-    let mut pair = LockStep::new("differential", a, b);
-    pair.a.setup();
-    pair.b.setup();
+/// The host data of a differential case's sessions, so that generated `hd`
+/// calls find something.
+const CASE_HOST_DATA: &[(&str, &[u8])] = &[("", &[1, 2, 3])];
+
+/// Runs a case on our two engines (and production, when given), in one
+/// session each, and compares every deploy and call.
+pub fn differential<A: Engine, B: Engine>(
+    a: &Vm<A>,
+    b: &Vm<B>,
+    production: Option<&mut Production>,
+    case: &Case,
+) -> Verdict {
+    let mut pair = match LockStep::new("differential", a, b, production, CASE_HOST_DATA, true) {
+        Ok(pair) => pair,
+        Err(verdict) => return verdict,
+    };
     let mut deployed = Vec::with_capacity(case.contracts.len());
     for (index, wasm) in case.contracts.iter().enumerate() {
         match pair.deploy(index, wasm) {
@@ -251,18 +469,22 @@ pub fn differential<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, case: &Case) -> 
             return verdict;
         }
     }
-    Verdict::Agree
+    pair.verdict()
 }
 
 /// The scenario oracle: arbitrary call sequences over known contracts
-/// (`corpus/contracts/`), compared on both engines like `differential`.
+/// (`corpus/contracts/`), compared on every engine like `differential`.
 pub fn scenario<A: Engine, B: Engine>(
     a: &Vm<A>,
     b: &Vm<B>,
+    production: Option<&mut Production>,
     known: &[generate::KnownContract],
     case: &generate::KnownCase,
 ) -> Verdict {
-    let mut pair = LockStep::new("scenario", a, b);
+    let mut pair = match LockStep::new("scenario", a, b, production, &[], false) {
+        Ok(pair) => pair,
+        Err(verdict) => return verdict,
+    };
     for (index, &which) in case.contracts.iter().enumerate() {
         if let Err(verdict) = pair.deploy(index, &known[which].wasm) {
             return verdict;
@@ -273,7 +495,7 @@ pub fn scenario<A: Engine, B: Engine>(
             return verdict;
         }
     }
-    Verdict::Agree
+    pair.verdict()
 }
 
 /// The handwritten contracts of `corpus/contracts/` with their exports.
@@ -305,23 +527,106 @@ pub fn known_contracts(corpus: &std::path::Path) -> Result<Vec<generate::KnownCo
     Ok(known)
 }
 
-/// Host data and a feeder, so generated `hd` and `feed` calls succeed.
-trait FeederSetup {
-    fn setup(&mut self);
+/// The gas oracle: every call of the case's first contract on a fresh
+/// instance, on both our engines, whose outcome and gas must be equal, and
+/// held to production's gas (the authority: Dusk's fork of wasmtime 21) for
+/// every call and gas limit, completed or not, where production is given.
+/// wasmtime 48's native fuel is a second opinion where it places fuel as
+/// production does ([`vm::oracle::applicable`]).
+pub fn gas(engines: &Engines, production: Option<&mut Production>, case: &Case) -> Verdict {
+    gas_with(
+        &engines.wasmtime,
+        &engines.wasmi,
+        &engines.native,
+        production,
+        case,
+    )
 }
 
-impl<E: Engine> FeederSetup for vm::Session<'_, E> {
-    fn setup(&mut self) {
-        self.attach_feeder();
-        self.set_host_data("", vec![1, 2, 3]);
+/// Production's outcome and gas of one call on a fresh deploy, compared with
+/// ours; `Ok(Some(id))` when they differ as catalogue entry `id` explains.
+fn production_gas(
+    production: &mut Production,
+    wasm: &[u8],
+    ours_deploy: runner_protocol::DeployOutcome,
+    ours: CallOutcome,
+    call: &generate::CaseCall,
+    step: &str,
+) -> Result<Option<String>, Verdict> {
+    let name = production.name().to_string();
+    let failed = |error: conformance::driver::DriverError| {
+        runner_failure("gas", step.to_string(), 0, &name, error.to_string())
+    };
+    production.session(&[], false).map_err(failed)?;
+    let id = match &ours_deploy.result {
+        runner_protocol::outcome::DeployResult::Deployed(id) => *id,
+        runner_protocol::outcome::DeployResult::Failed(_) => return Ok(None),
+    };
+    let theirs = production.deploy(wasm, id).map_err(failed)?;
+    let (ours_step, theirs_step) = (deploy_step(ours_deploy), deploy_step(theirs));
+    let differences = conformance::judge::step_differences(&ours_step, &theirs_step);
+    if !differences.is_empty() {
+        return match production.explain(&ours_step, &theirs_step, History::default()) {
+            Some(deviation) => Ok(Some(deviation)),
+            None => Err(production_divergence("gas", step, &name, differences)),
+        };
+    }
+    let theirs = production
+        .call(id, call.function, &call.arg, call.gas)
+        .map_err(failed)?;
+    let view = |outcome: &CallOutcome| CallOutcome {
+        events: None,
+        feed: Vec::new(),
+        debug: Vec::new(),
+        frames: None,
+        state: BTreeMap::new(),
+        trace: None,
+        grow_refused: false,
+        ..outcome.clone()
+    };
+    let differences = compare_calls(&view(&ours), &view(&theirs));
+    if differences.is_empty() {
+        return Ok(None);
+    }
+    let (ours_step, theirs_step) = (
+        call_step(call.function, &call.arg, ours),
+        call_step(call.function, &call.arg, theirs),
+    );
+    match production.explain(&ours_step, &theirs_step, History::default()) {
+        Some(deviation) => Ok(Some(deviation)),
+        None => Err(production_divergence("gas", step, &name, differences)),
     }
 }
 
-/// The native-fuel gas oracle: every call of the case's first contract on
-/// a fresh instance, on both engines and on wasmtime's native fuel; outcome
-/// and gas must be equal.
-pub fn gas(engines: &Engines, case: &Case) -> Verdict {
-    gas_with(&engines.wasmtime, &engines.wasmi, &engines.native, case)
+/// A difference from production nothing explains.
+fn production_divergence(
+    oracle: &'static str,
+    step: &str,
+    name: &str,
+    differences: Vec<Difference>,
+) -> Verdict {
+    let detailed = |value: String, detail: String| {
+        if detail.is_empty() {
+            value
+        } else {
+            format!("{value} ({detail})")
+        }
+    };
+    Verdict::Diverge(Divergence {
+        oracle,
+        step: step.to_string(),
+        fields: differences
+            .into_iter()
+            .map(|d| {
+                (
+                    format!("{name}: {}", d.field),
+                    detailed(d.left, d.left_detail),
+                    detailed(d.right, d.right_detail),
+                )
+            })
+            .collect(),
+        contract: Some(0),
+    })
 }
 
 /// [`gas`] with any two engines.
@@ -329,6 +634,7 @@ pub fn gas_with<A: Engine, B: Engine>(
     a: &Vm<A>,
     b: &Vm<B>,
     native: &NativeFuelOracle,
+    mut production: Option<&mut Production>,
     case: &Case,
 ) -> Verdict {
     let Some(wasm) = case.contracts.first() else {
@@ -341,6 +647,7 @@ pub fn gas_with<A: Engine, B: Engine>(
     }
     let native_applies = vm::oracle::applicable(wasm);
     let mut stack_exhausted = false;
+    let mut explained = None;
     for (index, call) in case.calls.iter().enumerate() {
         let mut sa = a.session();
         let mut sb = b.session();
@@ -349,6 +656,10 @@ pub fn gas_with<A: Engine, B: Engine>(
         if deploy_pool_exhausted(&deploy_a) || deploy_pool_exhausted(&deploy_b) {
             return Verdict::Discard(DiscardCause::InstancePoolExhausted);
         }
+        let ours_deploy = match normalize::deploy_outcome(&deploy_a, sa.memory_states()) {
+            Ok(outcome) => outcome,
+            Err(error) => return engine_error("gas", "deploy".into(), 0, error.to_string()),
+        };
         let Ok(deployment) = deploy_a else {
             // Instantiation traps: the differential oracle judges those.
             return if deploy_b.is_err() {
@@ -378,6 +689,19 @@ pub fn gas_with<A: Engine, B: Engine>(
         {
             return Verdict::Diverge(divergence);
         }
+        if let Some(production) = production.as_deref_mut() {
+            let ours = match normalize::call_outcome(&ra, sa.memory_states()) {
+                Ok(outcome) => outcome,
+                Err(error) => return engine_error("gas", step, 0, error.to_string()),
+            };
+            match production_gas(production, wasm, ours_deploy, ours, call, &step) {
+                Ok(Some(deviation)) => {
+                    explained.get_or_insert(deviation);
+                }
+                Ok(None) => {}
+                Err(verdict) => return verdict,
+            }
+        }
         if ra.result
             == Err(CallError::Trap {
                 trap: Trap::StackExhausted,
@@ -404,12 +728,13 @@ pub fn gas_with<A: Engine, B: Engine>(
             return Verdict::Diverge(divergence);
         }
     }
-    if stack_exhausted {
-        Verdict::Discard(DiscardCause::StackExhausted)
-    } else if !native_applies {
-        Verdict::Discard(DiscardCause::NativeFuelInapplicable)
-    } else {
-        Verdict::Agree
+    match (explained, production.is_some()) {
+        (Some(deviation), _) => Verdict::Explained { deviation },
+        // Production judged every call.
+        (None, true) => Verdict::Agree,
+        (None, false) if stack_exhausted => Verdict::Discard(DiscardCause::StackExhausted),
+        (None, false) if !native_applies => Verdict::Discard(DiscardCause::NativeFuelInapplicable),
+        (None, false) => Verdict::Agree,
     }
 }
 
@@ -519,6 +844,9 @@ pub struct Tally {
     pub agreed: u64,
     pub diverged: u64,
     pub discarded: BTreeMap<DiscardCause, u64>,
+    /// Cases where production differed as a catalogue entry explains, by
+    /// entry (counted in `agreed` too: our engines agreed).
+    pub explained: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -526,6 +854,10 @@ impl Tally {
         self.executions += 1;
         match verdict {
             Verdict::Agree => self.agreed += 1,
+            Verdict::Explained { deviation } => {
+                self.agreed += 1;
+                *self.explained.entry(deviation.clone()).or_default() += 1;
+            }
             Verdict::Diverge(_) => self.diverged += 1,
             Verdict::Discard(cause) => *self.discarded.entry(*cause).or_default() += 1,
         }
@@ -546,6 +878,9 @@ impl Tally {
         self.diverged += other.diverged;
         for (cause, count) in &other.discarded {
             *self.discarded.entry(*cause).or_default() += count;
+        }
+        for (deviation, count) in &other.explained {
+            *self.explained.entry(deviation.clone()).or_default() += count;
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use conformance::engines::EngineSpec;
 use fuzz::campaign::{self, Target};
 use fuzz::oracle::Verdict;
 
@@ -31,7 +32,14 @@ fn saved_findings_no_longer_diverge() {
             Some("scenario") => Target::Scenario,
             other => panic!("{}: unknown target {other:?}", dir.display()),
         };
-        let verdict = campaign::replay(target, None, &dir.join("input.bin")).expect("replays");
+        // The engines the finding was made with: production too, unless it
+        // was a two-way campaign.
+        let production = match json["production"].as_str() {
+            None | Some("none") => None,
+            Some(name) => Some(EngineSpec::parse(name).expect("a production engine")),
+        };
+        let verdict = campaign::replay(target, None, production.as_ref(), &dir.join("input.bin"))
+            .expect("replays");
         assert!(
             !matches!(verdict, Verdict::Diverge(_)),
             "{} diverges again: {verdict:?}",

@@ -328,6 +328,7 @@ mod tests {
             frames: None,
             state: BTreeMap::new(),
             trace: None,
+            grow_refused: false,
         }
     }
 
@@ -336,6 +337,7 @@ mod tests {
             result: CallResult::Failed(Failure {
                 kind,
                 detail: message.into(),
+                trap: None,
             }),
             ..ok(&[], None)
         }

@@ -147,6 +147,11 @@ pub struct Failure {
     pub kind: FailureKind,
     /// The engine's own description.
     pub detail: String,
+    /// For `out_of_gas`: the trap that ended the call while no gas
+    /// remained, where the engine knows it (ours do; production reports
+    /// such a trap as `out_of_gas` without it). Not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trap: Option<TrapCode>,
 }
 
 /// How a call ended.
@@ -209,6 +214,10 @@ pub struct CallOutcome {
     /// between engines that both expose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<serde_json::Value>,
+    /// Whether a `memory.grow` returned -1 during the call, where the
+    /// engine knows it (ours do). Not compared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grow_refused: bool,
 }
 
 /// Why a deploy failed.

@@ -104,6 +104,19 @@ pub struct FrameRequest<'a> {
 pub struct FrameResult {
     pub result: Result<Vec<u8>, CallError>,
     pub gas_spent: u64,
+    /// For a frame that failed with `out_of_gas` because it trapped while no
+    /// gas remained, the trap (production reports it as `out_of_gas` too).
+    pub masked_trap: Option<Trap>,
+}
+
+/// The trap a failure with no gas left hides behind `out_of_gas`: a trap
+/// of the contract's code, not the gas check itself.
+fn masked_trap(trap: &Trap, abort: Option<AbortCode>, remaining: u64) -> Option<Trap> {
+    match (trap, abort) {
+        _ if remaining != 0 => None,
+        (Trap::OutOfGas | Trap::Host(_), _) | (_, Some(_)) => None,
+        (trap, None) => Some(trap.clone()),
+    }
 }
 
 /// Runs a frame: checkpoints state, calls the export, and commits or rolls
@@ -145,11 +158,16 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
         instance: callee,
         limit: gas_limit,
     });
+    let refused_before = rt.vm_global(callee, VmGlobal::GrowRefused)?;
     let outcome = rt.call(callee, function, arg.len() as u32);
     rt.host().frames.pop();
+    if rt.vm_global(callee, VmGlobal::GrowRefused)? != refused_before {
+        rt.host().grow_refused = true;
+    }
 
     let remaining = GasCounter(rt.vm_global(callee, VmGlobal::SavedFuel)?).remaining();
     let gas_spent = gas_limit.saturating_sub(remaining);
+    let mut masked = None;
     let result = match outcome {
         Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
             let start = slot.argbuf_offset as usize;
@@ -163,6 +181,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
         }
         Err(CallFailure::Trap(trap)) => {
             let abort = AbortCode::from_global(rt.vm_global(callee, VmGlobal::Abort)? as i32);
+            masked = masked_trap(&trap, abort, remaining);
             Err(classify(trap, abort, remaining))
         }
     };
@@ -175,7 +194,11 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
         },
     };
     rt.host().trace.exit(gas_spent, outcome);
-    Ok(FrameResult { result, gas_spent })
+    Ok(FrameResult {
+        result,
+        gas_spent,
+        masked_trap: masked,
+    })
 }
 
 /// Commits or rolls back the frame's level; at top level, also replaces

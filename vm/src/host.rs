@@ -116,6 +116,8 @@ pub struct HostState {
     /// Data fed out by contracts, when a feeder is attached.
     pub feeder: Option<Vec<Vec<u8>>>,
     pub debug_messages: Vec<String>,
+    /// Whether a `memory.grow` returned -1 in the call in progress.
+    pub grow_refused: bool,
 }
 
 impl std::fmt::Debug for HostState {

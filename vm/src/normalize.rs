@@ -26,6 +26,14 @@ pub fn protocol_id(id: &ContractId) -> runner_protocol::ContractId {
     runner_protocol::ContractId(id.0)
 }
 
+/// The protocol's code of a trap of the contract's code.
+fn trap_code(trap: &Trap) -> Option<TrapCode> {
+    match trap_kind(trap) {
+        FailureKind::Trap { code } => Some(code),
+        _ => None,
+    }
+}
+
 fn trap_kind(trap: &Trap) -> FailureKind {
     let code = match trap {
         Trap::Unreachable => TrapCode::Unreachable,
@@ -85,6 +93,7 @@ pub fn failure(error: &CallError) -> Failure {
     Failure {
         kind: failure_kind(error),
         detail: error.to_string(),
+        trap: None,
     }
 }
 
@@ -129,7 +138,10 @@ pub fn call_outcome(
     Ok(CallOutcome {
         result: match &receipt.result {
             Ok(output) => CallResult::Output(Bytes(output.clone())),
-            Err(error) => CallResult::Failed(failure(error)),
+            Err(error) => CallResult::Failed(Failure {
+                trap: receipt.masked_trap.as_ref().and_then(trap_code),
+                ..failure(error)
+            }),
         },
         gas_limit: receipt.gas_limit,
         gas_spent: Some(receipt.gas_spent),
@@ -150,6 +162,7 @@ pub fn call_outcome(
         frames: Some(receipt.call_tree.as_ref().map(frames).unwrap_or_default()),
         state,
         trace,
+        grow_refused: receipt.grow_refused,
     })
 }
 

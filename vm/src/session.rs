@@ -67,6 +67,14 @@ pub struct CallReceipt {
     pub call_tree: Option<CallTree>,
     /// A digest of every deployed contract's state after the call, by id.
     pub state: BTreeMap<String, String>,
+    /// For a call that failed with `out_of_gas` because it trapped while no
+    /// gas remained, the trap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_trap: Option<Trap>,
+    /// Whether a `memory.grow` returned -1 during the call (production
+    /// grows up to its reservation instead).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grow_refused: bool,
 }
 
 /// Why a deploy failed.
@@ -389,6 +397,8 @@ impl<E: Engine> Session<'_, E> {
             feed: Vec::new(),
             call_tree: None,
             state: self.state_digests(),
+            masked_trap: None,
+            grow_refused: false,
         }
     }
 
@@ -402,6 +412,7 @@ impl<E: Engine> Session<'_, E> {
         if arg.len() > ARGBUF_LEN {
             return Ok(self.refused(CallError::InputTooLarge { len: arg.len() }, gas_limit));
         }
+        self.store.host().grow_refused = false;
         let frame = call::run_frame(
             &mut self.store,
             FrameRequest {
@@ -429,6 +440,8 @@ impl<E: Engine> Session<'_, E> {
             feed,
             call_tree,
             state: self.state_digests(),
+            masked_trap: frame.masked_trap,
+            grow_refused: std::mem::take(&mut self.store.host().grow_refused),
         })
     }
 

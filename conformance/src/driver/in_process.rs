@@ -104,6 +104,7 @@ where
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::DoesNotExist,
                     detail: error.to_string(),
+                    trap: None,
                 }),
                 gas_limit: request.gas,
                 gas_spent: Some(0),
@@ -113,6 +114,7 @@ where
                 frames: Some(Vec::new()),
                 state: session.memory_states(),
                 trace: None,
+                grow_refused: false,
             }),
             Err(error) => Err(engine_error(error.to_string())),
         }

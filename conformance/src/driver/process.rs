@@ -17,7 +17,7 @@ use runner_protocol::wire::{
 };
 use runner_protocol::{
     CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
-    Response,
+    Response, TrapCode,
 };
 
 use super::{Driver, DriverError};
@@ -49,6 +49,11 @@ pub struct RunnerProcess {
     binary: PathBuf,
     timeout: Duration,
     connection: Option<Connection>,
+    /// Whether sessions share a process (see [`RunnerProcess::persistent`]).
+    persistent: bool,
+    /// Whether the process may be broken: a trap raised through SIGSEGV
+    /// happened in it (see [`leaves_process_broken`]).
+    tainted: bool,
     /// The runner's answer to `hello`, once connected.
     pub hello: Option<Hello>,
 }
@@ -72,11 +77,29 @@ impl RunnerProcess {
             binary,
             timeout,
             connection: None,
+            persistent: false,
+            tainted: false,
             hello: None,
         }
     }
 
+    /// Keeps one process for many sessions, as long as no request left it
+    /// possibly broken: what a fuzzer, running thousands of short sessions,
+    /// needs. The suite starts a process per session.
+    pub fn persistent(mut self) -> Self {
+        self.persistent = true;
+        self
+    }
+
+    /// Restarts the process before the next session: a caller that knows
+    /// more than the runner reported (a trap production reported as
+    /// `out_of_gas`) says it may be broken.
+    pub fn mark_broken(&mut self) {
+        self.tainted = true;
+    }
+
     fn start(&mut self) -> Result<(), DriverError> {
+        self.tainted = false;
         let mut child = Command::new(&self.binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -298,8 +321,10 @@ impl Driver for RunnerProcess {
         // leave process-wide state broken (a trap raised through SIGSEGV
         // leaks a global lock of piecrust's memory, and dropping the session
         // then deadlocks), which must not fall on the next scenario.
-        self.connection = None;
-        self.start()?;
+        if !self.persistent || self.tainted || self.connection.is_none() {
+            self.connection = None;
+            self.start()?;
+        }
         match self.request(&Request::Session(request.clone()))? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
@@ -309,7 +334,21 @@ impl Driver for RunnerProcess {
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
         let wire = Request::Deploy(request.clone());
         match self.request(&wire) {
-            Ok(Response::Deploy(outcome)) => Ok(outcome),
+            Ok(Response::Deploy(outcome)) => {
+                let init_failure = match &outcome.result {
+                    DeployResult::Failed(DeployFailure::InitFailed { failure }) => {
+                        Some(&failure.kind)
+                    }
+                    DeployResult::Failed(DeployFailure::HostPanic { .. }) => {
+                        Some(&FailureKind::HostPanic)
+                    }
+                    _ => None,
+                };
+                if init_failure.is_some_and(leaves_process_broken) {
+                    self.tainted = true;
+                }
+                Ok(outcome)
+            }
             Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
             // The VM took its process down: that is the deploy's outcome.
             Err(error @ DriverError::Crashed { .. }) => Ok(DeployOutcome {
@@ -326,7 +365,14 @@ impl Driver for RunnerProcess {
     fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
         let wire = Request::Call(request.clone());
         match self.request(&wire) {
-            Ok(Response::Call(outcome)) => Ok(outcome),
+            Ok(Response::Call(outcome)) => {
+                if let CallResult::Failed(failure) = &outcome.result
+                    && leaves_process_broken(&failure.kind)
+                {
+                    self.tainted = true;
+                }
+                Ok(outcome)
+            }
             Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
             // The VM took its process down: that is the call's outcome,
             // and nothing else of it can be seen.
@@ -334,6 +380,7 @@ impl Driver for RunnerProcess {
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::HostPanic,
                     detail: error.to_string(),
+                    trap: None,
                 }),
                 gas_limit: request.gas,
                 gas_spent: None,
@@ -343,6 +390,7 @@ impl Driver for RunnerProcess {
                 frames: None,
                 state: BTreeMap::new(),
                 trace: None,
+                grow_refused: false,
             }),
             Err(error) => Err(error),
         }
@@ -354,6 +402,24 @@ impl Driver for RunnerProcess {
             other => Err(self.unexpected("memory", &other)),
         }
     }
+}
+
+/// Whether a failure may leave piecrust's process broken: a panic, or a
+/// trap wasmtime raises through SIGSEGV (an indirect call to a null entry,
+/// a table index past the end, a memory access past the reservation, a
+/// stack overflow), after which piecrust's memory library keeps a global
+/// lock forever (`second-segv-trap-crash` in `docs/deviations.md`).
+pub fn leaves_process_broken(kind: &FailureKind) -> bool {
+    matches!(
+        kind,
+        FailureKind::HostPanic
+            | FailureKind::Trap {
+                code: TrapCode::IndirectCallToNull
+                    | TrapCode::TableOutOfBounds
+                    | TrapCode::MemoryOutOfBounds
+                    | TrapCode::StackOverflow
+            }
+    )
 }
 
 impl Drop for RunnerProcess {

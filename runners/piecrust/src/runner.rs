@@ -344,6 +344,7 @@ impl Runner {
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::HostPanic,
                     detail: message,
+                    trap: None,
                 }),
                 ..self.bare_outcome(request.gas, feed)
             },
@@ -370,6 +371,7 @@ impl Runner {
             frames: None,
             state: BTreeMap::new(),
             trace: None,
+            grow_refused: false,
         }
     }
 
@@ -407,6 +409,7 @@ impl Runner {
             frames: Some(frames),
             state: BTreeMap::new(),
             trace: None,
+            grow_refused: false,
         }
     }
 
@@ -563,7 +566,11 @@ fn failure(error: Error) -> Failure {
         Error::ContractDoesNotExist(_) => FailureKind::DoesNotExist,
         _ => FailureKind::Unknown,
     };
-    Failure { kind, detail }
+    Failure {
+        kind,
+        detail,
+        trap: None,
+    }
 }
 
 /// A deploy's error in the protocol's terms. piecrust reports a failing

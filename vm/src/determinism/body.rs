@@ -252,6 +252,28 @@ impl<'a> Emitter<'a> {
         let width = self.width;
         let s = self.scratch;
         match op {
+            Operator::MemoryGrow { .. } => {
+                // Count a refused growth (-1), keeping the result.
+                let result = s.pointer(width, 0);
+                self.push(Instruction::LocalTee(result));
+                match width {
+                    PtrWidth::Wasm32 => {
+                        self.push(Instruction::I32Const(-1));
+                        self.push(Instruction::I32Eq);
+                    }
+                    PtrWidth::Wasm64 => {
+                        self.push(Instruction::I64Const(-1));
+                        self.push(Instruction::I64Eq);
+                    }
+                }
+                self.push(Instruction::If(EncBlockType::Empty));
+                self.push(Instruction::GlobalGet(self.layout.grow_refused));
+                self.push(Instruction::I32Const(1));
+                self.push(Instruction::I32Add);
+                self.push(Instruction::GlobalSet(self.layout.grow_refused));
+                self.push(Instruction::End);
+                self.push(Instruction::LocalGet(result));
+            }
             Operator::MemoryFill { .. } | Operator::MemoryCopy { .. } => {
                 self.push(Instruction::LocalGet(s.pointer(width, 2)));
                 self.push(Instruction::LocalGet(s.pointer(width, 0)));

@@ -45,6 +45,10 @@ pub const SAVED_FUEL_EXPORT: &str = "__dusk_fuel_saved";
 pub const STACK_EXPORT: &str = "__dusk_stack";
 /// Export name of the abort reason set before a VM-raised trap.
 pub const ABORT_EXPORT: &str = "__dusk_abort";
+/// Export name of the count of `memory.grow` operations that returned -1
+/// (refused: the declared maximum or the VM's limit), which production would
+/// have granted up to its 4 GiB reservation.
+pub const GROW_REFUSED_EXPORT: &str = "__dusk_grow_refused";
 /// Export name of the dirty-page map: one byte per page of contract memory.
 pub const DIRTY_EXPORT: &str = "__dusk_dirty";
 
@@ -108,6 +112,7 @@ pub(crate) struct Layout {
     saved_fuel: u32,
     depth: u32,
     abort: u32,
+    grow_refused: u32,
     dirty_memory: u32,
     mark_range: u32,
     /// Type index of `[] -> results` for result lists of two or more.
@@ -271,12 +276,13 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
             .map_err(encode_error)?;
     }
     let first_vm_global = info.globals.len() as u32;
-    // Fuel, saved fuel and stack depth (i64), then the abort flag (i32), in
-    // the order `Layout` numbers them.
+    // Fuel, saved fuel and stack depth (i64), then the abort flag and the
+    // refused-growth count (i32), in the order `Layout` numbers them.
     for (val_type, init) in [
         (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
         (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
         (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
+        (wasm_encoder::ValType::I32, ConstExpr::i32_const(0)),
         (wasm_encoder::ValType::I32, ConstExpr::i32_const(0)),
     ] {
         globals.global(
@@ -294,6 +300,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         saved_fuel: first_vm_global + 1,
         depth: first_vm_global + 2,
         abort: first_vm_global + 3,
+        grow_refused: first_vm_global + 4,
         dirty_memory,
         mark_range,
         result_block_types,
@@ -309,6 +316,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
     exports.export(SAVED_FUEL_EXPORT, ExportKind::Global, layout.saved_fuel);
     exports.export(STACK_EXPORT, ExportKind::Global, layout.depth);
     exports.export(ABORT_EXPORT, ExportKind::Global, layout.abort);
+    exports.export(GROW_REFUSED_EXPORT, ExportKind::Global, layout.grow_refused);
     exports.export(DIRTY_EXPORT, ExportKind::Memory, dirty_memory);
     let state_globals: Vec<u32> = info
         .globals

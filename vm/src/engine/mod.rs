@@ -150,6 +150,8 @@ pub enum VmGlobal {
     Stack,
     /// Abort reason of a VM-raised trap.
     Abort,
+    /// How many `memory.grow` operations returned -1.
+    GrowRefused,
 }
 
 /// A trap: how a Wasm execution stopped abnormally. The same on both engines.

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::abi::{self, HostImport};
 use crate::determinism::{
-    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT, STACK_EXPORT,
-    state_global_export,
+    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
+    SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
 use crate::host::{self, HostFailure, HostState};
 
@@ -182,7 +182,13 @@ fn instantiate_at(
         .get_memory(&*ctx, DIRTY_EXPORT)
         .ok_or_else(|| missing(DIRTY_EXPORT))?;
     let mut vm_globals = HashMap::new();
-    for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+    for name in [
+        FUEL_EXPORT,
+        SAVED_FUEL_EXPORT,
+        STACK_EXPORT,
+        ABORT_EXPORT,
+        GROW_REFUSED_EXPORT,
+    ] {
         let global = instance
             .get_global(&*ctx, name)
             .ok_or_else(|| missing(name))?;
@@ -379,6 +385,7 @@ fn vm_global_handle(
         VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
         VmGlobal::Stack => STACK_EXPORT,
         VmGlobal::Abort => ABORT_EXPORT,
+        VmGlobal::GrowRefused => GROW_REFUSED_EXPORT,
     };
     handles(ctx.as_context_mut().data(), instance)?
         .vm_globals
@@ -408,7 +415,7 @@ fn rt_set_vm_global(
 ) -> Result<(), EngineError> {
     let handle = vm_global_handle(ctx, instance, global)?;
     let value = match global {
-        VmGlobal::Abort => Val::I32(value as i32),
+        VmGlobal::Abort | VmGlobal::GrowRefused => Val::I32(value as i32),
         _ => Val::I64(value),
     };
     handle.set(ctx, value).map_err(unknown)

@@ -17,8 +17,8 @@ use super::{
 };
 use crate::abi::{self, HostImport};
 use crate::determinism::{
-    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT, STACK_EXPORT,
-    state_global_export,
+    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
+    SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
 use crate::gas::{GasCounter, StoreClass};
 use crate::host::{self, HostFailure, HostState};
@@ -252,7 +252,13 @@ fn instantiate_at(
     let mut vm_globals = HashMap::new();
     let mut dirty = None;
     if !native_fuel {
-        for name in [FUEL_EXPORT, SAVED_FUEL_EXPORT, STACK_EXPORT, ABORT_EXPORT] {
+        for name in [
+            FUEL_EXPORT,
+            SAVED_FUEL_EXPORT,
+            STACK_EXPORT,
+            ABORT_EXPORT,
+            GROW_REFUSED_EXPORT,
+        ] {
             let global = instance
                 .get_global(&mut *ctx, name)
                 .ok_or_else(|| missing(name))?;
@@ -491,6 +497,7 @@ fn vm_global_name(global: VmGlobal) -> &'static str {
         VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
         VmGlobal::Stack => STACK_EXPORT,
         VmGlobal::Abort => ABORT_EXPORT,
+        VmGlobal::GrowRefused => GROW_REFUSED_EXPORT,
     }
 }
 
@@ -520,7 +527,7 @@ fn rt_vm_global(
                 let remaining = ctx.as_context_mut().get_fuel().map_err(unknown)?;
                 Ok(GasCounter::with_limit(remaining).0)
             }
-            VmGlobal::Stack | VmGlobal::Abort => Ok(0),
+            VmGlobal::Stack | VmGlobal::Abort | VmGlobal::GrowRefused => Ok(0),
         };
     }
     let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
@@ -544,12 +551,12 @@ fn rt_set_vm_global(
                 .as_context_mut()
                 .set_fuel(GasCounter(value).remaining())
                 .map_err(unknown),
-            VmGlobal::Stack | VmGlobal::Abort => Ok(()),
+            VmGlobal::Stack | VmGlobal::Abort | VmGlobal::GrowRefused => Ok(()),
         };
     }
     let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
     let value = match global {
-        VmGlobal::Abort => Val::I32(value as i32),
+        VmGlobal::Abort | VmGlobal::GrowRefused => Val::I32(value as i32),
         _ => Val::I64(value),
     };
     handle.set(ctx, value).map_err(unknown)
