@@ -25,6 +25,9 @@ pub enum Target {
     Admission,
     /// Arbitrary call sequences over the contracts of `corpus/contracts/`.
     Scenario,
+    /// Generated cases on two production engines (`--production` and
+    /// `--against`): every difference between them.
+    Releases,
 }
 
 /// A deliberately wrong shadow engine, to measure how fast an oracle finds
@@ -94,8 +97,11 @@ pub struct Judge {
     target: Target,
     fault: Option<FaultChoice>,
     vms: JudgeEngines,
-    /// Production beside our engines (three-way), or none (two-way).
+    /// Production beside our engines (three-way), or none (two-way); for
+    /// `releases`, the newer release.
     production: Option<Production>,
+    /// For `releases`, the older release.
+    against: Option<Production>,
     /// [`RENEW_ENGINES_AFTER`], smaller in tests.
     renew_after: u64,
     generator: Generator,
@@ -111,6 +117,27 @@ impl Judge {
         fault: Option<FaultChoice>,
         production: Option<&EngineSpec>,
     ) -> Result<Self, String> {
+        Self::with_against(target, fault, production, None)
+    }
+
+    /// [`Judge::new`], with the older release for `releases`.
+    pub fn with_against(
+        target: Target,
+        fault: Option<FaultChoice>,
+        production: Option<&EngineSpec>,
+        against: Option<&EngineSpec>,
+    ) -> Result<Self, String> {
+        let root = conformance::repository_root();
+        let against = match (target, against) {
+            (Target::Releases, Some(spec)) => Some(Production::new(spec, &root)?),
+            (Target::Releases, None) => {
+                return Err("`releases` needs --against, the older release".into());
+            }
+            _ => None,
+        };
+        if target == Target::Releases && production.is_none() {
+            return Err("`releases` needs --production, the newer release".into());
+        }
         let known = if target == Target::Scenario {
             oracle::known_contracts(&corpus_root())?
         } else {
@@ -118,13 +145,14 @@ impl Judge {
         };
         let production = match (target, production) {
             (Target::Admission, _) | (_, None) => None,
-            (_, Some(spec)) => Some(Production::new(spec, &conformance::repository_root())?),
+            (_, Some(spec)) => Some(Production::new(spec, &root)?),
         };
         Ok(Judge {
             target,
             fault,
             known,
             production,
+            against,
             vms: JudgeEngines::new(fault)?,
             renew_after: RENEW_ENGINES_AFTER,
             generator: Generator::new(GENERATED_CONTRACTS_KEPT),
@@ -142,6 +170,10 @@ impl Judge {
         let production = self.production.as_mut();
         match self.target {
             Target::Gas => oracle::gas(&vms.engines, production, case),
+            Target::Releases => match (self.against.as_mut(), production) {
+                (Some(from), Some(to)) => oracle::releases(from, to, case),
+                _ => Verdict::Discard(DiscardCause::NotGenerated),
+            },
             _ => match (&vms.extra_gas, &vms.flip_nan) {
                 (Some(faulty), _) => {
                     oracle::differential(&vms.engines.wasmtime, faulty, production, case)
@@ -180,10 +212,12 @@ impl Judge {
                     Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
                 }
             }
-            Target::Differential | Target::Gas => match self.generator.case(bytes) {
-                Ok(case) => self.case(&case),
-                Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
-            },
+            Target::Differential | Target::Gas | Target::Releases => {
+                match self.generator.case(bytes) {
+                    Ok(case) => self.case(&case),
+                    Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
+                }
+            }
         })
     }
 }
@@ -199,8 +233,11 @@ pub struct Settings {
     pub findings_dir: PathBuf,
     pub progress: bool,
     pub reuse: Reuse,
-    /// Production as a third engine (three-way), or none (two-way).
+    /// Production as a third engine (three-way), or none (two-way); for
+    /// `releases`, the newer release.
     pub production: Option<EngineSpec>,
+    /// For `releases`, the older release.
+    pub against: Option<EngineSpec>,
 }
 
 /// How campaigns of the `differential` and `gas` targets reuse generated
@@ -294,7 +331,10 @@ struct Inputs {
 impl Inputs {
     fn new(target: Target, reuse: Reuse, seed: u64) -> Self {
         Inputs {
-            framed: matches!(target, Target::Differential | Target::Gas),
+            framed: matches!(
+                target,
+                Target::Differential | Target::Gas | Target::Releases
+            ),
             bytes: Bytes(seed),
             reuse,
             pool: Vec::new(),
@@ -380,10 +420,11 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                 std::thread::Builder::new()
                     .stack_size(16 << 20)
                     .spawn_scoped(scope, move || -> Result<(), String> {
-                        let mut judge = Judge::new(
+                        let mut judge = Judge::with_against(
                             settings.target,
                             settings.fault,
                             settings.production.as_ref(),
+                            settings.against.as_ref(),
                         )?;
                         let mut inputs = Inputs::new(
                             settings.target,

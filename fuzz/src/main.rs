@@ -51,9 +51,14 @@ enum Command {
         fresh_every: u64,
         /// The production engine run beside ours (`differential`,
         /// `scenario`, `gas`): piecrust (0.32.2), piecrust-0.31,
-        /// piecrust@DIR, or `none` for our two engines only (faster).
+        /// piecrust@DIR, or `none` for our two engines only (faster). For
+        /// `releases`, the newer release.
         #[arg(long, default_value = "piecrust-0.32.2")]
         production: String,
+        /// For `releases`: the older release (or local build) to compare
+        /// with `--production`.
+        #[arg(long, default_value = "piecrust-0.31")]
+        against: String,
     },
     /// The release gate: the whole scenario suite, then N seconds of each
     /// oracle; non-zero on any divergence, snapshot mismatch or finding.
@@ -197,6 +202,7 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
             progress: false,
             reuse: Reuse::DEFAULT,
             production: production.clone(),
+            against: None,
         };
         match campaign::run(&settings) {
             Ok(report) => {
@@ -250,15 +256,20 @@ fn main() -> ExitCode {
             pool,
             fresh_every,
             production: production_name,
+            against,
         } => {
-            let production = match production(&production_name) {
-                Ok(production) => production,
-                Err(error) => {
+            let (production, against) = match (production(&production_name), production(&against)) {
+                (Ok(production), Ok(against)) => (production, against),
+                (Err(error), _) | (_, Err(error)) => {
                     eprintln!("error: {error}");
                     return ExitCode::from(2);
                 }
             };
             let engines = match (&production, target) {
+                (Some(spec), Target::Releases) => format!(
+                    "{} and {spec} (release to release)",
+                    against.as_ref().map_or_else(String::new, EngineSpec::name)
+                ),
                 (Some(spec), Target::Differential | Target::Gas | Target::Scenario) => {
                     format!("wasmtime, wasmi and {spec}")
                 }
@@ -275,6 +286,7 @@ fn main() -> ExitCode {
                 progress: !json,
                 reuse: Reuse { pool, fresh_every },
                 production,
+                against,
             };
             match campaign::run(&settings) {
                 Ok(report) => {
