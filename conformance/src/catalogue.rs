@@ -109,8 +109,9 @@ pub enum Condition {
     OursGrowRefused,
     /// Production's events are ours after one or more reverted events.
     ProductionStaleEvents,
-    /// An earlier step in the same production process failed with a trap
-    /// raised through SIGSEGV (see `second-segv-trap-crash`).
+    /// This step (ours trapped so, nested frames included) or an earlier
+    /// one in the same production process failed with a trap raised
+    /// through SIGSEGV (see `segv-trap-crash`).
     AfterSegvTrap,
 }
 
@@ -154,6 +155,62 @@ impl History {
             segv_trap: self.segv_trap || production_segv || masked_segv,
         }
     }
+}
+
+/// Whether our outcome of a step shows a trap production raises through
+/// SIGSEGV (a memory or table trap, a null indirect call, a stack
+/// overflow): of the call itself, behind its `out_of_gas`, or of a nested
+/// frame its caller survived.
+pub fn segv_trapped(ours: &StepOutcome) -> bool {
+    fn segv_code(code: &str) -> bool {
+        matches!(
+            code,
+            "memory_out_of_bounds" | "table_out_of_bounds" | "indirect_call_to_null" | "stack_overflow" | "stack_exhausted"
+        )
+    }
+    fn frame(tree: &serde_json::Value) -> bool {
+        let error = tree
+            .get("outcome")
+            .and_then(|outcome| outcome.get("failed"))
+            .and_then(|failed| failed.get("error"));
+        let trapped = error.is_some_and(|error| {
+            error.get("kind").and_then(serde_json::Value::as_str) == Some("trap")
+                && error
+                    .get("trap")
+                    .and_then(|trap| trap.get("kind"))
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(segv_code)
+        });
+        trapped
+            || tree
+                .get("children")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|children| children.iter().any(frame))
+    }
+    let (failure, trace) = match ours {
+        StepOutcome::Call { outcome, .. } => (
+            match &outcome.result {
+                CallResult::Failed(failure) => Some(failure),
+                CallResult::Output(_) => None,
+            },
+            outcome.trace.as_ref(),
+        ),
+        StepOutcome::Deploy { outcome, .. } => (
+            match &outcome.result {
+                DeployResult::Failed(DeployFailure::InitFailed { failure }) => Some(failure),
+                _ => None,
+            },
+            outcome.init.as_ref().and_then(|init| init.trace.as_ref()),
+        ),
+    };
+    let top = failure.is_some_and(|failure| {
+        let code = match (&failure.kind, &failure.trap) {
+            (FailureKind::Trap { code }, _) | (FailureKind::OutOfGas, Some(code)) => code,
+            _ => return false,
+        };
+        crate::driver::process::leaves_process_broken(&FailureKind::Trap { code: code.clone() })
+    });
+    top || trace.is_some_and(frame)
 }
 
 /// The class of a step's outcome a signature matches: `output`,
@@ -223,7 +280,7 @@ impl Signature {
         }
         match self.condition {
             None => true,
-            Some(Condition::AfterSegvTrap) => history.segv_trap,
+            Some(Condition::AfterSegvTrap) => history.segv_trap || segv_trapped(ours),
             Some(Condition::OursGrowRefused) => match ours {
                 StepOutcome::Call { outcome, .. } => outcome.grow_refused,
                 StepOutcome::Deploy { outcome, .. } => {

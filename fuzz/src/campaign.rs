@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Unstructured;
 use serde::Serialize;
+use vm::admission::Limits;
 use vm::{Vm, VmConfig, WasmiEngine};
 
-use crate::faulty::{ExtraGas, Faulty, FlipNan};
+use crate::faulty::{ArgbufBound, ExtraGas, Faulty, FlipNan, OutputBound};
 use crate::generate::{self, Case, CaseInput, Generator};
 use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
 use crate::production::Production;
@@ -31,12 +32,57 @@ pub enum Target {
 }
 
 /// A deliberately wrong shadow engine, to measure how fast an oracle finds
-/// a known bug.
+/// a known bug: one per promise the oracles must check, limits included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultChoice {
+    /// Every call charges one more gas unit.
     ExtraGas,
+    /// A canonical `f32` NaN in an output has a payload bit flipped.
     FlipNan,
+    /// Memory stops growing one page short of the VM's cap (4,095 pages).
+    PageCap,
+    /// A table of the largest admitted size (65,536 elements) is refused.
+    TableCap,
+    /// A `c` that would open the 48th frame is refused.
+    CallDepth,
+    /// The logical stack is 1 KiB short.
+    LogicalStack,
+    /// An output of exactly 65,536 bytes is taken for one past the bound.
+    OutputBound,
+    /// A call in which an import read the whole 65,536-byte argument
+    /// buffer (`c`, `emit`, `feed`, `hdebug`) charges one more gas unit.
+    ArgbufBound,
+}
+
+impl FaultChoice {
+    /// The limits of a wrong shadow VM whose fault is a limit off by a
+    /// little; `None` for faults of the engine itself.
+    pub fn limits(self) -> Option<Limits> {
+        let limits = Limits::default();
+        match self {
+            FaultChoice::PageCap => Some(Limits {
+                max_memory_pages: limits.max_memory_pages - 1,
+                ..limits
+            }),
+            FaultChoice::TableCap => Some(Limits {
+                max_table_elements: limits.max_table_elements - 1,
+                ..limits
+            }),
+            FaultChoice::CallDepth => Some(Limits {
+                max_call_depth: limits.max_call_depth - 1,
+                ..limits
+            }),
+            FaultChoice::LogicalStack => Some(Limits {
+                stack_budget: limits.stack_budget - 1024,
+                ..limits
+            }),
+            FaultChoice::ExtraGas
+            | FaultChoice::FlipNan
+            | FaultChoice::OutputBound
+            | FaultChoice::ArgbufBound => None,
+        }
+    }
 }
 
 /// Where the known contracts are: a `corpus/` next to the executable (how
@@ -61,34 +107,76 @@ const GENERATED_CONTRACTS_KEPT: usize = 256;
 /// about 14 MiB; rebuilding costs milliseconds.
 const RENEW_ENGINES_AFTER: u64 = 4_096;
 
+/// The engine compared with wasmtime: wasmi, or a deliberately wrong
+/// wasmi.
+enum Shadow {
+    Correct,
+    ExtraGas(Vm<Faulty<WasmiEngine, ExtraGas>>),
+    FlipNan(Vm<Faulty<WasmiEngine, FlipNan>>),
+    OutputBound(Vm<Faulty<WasmiEngine, OutputBound>>),
+    ArgbufBound(Vm<Faulty<WasmiEngine, ArgbufBound>>),
+    /// wasmi under wrong limits ([`FaultChoice::limits`]).
+    Limits(Vm<WasmiEngine>),
+}
+
+/// Runs `$body` with `$b` bound to the shadow VM of `$vms`.
+macro_rules! with_shadow {
+    ($vms:expr, $b:ident => $body:expr) => {
+        match &$vms.shadow {
+            Shadow::Correct => {
+                let $b = &$vms.engines.wasmi;
+                $body
+            }
+            Shadow::ExtraGas($b) => $body,
+            Shadow::FlipNan($b) => $body,
+            Shadow::OutputBound($b) => $body,
+            Shadow::ArgbufBound($b) => $body,
+            Shadow::Limits($b) => $body,
+        }
+    };
+}
+
 /// The engines a judge runs inputs on.
 struct JudgeEngines {
     engines: Engines,
-    extra_gas: Option<Vm<Faulty<WasmiEngine, ExtraGas>>>,
-    flip_nan: Option<Vm<Faulty<WasmiEngine, FlipNan>>>,
+    shadow: Shadow,
 }
 
 impl JudgeEngines {
     fn new(fault: Option<FaultChoice>) -> Result<Self, String> {
-        let config = VmConfig::default();
-        Ok(JudgeEngines {
-            engines: Engines::new()?,
-            extra_gas: (fault == Some(FaultChoice::ExtraGas))
-                .then(|| Vm::new(config.clone()))
-                .transpose()
-                .map_err(|e| e.to_string())?,
-            flip_nan: (fault == Some(FaultChoice::FlipNan))
-                .then(|| Vm::new(config.clone()))
-                .transpose()
-                .map_err(|e| e.to_string())?,
-        })
+        let engines = Engines::new()?;
+        let config = engines.config.clone();
+        let error = |e: vm::engine::EngineError| e.to_string();
+        let shadow = match fault {
+            None => Shadow::Correct,
+            Some(FaultChoice::ExtraGas) => Shadow::ExtraGas(Vm::new(config).map_err(error)?),
+            Some(FaultChoice::FlipNan) => Shadow::FlipNan(Vm::new(config).map_err(error)?),
+            Some(FaultChoice::OutputBound) => {
+                Shadow::OutputBound(Vm::new(config).map_err(error)?)
+            }
+            Some(FaultChoice::ArgbufBound) => {
+                Shadow::ArgbufBound(Vm::new(config).map_err(error)?)
+            }
+            Some(
+                fault @ (FaultChoice::PageCap
+                | FaultChoice::TableCap
+                | FaultChoice::CallDepth
+                | FaultChoice::LogicalStack),
+            ) => {
+                let limits = fault.limits().unwrap_or_default();
+                Shadow::Limits(Vm::new(VmConfig { limits, ..config }).map_err(error)?)
+            }
+        };
+        Ok(JudgeEngines { engines, shadow })
     }
 
     /// Modules compiled on the wasmi engines.
     fn wasmi_modules_compiled(&self) -> u64 {
-        self.engines.wasmi.modules_compiled()
-            + self.extra_gas.as_ref().map_or(0, Vm::modules_compiled)
-            + self.flip_nan.as_ref().map_or(0, Vm::modules_compiled)
+        let shadow = match &self.shadow {
+            Shadow::Correct => 0,
+            _ => with_shadow!(self, b => b.modules_compiled()),
+        };
+        self.engines.wasmi.modules_compiled() + shadow
     }
 }
 
@@ -169,25 +257,20 @@ impl Judge {
         let vms = &self.vms;
         let production = self.production.as_mut();
         match self.target {
-            Target::Gas => oracle::gas(&vms.engines, production, case),
+            Target::Gas => with_shadow!(vms, b => oracle::gas_with(
+                &vms.engines.wasmtime,
+                b,
+                &vms.engines.native,
+                production,
+                case,
+            )),
             Target::Releases => match (self.against.as_mut(), production) {
                 (Some(from), Some(to)) => oracle::releases(from, to, case),
                 _ => Verdict::Discard(DiscardCause::NotGenerated),
             },
-            _ => match (&vms.extra_gas, &vms.flip_nan) {
-                (Some(faulty), _) => {
-                    oracle::differential(&vms.engines.wasmtime, faulty, production, case)
-                }
-                (_, Some(faulty)) => {
-                    oracle::differential(&vms.engines.wasmtime, faulty, production, case)
-                }
-                _ => oracle::differential(
-                    &vms.engines.wasmtime,
-                    &vms.engines.wasmi,
-                    production,
-                    case,
-                ),
-            },
+            _ => with_shadow!(vms, b => {
+                oracle::differential(&vms.engines.wasmtime, b, production, case)
+            }),
         }
     }
 
@@ -197,18 +280,20 @@ impl Judge {
         if self.vms.wasmi_modules_compiled() >= self.renew_after {
             self.vms = JudgeEngines::new(self.fault)?;
         }
-        let engines = &self.vms.engines;
+        let vms = &self.vms;
         Ok(match self.target {
-            Target::Admission => oracle::admission(engines, bytes),
+            Target::Admission => {
+                with_shadow!(vms, b => oracle::admission_with(&vms.engines.wasmtime, b, bytes))
+            }
             Target::Scenario => {
                 match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
-                    Ok(case) => oracle::scenario(
-                        &engines.wasmtime,
-                        &engines.wasmi,
+                    Ok(case) => with_shadow!(vms, b => oracle::scenario(
+                        &vms.engines.wasmtime,
+                        b,
                         self.production.as_mut(),
                         &self.known,
                         &case,
-                    ),
+                    )),
                     Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
                 }
             }

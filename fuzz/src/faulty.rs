@@ -1,9 +1,11 @@
 //! Deliberately wrong engines, to prove the oracles find what they claim
 //! to: each wraps a correct engine and breaks one promise after every
-//! top-level call.
+//! top-level call. (Wrong limits need no wrapper: see
+//! [`crate::campaign::FaultChoice::limits`].)
 
 use std::marker::PhantomData;
 
+use vm::abi::ARGBUF_LEN;
 use vm::determinism::InstrumentedModule;
 use vm::engine::{
     CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Value,
@@ -14,12 +16,23 @@ use vm::host::HostState;
 /// What a wrong engine gets wrong.
 pub trait Fault: 'static {
     const NAME: &'static str;
-    /// Runs after a successful top-level call returned `len` output bytes.
+    /// Runs after a successful top-level call returned `len` (the output
+    /// length, not yet checked against the argument buffer); returns the
+    /// length the engine reports.
     fn after_call(
         store: &mut dyn Runtime,
         instance: InstanceId,
         len: i32,
-    ) -> Result<(), EngineError>;
+    ) -> Result<i32, EngineError>;
+}
+
+/// Charges one more gas unit than the call spent.
+fn charge_one_more(store: &mut dyn Runtime, instance: InstanceId) -> Result<(), EngineError> {
+    let saved = store.vm_global(instance, VmGlobal::SavedFuel)?;
+    if saved < 0 {
+        store.set_vm_global(instance, VmGlobal::SavedFuel, saved + 1)?;
+    }
+    Ok(())
 }
 
 /// Charges one more gas unit than it should.
@@ -30,13 +43,62 @@ impl Fault for ExtraGas {
     fn after_call(
         store: &mut dyn Runtime,
         instance: InstanceId,
-        _len: i32,
-    ) -> Result<(), EngineError> {
-        let saved = store.vm_global(instance, VmGlobal::SavedFuel)?;
-        if saved < 0 {
-            store.set_vm_global(instance, VmGlobal::SavedFuel, saved + 1)?;
+        len: i32,
+    ) -> Result<i32, EngineError> {
+        charge_one_more(store, instance)?;
+        Ok(len)
+    }
+}
+
+/// Takes an output that fills the argument buffer exactly (65,536 bytes)
+/// for one past it: an off-by-one in the output bound.
+pub struct OutputBound;
+
+impl Fault for OutputBound {
+    const NAME: &'static str = "output-bound";
+    fn after_call(
+        _store: &mut dyn Runtime,
+        _instance: InstanceId,
+        len: i32,
+    ) -> Result<i32, EngineError> {
+        Ok(if len == ARGBUF_LEN as i32 { len + 1 } else { len })
+    }
+}
+
+/// Charges one more gas unit for a call in which an import read the whole
+/// argument buffer (65,536 bytes): an event's data (`emit`), fed data
+/// (`feed`), a debug message (`hdebug`) or a nested call's argument (`c`).
+pub struct ArgbufBound;
+
+impl Fault for ArgbufBound {
+    const NAME: &'static str = "argbuf-bound";
+    fn after_call(
+        store: &mut dyn Runtime,
+        instance: InstanceId,
+        len: i32,
+    ) -> Result<i32, EngineError> {
+        let host = store.host();
+        let full = |bytes: &[u8]| bytes.len() == ARGBUF_LEN;
+        let read_whole_buffer = host
+            .trace
+            .events()
+            .iter()
+            .any(|record| full(&record.event.data))
+            || host
+                .feeder
+                .as_ref()
+                .is_some_and(|fed| fed.iter().any(|data| full(data)))
+            || host
+                .debug_messages
+                .iter()
+                .any(|message| full(message.as_bytes()))
+            // The top-level call's own argument is the embedder's, not read
+            // through an import.
+            || host.trace.args().skip(1).any(full);
+        if read_whole_buffer {
+            charge_one_more(store, instance)?;
         }
-        Ok(())
+        Ok(len)
     }
 }
 
@@ -49,7 +111,7 @@ impl Fault for FlipNan {
         store: &mut dyn Runtime,
         instance: InstanceId,
         len: i32,
-    ) -> Result<(), EngineError> {
+    ) -> Result<i32, EngineError> {
         let offset = store
             .host()
             .contracts
@@ -64,7 +126,7 @@ impl Fault for FlipNan {
         {
             output[at] ^= 1;
         }
-        Ok(())
+        Ok(len)
     }
 }
 
@@ -149,8 +211,7 @@ impl<S: Store, F: Fault> Runtime for FaultyStore<S, F> {
     }
     fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure> {
         let len = self.inner.call(instance, name, arg_len)?;
-        F::after_call(&mut self.inner, instance, len).map_err(CallFailure::Engine)?;
-        Ok(len)
+        F::after_call(&mut self.inner, instance, len).map_err(CallFailure::Engine)
     }
     fn host(&mut self) -> &mut HostState {
         self.inner.host()

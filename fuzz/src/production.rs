@@ -4,7 +4,7 @@
 //!
 //! One runner process serves every case of a job, a session per case, and
 //! is restarted after a request that may have left it broken (a panic, or a
-//! trap raised through SIGSEGV; see `second-segv-trap-crash`).
+//! trap raised through SIGSEGV; see `segv-trap-crash`).
 
 use std::path::Path;
 use std::time::Duration;

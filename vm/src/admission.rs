@@ -24,6 +24,12 @@ pub struct Limits {
     pub max_table_elements: u64,
     /// Most locals (parameters included) a function may declare.
     pub max_function_locals: u32,
+    /// Most frames a top-level call may have open at once, itself included:
+    /// a `c` that would open one more is refused.
+    pub max_call_depth: usize,
+    /// Logical stack, in bytes, all active frames of one call may use
+    /// ([`crate::determinism::stack`]).
+    pub stack_budget: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +39,8 @@ impl Default for Limits {
             max_memory_pages: 4096,
             max_table_elements: 65_536,
             max_function_locals: 10_000,
+            max_call_depth: abi::MAX_CALL_DEPTH,
+            stack_budget: crate::determinism::stack::STACK_BUDGET,
         }
     }
 }
@@ -260,6 +268,9 @@ pub struct ModuleInfo {
     pub function_types: Vec<u32>,
     pub globals: Vec<GlobalInfo>,
     pub tables: Vec<TableInfo>,
+    /// The logical stack the module's calls may use, from the limits it
+    /// was admitted under.
+    pub stack_budget: u64,
 }
 
 impl ModuleInfo {
@@ -517,6 +528,7 @@ impl Sections {
             function_types: self.function_types,
             globals: self.globals,
             tables,
+            stack_budget: limits.stack_budget,
         })
     }
 

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::abi::{
     self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, INIT_EXPORT,
-    MAX_CALL_DEPTH, PtrWidth,
+    PtrWidth,
 };
 use crate::call::{self, CallError, FrameRequest};
+use crate::admission::Limits;
 use crate::determinism::DIRTY_PAGE_SHIFT;
 use crate::engine::{EngineError, InstanceId, Runtime, Value, VmGlobal};
 use crate::gas::GasCounter;
@@ -118,6 +119,8 @@ pub struct HostState {
     pub debug_messages: Vec<String>,
     /// Whether a `memory.grow` returned -1 in the call in progress.
     pub grow_refused: bool,
+    /// The VM's limits (the call depth is checked here).
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for HostState {
@@ -433,10 +436,9 @@ impl Host<'_> {
         // the caller nothing. A callee that exists but cannot run the
         // function (`init`, not an export) fails inside its frame and costs
         // the whole limit.
-        let refused = if state.frames.len() >= MAX_CALL_DEPTH {
-            Some(CallError::DepthExceeded {
-                max: MAX_CALL_DEPTH,
-            })
+        let max_depth = state.limits.max_call_depth;
+        let refused = if state.frames.len() >= max_depth {
+            Some(CallError::DepthExceeded { max: max_depth })
         } else {
             match state.live_contract(&id) {
                 None => Some(CallError::DoesNotExist { id: id.to_string() }),

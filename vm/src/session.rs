@@ -185,6 +185,7 @@ impl<E: Engine> Vm<E> {
     pub fn session(&self) -> Session<'_, E> {
         let host = HostState {
             queries: builtin_queries(),
+            limits: self.config.limits,
             ..HostState::default()
         };
         Session {

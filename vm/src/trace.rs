@@ -152,6 +152,17 @@ impl TraceBuilder {
         index
     }
 
+    /// Every event of the call so far, in emission order.
+    pub fn events(&self) -> &[EventRecord] {
+        &self.events
+    }
+
+    /// The argument of every frame the call has entered so far, in
+    /// pre-order.
+    pub fn args(&self) -> impl Iterator<Item = &[u8]> {
+        self.nodes.iter().map(|node| node.tree.arg.as_slice())
+    }
+
     /// The frame running now.
     pub fn current(&self) -> Option<usize> {
         self.open.last().copied()

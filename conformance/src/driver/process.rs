@@ -408,7 +408,7 @@ impl Driver for RunnerProcess {
 /// trap wasmtime raises through SIGSEGV (an indirect call to a null entry,
 /// a table index past the end, a memory access past the reservation, a
 /// stack overflow), after which piecrust's memory library keeps a global
-/// lock forever (`second-segv-trap-crash` in `docs/deviations.md`).
+/// lock forever (`segv-trap-crash` in `docs/deviations.md`).
 pub fn leaves_process_broken(kind: &FailureKind) -> bool {
     matches!(
         kind,

@@ -7,7 +7,7 @@ use wasmparser::{FuncValidator, FunctionBody, Operator, ValType, ValidatorResour
 
 use super::nan::{CANONICAL_F32, CANONICAL_F64, FloatResult, canonicalized_result};
 use super::shadow::{FuelAction, Shadow, memory_access};
-use super::stack::{STACK_BUDGET, frame_size};
+use super::stack::frame_size;
 use super::{AbortCode, DIRTY_PAGE_SHIFT, InstrumentError, Layout};
 use crate::abi::PtrWidth;
 use crate::admission::ModuleInfo;
@@ -119,7 +119,7 @@ impl<'a> Emitter<'a> {
         self.push(Instruction::I64Add);
         self.push(Instruction::GlobalSet(depth));
         self.push(Instruction::GlobalGet(depth));
-        self.push(Instruction::I64Const(STACK_BUDGET as i64));
+        self.push(Instruction::I64Const(self.layout.stack_budget as i64));
         self.push(Instruction::I64GtU);
         self.push(Instruction::If(EncBlockType::Empty));
         self.abort(AbortCode::StackExhausted);

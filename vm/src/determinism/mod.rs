@@ -113,6 +113,8 @@ pub(crate) struct Layout {
     depth: u32,
     abort: u32,
     grow_refused: u32,
+    /// The logical stack all frames of a call may use.
+    stack_budget: u64,
     dirty_memory: u32,
     mark_range: u32,
     /// Type index of `[] -> results` for result lists of two or more.
@@ -301,6 +303,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         depth: first_vm_global + 2,
         abort: first_vm_global + 3,
         grow_refused: first_vm_global + 4,
+        stack_budget: info.stack_budget,
         dirty_memory,
         mark_range,
         result_block_types,
