@@ -165,7 +165,11 @@ pub fn segv_trapped(ours: &StepOutcome) -> bool {
     fn segv_code(code: &str) -> bool {
         matches!(
             code,
-            "memory_out_of_bounds" | "table_out_of_bounds" | "indirect_call_to_null" | "stack_overflow" | "stack_exhausted"
+            "memory_out_of_bounds"
+                | "table_out_of_bounds"
+                | "indirect_call_to_null"
+                | "stack_overflow"
+                | "stack_exhausted"
         )
     }
     fn frame(tree: &serde_json::Value) -> bool {
@@ -208,7 +212,7 @@ pub fn segv_trapped(ours: &StepOutcome) -> bool {
             (FailureKind::Trap { code }, _) | (FailureKind::OutOfGas, Some(code)) => code,
             _ => return false,
         };
-        crate::driver::process::leaves_process_broken(&FailureKind::Trap { code: code.clone() })
+        crate::driver::process::leaves_process_broken(&FailureKind::Trap { code: *code })
     });
     top || trace.is_some_and(frame)
 }

@@ -151,12 +151,8 @@ impl JudgeEngines {
             None => Shadow::Correct,
             Some(FaultChoice::ExtraGas) => Shadow::ExtraGas(Vm::new(config).map_err(error)?),
             Some(FaultChoice::FlipNan) => Shadow::FlipNan(Vm::new(config).map_err(error)?),
-            Some(FaultChoice::OutputBound) => {
-                Shadow::OutputBound(Vm::new(config).map_err(error)?)
-            }
-            Some(FaultChoice::ArgbufBound) => {
-                Shadow::ArgbufBound(Vm::new(config).map_err(error)?)
-            }
+            Some(FaultChoice::OutputBound) => Shadow::OutputBound(Vm::new(config).map_err(error)?),
+            Some(FaultChoice::ArgbufBound) => Shadow::ArgbufBound(Vm::new(config).map_err(error)?),
             Some(
                 fault @ (FaultChoice::PageCap
                 | FaultChoice::TableCap
@@ -272,6 +268,33 @@ impl Judge {
                 oracle::differential(&vms.engines.wasmtime, b, production, case)
             }),
         }
+    }
+
+    /// What an input of the `scenario` target runs, for people reading a
+    /// finding: the known contracts deployed and the calls.
+    pub fn describe(&self, bytes: &[u8]) -> Option<serde_json::Value> {
+        if self.target != Target::Scenario {
+            return None;
+        }
+        let case = generate::case_over(&mut Unstructured::new(bytes), &self.known).ok()?;
+        let contracts: Vec<&str> = case
+            .contracts
+            .iter()
+            .map(|&which| self.known[which].name.as_str())
+            .collect();
+        let calls: Vec<serde_json::Value> = case
+            .calls
+            .iter()
+            .map(|call| {
+                serde_json::json!({
+                    "contract": call.contract,
+                    "function": call.function,
+                    "arg": hex::encode(&call.arg),
+                    "gas": call.gas,
+                })
+            })
+            .collect();
+        Some(serde_json::json!({ "contracts": contracts, "calls": calls }))
     }
 
     /// Judges raw fuzzer bytes. Fails only when the engines, renewed now
@@ -636,12 +659,15 @@ fn save(
         input_size: input.len(),
         minimized_size: minimized.as_ref().map(|w| w.len() as u64),
     };
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "target": target,
         "fault": settings.fault,
         "production": production,
         "finding": finding,
     });
+    if let Some(case) = judge.describe(input) {
+        json["case"] = case;
+    }
     write(
         "finding.json",
         serde_json::to_string_pretty(&json)
@@ -720,6 +746,12 @@ pub fn replay(
 ) -> Result<Verdict, String> {
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     Judge::new(target, fault, production)?.input(&bytes)
+}
+
+/// What a saved input runs ([`Judge::describe`]), for `scenario`.
+pub fn describe(target: Target, input: &Path) -> Result<Option<serde_json::Value>, String> {
+    let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    Ok(Judge::new(target, None, None)?.describe(&bytes))
 }
 
 /// Seconds the same cases took bare (deploy and call on both engines,

@@ -61,7 +61,11 @@ impl Fault for OutputBound {
         _instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
-        Ok(if len == ARGBUF_LEN as i32 { len + 1 } else { len })
+        Ok(if len == ARGBUF_LEN as i32 {
+            len + 1
+        } else {
+            len
+        })
     }
 }
 

@@ -538,6 +538,8 @@ pub fn case_over(u: &mut Unstructured, known: &[KnownContract]) -> arbitrary::Re
 /// A handwritten contract and the exports a case may call.
 #[derive(Clone, Debug)]
 pub struct KnownContract {
+    /// Its file, relative to `corpus/contracts/`.
+    pub name: String,
     pub wasm: Vec<u8>,
     pub exports: Vec<String>,
 }

@@ -314,13 +314,16 @@ fn main() -> ExitCode {
                             report.new_contracts as f64 / report.seconds
                         );
                         for finding in &report.findings {
+                            let minimized = match finding.minimized_size {
+                                Some(bytes) => format!("minimized contract: {bytes} bytes"),
+                                None => "no generated contract to minimize".to_string(),
+                            };
                             println!(
-                                "finding after {:.2} s: {} ({} fields), saved in {} (minimized contract: {:?} bytes)",
+                                "finding after {:.2} s: {} ({} fields), saved in {} ({minimized})",
                                 finding.seconds_to_find,
-                                finding.divergence.key(),
+                                finding.divergence.summary(),
                                 finding.divergence.fields.len(),
                                 finding.directory.display(),
-                                finding.minimized_size
                             );
                         }
                     }
@@ -394,7 +397,13 @@ fn main() -> ExitCode {
             fault,
             production: production_name,
             input,
-        } => match production(&production_name)
+        } => match campaign::describe(target, &input)
+            .map(|case| {
+                if let Some(case) = case {
+                    println!("case: {case}");
+                }
+            })
+            .and_then(|()| production(&production_name))
             .and_then(|production| campaign::replay(target, fault, production.as_ref(), &input))
         {
             Ok(Verdict::Diverge(divergence)) => {

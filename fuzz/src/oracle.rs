@@ -76,6 +76,23 @@ impl Divergence {
             .collect();
         format!("{}:{}:{}", self.oracle, self.step, fields.join(","))
     }
+
+    /// [`Divergence::key`] for people: at most the first six fields.
+    pub fn summary(&self) -> String {
+        const SHOWN: usize = 6;
+        let mut fields: Vec<&str> = self
+            .fields
+            .iter()
+            .take(SHOWN)
+            .map(|(field, _, _)| field.as_str())
+            .collect();
+        let more = self.fields.len().saturating_sub(SHOWN);
+        let more = format!("and {more} more");
+        if self.fields.len() > SHOWN {
+            fields.push(&more);
+        }
+        format!("{}:{}:{}", self.oracle, self.step, fields.join(","))
+    }
 }
 
 /// What an oracle concluded.
@@ -496,7 +513,7 @@ pub fn scenario<A: Engine, B: Engine>(
     known: &[generate::KnownContract],
     case: &generate::KnownCase,
 ) -> Verdict {
-    let mut pair = match LockStep::new("scenario", a, b, production, &[], false) {
+    let mut pair = match LockStep::new("scenario", a, b, production, &[], true) {
         Ok(pair) => pair,
         Err(verdict) => return verdict,
     };
@@ -624,7 +641,16 @@ pub fn known_contracts(corpus: &std::path::Path) -> Result<Vec<generate::KnownCo
             .map_err(|e| format!("{}: not admitted: {e}", path.display()))?;
         let exports: Vec<String> = info.exports.into_iter().filter(|e| e != "init").collect();
         if !exports.is_empty() {
-            known.push(generate::KnownContract { wasm, exports });
+            let name = path
+                .strip_prefix(corpus.join("contracts"))
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            known.push(generate::KnownContract {
+                name,
+                wasm,
+                exports,
+            });
         }
     }
     Ok(known)

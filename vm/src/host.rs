@@ -14,8 +14,8 @@ use crate::abi::{
     self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, INIT_EXPORT,
     PtrWidth,
 };
-use crate::call::{self, CallError, FrameRequest};
 use crate::admission::Limits;
+use crate::call::{self, CallError, FrameRequest};
 use crate::determinism::DIRTY_PAGE_SHIFT;
 use crate::engine::{EngineError, InstanceId, Runtime, Value, VmGlobal};
 use crate::gas::GasCounter;

@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use runner_protocol::digest::{digest_of_root, node_hash, page_hash};
+use runner_protocol::digest::{digest_of_root, node_hash, page_hash, zero_page_hash};
 use runner_protocol::{Bytes, MemoryState};
 
 use crate::determinism::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_PAGE_SPILL};
@@ -59,6 +59,8 @@ struct PageTree {
     stale: BTreeSet<usize>,
     /// Pages of the memory at the last resize.
     pages: usize,
+    /// Inner nodes to recompute besides the ancestors of stale leaves.
+    pending: BTreeSet<usize>,
 }
 
 impl PageTree {
@@ -85,6 +87,42 @@ impl PageTree {
         self.pages = pages;
     }
 
+    /// Grows the tree to a memory of `memory_len` bytes whose new pages
+    /// are zero: their leaves are the zero page's hash, set without reading
+    /// them (a memory grown to the VM's cap would otherwise cost hashing
+    /// 256 MiB of zeros).
+    fn grow_zeroed(&mut self, memory_len: usize) {
+        let old = self.pages;
+        let pages = Self::page_count(memory_len).max(1);
+        if pages <= old || self.nodes.is_empty() {
+            return self.resize(memory_len);
+        }
+        let zero = zero_page_hash();
+        if pages > self.capacity {
+            // A new, larger tree: the old leaves move over (stale ones are
+            // still refreshed by `root`), the new ones are zero pages, and
+            // every inner node is recomputed once.
+            let capacity = pages.next_power_of_two();
+            let mut nodes = vec![[0; 32]; 2 * capacity];
+            nodes[capacity..capacity + self.capacity].copy_from_slice(&self.nodes[self.capacity..]);
+            for leaf in &mut nodes[capacity + old..capacity + pages] {
+                *leaf = zero;
+            }
+            for node in (1..capacity).rev() {
+                nodes[node] = node_hash(&nodes[2 * node], &nodes[2 * node + 1]);
+            }
+            self.capacity = capacity;
+            self.nodes = nodes;
+            self.pending.clear();
+        } else {
+            for page in old..pages {
+                self.nodes[self.capacity + page] = zero;
+                self.pending.insert((self.capacity + page) / 2);
+            }
+        }
+        self.pages = pages;
+    }
+
     fn touch(&mut self, page: usize) {
         self.stale.insert(page);
         self.stale.insert(page + 1);
@@ -97,7 +135,7 @@ impl PageTree {
     fn root(&mut self, memory: &[u8]) -> [u8; 32] {
         let pages = Self::page_count(memory.len());
         let stale = std::mem::take(&mut self.stale);
-        let mut level: BTreeSet<usize> = BTreeSet::new();
+        let mut level: BTreeSet<usize> = std::mem::take(&mut self.pending);
         for page in stale.into_iter().filter(|&page| page < self.capacity) {
             let start = (page << DIRTY_PAGE_SHIFT).min(memory.len());
             let end = (start + DIRTY_PAGE_SIZE as usize).min(memory.len());
@@ -123,6 +161,19 @@ impl PageTree {
             .get(self.capacity / needed)
             .copied()
             .unwrap_or([0; 32])
+    }
+}
+
+/// Grows a checkpointed copy with zero bytes. Past its capacity, a new
+/// zeroed allocation (which the OS zeroes lazily) takes the old bytes,
+/// instead of writing every new zero.
+fn grow_zeroed(memory: &mut Vec<u8>, len: usize) {
+    if len > memory.capacity() {
+        let mut grown = vec![0u8; len];
+        grown[..memory.len()].copy_from_slice(memory);
+        *memory = grown;
+    } else {
+        memory.resize(len, 0);
     }
 }
 
@@ -429,8 +480,8 @@ impl Journal {
             }
             if grown {
                 // Grown pages are zero until written; written ones are dirty.
-                state.memory.resize(memory_len, 0);
-                state.pages.resize(memory_len);
+                grow_zeroed(&mut state.memory, memory_len);
+                state.pages.grow_zeroed(memory_len);
             }
             let memory = rt.memory(instance)?;
             for &page in &pages {
@@ -527,5 +578,39 @@ mod tests {
         memory[19 * 4096] = 7;
         tree.touch(19);
         assert_eq!(digest(&mut tree, &memory), memory_digest(&memory));
+    }
+
+    #[test]
+    fn zeroed_growth_keeps_the_protocol_digest() {
+        let mut memory: Vec<u8> = (0..3 * 4096).map(|i| (i % 251) as u8).collect();
+        let mut tree = PageTree::default();
+        tree.resize(memory.len());
+        digest(&mut tree, &memory);
+        // Within the capacity (4 leaves), then past it, then past it with a
+        // page written in the same step, then after a shrink.
+        for (pages, written) in [
+            (4, None),
+            (9, None),
+            (40, Some(33)),
+            (3, None),
+            (70, Some(2)),
+        ] {
+            let old = memory.len();
+            memory.resize(pages * 4096, 0);
+            if memory.len() > old {
+                tree.grow_zeroed(memory.len());
+            } else {
+                tree.resize(memory.len());
+            }
+            if let Some(page) = written {
+                memory[page * 4096 + 5] ^= 0x5a;
+                tree.touch(page);
+            }
+            assert_eq!(
+                digest(&mut tree, &memory),
+                memory_digest(&memory),
+                "{pages} pages"
+            );
+        }
     }
 }
