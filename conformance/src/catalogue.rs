@@ -146,9 +146,9 @@ impl History {
         };
         let production_segv = failure(production).is_some_and(|f| segv(&f.kind));
         let masked_segv = match (failure(ours), failure(production)) {
-            (Some(mine), Some(theirs)) if theirs.kind == FailureKind::OutOfGas => mine
-                .trap
-                .is_some_and(|code| segv(&FailureKind::Trap { code })),
+            (Some(mine), Some(theirs)) if theirs.kind == FailureKind::OutOfGas => {
+                mine.masked.as_deref().is_some_and(segv)
+            }
             _ => false,
         };
         History {
@@ -208,19 +208,21 @@ pub fn segv_trapped(ours: &StepOutcome) -> bool {
         ),
     };
     let top = failure.is_some_and(|failure| {
-        let code = match (&failure.kind, &failure.trap) {
-            (FailureKind::Trap { code }, _) | (FailureKind::OutOfGas, Some(code)) => code,
-            _ => return false,
+        let kind = match (&failure.kind, failure.masked.as_deref()) {
+            (FailureKind::OutOfGas, Some(masked)) => masked,
+            (kind, _) => kind,
         };
-        crate::driver::process::leaves_process_broken(&FailureKind::Trap { code: *code })
+        matches!(kind, FailureKind::Trap { .. })
+            && crate::driver::process::leaves_process_broken(kind)
     });
     top || trace.is_some_and(frame)
 }
 
 /// The class of a step's outcome a signature matches: `output`,
 /// `failed:<kind>` (`failed:trap:<code>` for traps,
-/// `failed:out_of_gas:trap:<code>` for a trap while no gas remained, where
-/// the engine knows it), `deployed`,
+/// `failed:out_of_gas:<masked>` for another failure while no gas remained,
+/// where the engine knows it, e.g. `failed:out_of_gas:trap:<code>`),
+/// `deployed`,
 /// `rejected[:<rule>]`, `instantiation_trap:<code>`, `init_failed:<kind>`,
 /// `duplicate_id`, `host_panic`, `timeout`.
 pub fn step_class(step: &StepOutcome) -> String {
@@ -239,9 +241,9 @@ pub fn step_class(step: &StepOutcome) -> String {
     match step {
         StepOutcome::Call { outcome, .. } => match &outcome.result {
             CallResult::Output(_) => "output".into(),
-            CallResult::Failed(f) => match (&f.kind, &f.trap) {
-                (FailureKind::OutOfGas, Some(code)) => {
-                    format!("failed:out_of_gas:trap:{}", code_name(code))
+            CallResult::Failed(f) => match (&f.kind, f.masked.as_deref()) {
+                (FailureKind::OutOfGas, Some(masked)) => {
+                    format!("failed:out_of_gas:{}", failure(masked))
                 }
                 (kind, _) => format!("failed:{}", failure(kind)),
             },

@@ -128,7 +128,7 @@
 
   ;; Recurses 1,533, 1,534 or 1,535 frames deep: the logical stack holds
   ;; 1,534 frames of $recurse below this export's (found by bisection on
-  ;; both engines; scenario `limits/logical-stack.toml` pins it).
+  ;; both engines; scenario `determinism/limits-at-their-bounds.toml` pins it).
   (func (export "stack") (param $len i32) (result i32)
     local.get $len
     i32.const 1534

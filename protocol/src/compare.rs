@@ -337,7 +337,7 @@ mod tests {
             result: CallResult::Failed(Failure {
                 kind,
                 detail: message.into(),
-                trap: None,
+                masked: None,
             }),
             ..ok(&[], None)
         }

@@ -147,11 +147,12 @@ pub struct Failure {
     pub kind: FailureKind,
     /// The engine's own description.
     pub detail: String,
-    /// For `out_of_gas`: the trap that ended the call while no gas
-    /// remained, where the engine knows it (ours do; production reports
-    /// such a trap as `out_of_gas` without it). Not compared.
+    /// For `out_of_gas`: the failure that ended the call while no gas
+    /// remained (a trap of the contract's code, a host function's error, a
+    /// panic), where the engine knows it (ours do; production reports such
+    /// a failure as `out_of_gas` without it). Not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trap: Option<TrapCode>,
+    pub masked: Option<Box<FailureKind>>,
 }
 
 /// How a call ended.

@@ -104,18 +104,22 @@ pub struct FrameRequest<'a> {
 pub struct FrameResult {
     pub result: Result<Vec<u8>, CallError>,
     pub gas_spent: u64,
-    /// For a frame that failed with `out_of_gas` because it trapped while no
-    /// gas remained, the trap (production reports it as `out_of_gas` too).
-    pub masked_trap: Option<Trap>,
+    /// For a frame that failed with `out_of_gas` because it failed
+    /// otherwise while no gas remained, that failure (production reports it
+    /// as `out_of_gas` too).
+    pub masked: Option<CallError>,
 }
 
-/// The trap a failure with no gas left hides behind `out_of_gas`: a trap
-/// of the contract's code, not the gas check itself.
-fn masked_trap(trap: &Trap, abort: Option<AbortCode>, remaining: u64) -> Option<Trap> {
-    match (trap, abort) {
-        _ if remaining != 0 => None,
-        (Trap::OutOfGas | Trap::Host(_), _) | (_, Some(_)) => None,
-        (trap, None) => Some(trap.clone()),
+/// The failure a frame with no gas left hides behind `out_of_gas`: a trap
+/// of the contract's code or a host function's error, not a gas check.
+fn masked_failure(trap: &Trap, abort: Option<AbortCode>, remaining: u64) -> Option<CallError> {
+    if remaining != 0 {
+        return None;
+    }
+    // What the frame would have been with gas left.
+    match classify(trap.clone(), abort, u64::MAX) {
+        CallError::OutOfGas => None,
+        failure => Some(failure),
     }
 }
 
@@ -181,7 +185,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
         }
         Err(CallFailure::Trap(trap)) => {
             let abort = AbortCode::from_global(rt.vm_global(callee, VmGlobal::Abort)? as i32);
-            masked = masked_trap(&trap, abort, remaining);
+            masked = masked_failure(&trap, abort, remaining);
             Err(classify(trap, abort, remaining))
         }
     };
@@ -197,7 +201,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
     Ok(FrameResult {
         result,
         gas_spent,
-        masked_trap: masked,
+        masked,
     })
 }
 

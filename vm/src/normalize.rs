@@ -26,14 +26,6 @@ pub fn protocol_id(id: &ContractId) -> runner_protocol::ContractId {
     runner_protocol::ContractId(id.0)
 }
 
-/// The protocol's code of a trap of the contract's code.
-fn trap_code(trap: &Trap) -> Option<TrapCode> {
-    match trap_kind(trap) {
-        FailureKind::Trap { code } => Some(code),
-        _ => None,
-    }
-}
-
 fn trap_kind(trap: &Trap) -> FailureKind {
     let code = match trap {
         Trap::Unreachable => TrapCode::Unreachable,
@@ -93,7 +85,7 @@ pub fn failure(error: &CallError) -> Failure {
     Failure {
         kind: failure_kind(error),
         detail: error.to_string(),
-        trap: None,
+        masked: None,
     }
 }
 
@@ -139,7 +131,10 @@ pub fn call_outcome(
         result: match &receipt.result {
             Ok(output) => CallResult::Output(Bytes(output.clone())),
             Err(error) => CallResult::Failed(Failure {
-                trap: receipt.masked_trap.as_ref().and_then(trap_code),
+                masked: receipt
+                    .masked
+                    .as_ref()
+                    .map(|masked| Box::new(failure_kind(masked))),
                 ..failure(error)
             }),
         },

@@ -67,10 +67,10 @@ pub struct CallReceipt {
     pub call_tree: Option<CallTree>,
     /// A digest of every deployed contract's state after the call, by id.
     pub state: BTreeMap<String, String>,
-    /// For a call that failed with `out_of_gas` because it trapped while no
-    /// gas remained, the trap.
+    /// For a call that failed with `out_of_gas` because it failed otherwise
+    /// while no gas remained (a trap, a host function's error), that failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub masked_trap: Option<Trap>,
+    pub masked: Option<CallError>,
     /// Whether a `memory.grow` returned -1 during the call (production
     /// grows up to its reservation instead).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -398,7 +398,7 @@ impl<E: Engine> Session<'_, E> {
             feed: Vec::new(),
             call_tree: None,
             state: self.state_digests(),
-            masked_trap: None,
+            masked: None,
             grow_refused: false,
         }
     }
@@ -441,7 +441,7 @@ impl<E: Engine> Session<'_, E> {
             feed,
             call_tree,
             state: self.state_digests(),
-            masked_trap: frame.masked_trap,
+            masked: frame.masked,
             grow_refused: std::mem::take(&mut self.store.host().grow_refused),
         })
     }

@@ -104,7 +104,7 @@ where
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::DoesNotExist,
                     detail: error.to_string(),
-                    trap: None,
+                    masked: None,
                 }),
                 gas_limit: request.gas,
                 gas_spent: Some(0),

@@ -380,7 +380,7 @@ impl Driver for RunnerProcess {
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::HostPanic,
                     detail: error.to_string(),
-                    trap: None,
+                    masked: None,
                 }),
                 gas_limit: request.gas,
                 gas_spent: None,

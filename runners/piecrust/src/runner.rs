@@ -344,7 +344,7 @@ impl Runner {
                 result: CallResult::Failed(Failure {
                     kind: FailureKind::HostPanic,
                     detail: message,
-                    trap: None,
+                    masked: None,
                 }),
                 ..self.bare_outcome(request.gas, feed)
             },
@@ -569,7 +569,7 @@ fn failure(error: Error) -> Failure {
     Failure {
         kind,
         detail,
-        trap: None,
+        masked: None,
     }
 }
 
