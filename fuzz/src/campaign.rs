@@ -679,6 +679,9 @@ fn save(
 
 /// The diverging step's contract, shrunk while the case still shows a
 /// divergence with the same key (not just any failure).
+/// How long a finding's contract is minimized at most.
+const MINIMIZE_FOR: Duration = Duration::from_secs(60);
+
 fn minimize(judge: &mut Judge, input: &[u8], divergence: &Divergence) -> Option<Vec<u8>> {
     if matches!(judge.target, Target::Admission | Target::Scenario) {
         return None;
@@ -687,9 +690,15 @@ fn minimize(judge: &mut Judge, input: &[u8], divergence: &Divergence) -> Option<
     let key = divergence.key();
     let target = divergence.contract.unwrap_or(0);
     let original = case.contracts.get(target)?.clone();
+    // Candidates run on production too, which may time out: the search
+    // stops taking candidates after a while, keeping the smallest so far.
+    let deadline = Instant::now() + MINIMIZE_FOR;
     let shrunk = wasm_shrink::WasmShrink::default()
         .attempts(200)
         .run(original, |candidate| {
+            if Instant::now() > deadline {
+                return Ok(false);
+            }
             let mut smaller = case.clone();
             smaller.contracts[target] = candidate.to_vec();
             Ok(matches!(judge.case(&smaller), Verdict::Diverge(d) if d.key() == key))

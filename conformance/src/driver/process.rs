@@ -256,6 +256,15 @@ impl RunnerProcess {
 
     /// Sends one request and waits for its response.
     fn request(&mut self, request: &Request) -> Result<Response, DriverError> {
+        self.request_within(request, self.timeout)
+    }
+
+    /// [`RunnerProcess::request`] with its own timeout.
+    fn request_within(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Response, DriverError> {
         let what = describe(request);
         let line = serde_json::to_string(request).map_err(|e| DriverError::Protocol {
             engine: self.engine.clone(),
@@ -276,7 +285,7 @@ impl RunnerProcess {
         let Some(connection) = self.connection.as_mut() else {
             return Err(self.crashed(&what));
         };
-        match connection.responses.recv_timeout(self.timeout) {
+        match connection.responses.recv_timeout(timeout) {
             Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
                 let shown: String = text.chars().take(200).collect();
                 self.connection = None;
@@ -299,13 +308,17 @@ impl RunnerProcess {
                 Err(DriverError::Timeout {
                     engine: self.engine.clone(),
                     request: what,
-                    seconds: self.timeout.as_secs(),
+                    seconds: timeout.as_secs(),
                 })
             }
             Err(RecvTimeoutError::Disconnected) => Err(self.crashed(&what)),
         }
     }
 }
+
+/// How long a reused runner process may take to open a session (it takes
+/// milliseconds) before it is taken for deadlocked and replaced.
+const SESSION_REUSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Driver for RunnerProcess {
     fn name(&self) -> String {
@@ -321,11 +334,22 @@ impl Driver for RunnerProcess {
         // leave process-wide state broken (a trap raised through SIGSEGV
         // leaks a global lock of piecrust's memory, and dropping the session
         // then deadlocks), which must not fall on the next scenario.
-        if !self.persistent || self.tainted || self.connection.is_none() {
-            self.connection = None;
-            self.start()?;
+        let wire = Request::Session(request.clone());
+        if self.persistent && !self.tainted && self.connection.is_some() {
+            // Opening a session drops the previous one, which deadlocks
+            // after a SIGSEGV trap nothing showed (one in a nested frame
+            // that production reports as success): a reused process that
+            // does not answer at once is replaced.
+            match self.request_within(&wire, SESSION_REUSE_TIMEOUT) {
+                Ok(Response::Session {}) => return Ok(()),
+                Ok(other) => return Err(self.unexpected("session", &other)),
+                Err(DriverError::Timeout { .. }) => {}
+                Err(error) => return Err(error),
+            }
         }
-        match self.request(&Request::Session(request.clone()))? {
+        self.connection = None;
+        self.start()?;
+        match self.request(&wire)? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
         }
