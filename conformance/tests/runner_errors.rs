@@ -204,3 +204,32 @@ fn a_runner_that_cannot_be_built_is_named() {
         "piecrust-local: cannot build its runner: /nonexistent/piecrust: no piecrust crate here or in its `piecrust/` folder"
     );
 }
+
+#[test]
+fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
+    // The first process opens one session, then hangs on the next (as
+    // piecrust does dropping a session after a SIGSEGV trap); the second
+    // process works.
+    let starts =
+        std::env::temp_dir().join(format!("conformance-runner-starts-{}", std::process::id()));
+    let _ = std::fs::remove_file(&starts);
+    let binary = fake_runner(
+        "deadlocks-on-reuse",
+        &format!(
+            "echo x >> {starts}; read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; \
+             if [ $(wc -l < {starts}) -eq 1 ]; then read line; sleep 30; fi; \
+             read line; echo '{{\"session\":{{}}}}'; sleep 30",
+            starts = starts.display()
+        ),
+    );
+    let mut runner = process(binary).persistent();
+    let request = session_request(&scenario());
+    runner.open_session(&request).expect("opens");
+    let started = std::time::Instant::now();
+    runner
+        .open_session(&request)
+        .expect("a fresh process opens the session");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let lines = std::fs::read_to_string(&starts).expect("start log");
+    assert_eq!(lines.lines().count(), 2, "one replacement");
+}
