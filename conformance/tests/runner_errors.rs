@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conformance::catalogue::Catalogue;
-use conformance::driver::process::RunnerProcess;
+use conformance::driver::process::{RunnerProcess, RunnerStats};
 use conformance::driver::{Driver, DriverConfig, DriverError, OurVms, drivers};
 use conformance::engines::EngineSpec;
 use conformance::play::session_request;
@@ -119,6 +119,16 @@ fn a_runner_that_hangs_times_out() {
         error.to_string(),
         "fake: no answer to call f within 2 s; the runner was stopped"
     );
+    assert_eq!(
+        runner.stats(),
+        RunnerStats {
+            starts: 1,
+            restarts: 0,
+            host_panics: 0,
+            crashes: 0,
+            timeouts: 1
+        }
+    );
 }
 
 #[test]
@@ -153,6 +163,16 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
         other => panic!("expected a host panic, got {other:?}"),
     }
     assert!(outcome.gas_spent.is_none() && outcome.events.is_none());
+    assert_eq!(
+        runner.stats(),
+        RunnerStats {
+            starts: 1,
+            restarts: 0,
+            host_panics: 1,
+            crashes: 1,
+            timeouts: 0
+        }
+    );
 }
 
 #[test]
@@ -232,4 +252,14 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
     assert!(started.elapsed() < Duration::from_secs(10));
     let lines = std::fs::read_to_string(&starts).expect("start log");
     assert_eq!(lines.lines().count(), 2, "one replacement");
+    assert_eq!(
+        runner.stats(),
+        RunnerStats {
+            starts: 2,
+            restarts: 1,
+            host_panics: 0,
+            crashes: 0,
+            timeouts: 1
+        }
+    );
 }

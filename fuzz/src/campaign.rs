@@ -15,6 +15,7 @@ use crate::faulty::{ArgbufBound, ExtraGas, Faulty, FlipNan, OutputBound};
 use crate::generate::{self, Case, CaseInput, Generator};
 use crate::oracle::{self, DiscardCause, Divergence, Engines, Tally, Verdict};
 use crate::production::Production;
+use conformance::driver::process::RunnerStats;
 use conformance::engines::EngineSpec;
 
 /// Which oracle a campaign drives.
@@ -246,6 +247,15 @@ impl Judge {
     /// The production engine, if the judge has one.
     pub fn production(&self) -> Option<&str> {
         self.production.as_ref().map(Production::name)
+    }
+
+    /// What befell the judge's production runners so far.
+    pub fn runner_stats(&self) -> RunnerStats {
+        let mut stats = RunnerStats::default();
+        for production in self.production.iter().chain(self.against.iter()) {
+            stats.merge(&production.runner_stats());
+        }
+        stats
     }
 
     /// Judges a generated case.
@@ -559,6 +569,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                                 }
                             }
                         }
+                        local.runners = judge.runner_stats();
                         tally.lock().map_err(|e| e.to_string())?.merge(&local);
                         new_contracts.fetch_add(inputs.new_contracts, Ordering::Relaxed);
                         Ok(())

@@ -220,6 +220,9 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
                     report.tally.explained.values().sum::<u64>(),
                     report.tally.explained
                 );
+                if settings.production.is_some() {
+                    println!("  {}", runner_line(&report.tally.runners));
+                }
                 for finding in &report.findings {
                     println!("  finding saved in {}", finding.directory.display());
                 }
@@ -313,6 +316,9 @@ fn main() -> ExitCode {
                             report.new_contracts,
                             report.new_contracts as f64 / report.seconds
                         );
+                        if settings.production.is_some() {
+                            println!("{}", runner_line(&t.runners));
+                        }
                         for finding in &report.findings {
                             let minimized = match finding.minimized_size {
                                 Some(bytes) => format!("minimized contract: {bytes} bytes"),
@@ -423,4 +429,12 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// What befell the production runners of a campaign, in one line.
+fn runner_line(stats: &conformance::driver::process::RunnerStats) -> String {
+    format!(
+        "production runners: {} restarts, {} host panics ({} process crashes), {} timeouts",
+        stats.restarts, stats.host_panics, stats.crashes, stats.timeouts
+    )
 }

@@ -15,6 +15,7 @@ use vm::{
 use crate::generate::{self, Case};
 use crate::production::{Production, call_step, deploy_step};
 use conformance::catalogue::History;
+use conformance::driver::process::RunnerStats;
 use conformance::play::StepOutcome;
 
 /// Why an input was not judged. Every cause is counted by campaigns.
@@ -976,6 +977,8 @@ pub struct Tally {
     /// Cases where production differed as a catalogue entry explains, by
     /// entry (counted in `agreed` too: our engines agreed).
     pub explained: BTreeMap<String, u64>,
+    /// What befell the production runners (minimization's runs included).
+    pub runners: RunnerStats,
 }
 
 impl Tally {
@@ -1011,5 +1014,6 @@ impl Tally {
         for (deviation, count) in &other.explained {
             *self.explained.entry(deviation.clone()).or_default() += count;
         }
+        self.runners.merge(&other.runners);
     }
 }

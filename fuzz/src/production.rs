@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use conformance::catalogue::{Catalogue, History};
 use conformance::driver::build::runner_binary;
-use conformance::driver::process::RunnerProcess;
+use conformance::driver::process::{RunnerProcess, RunnerStats};
 use conformance::driver::{Driver, DriverError};
 use conformance::engines::EngineSpec;
 use conformance::play::StepOutcome;
@@ -64,6 +64,11 @@ impl Production {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What befell the runner so far: starts, host panics, timeouts.
+    pub fn runner_stats(&self) -> RunnerStats {
+        self.runner.stats()
     }
 
     /// Restarts the runner before the next session (see

@@ -42,6 +42,33 @@ impl Drop for Connection {
     }
 }
 
+/// What befell a runner over its life: what a long campaign reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunnerStats {
+    /// Processes started (the first one included).
+    pub starts: u64,
+    /// Processes started in place of an earlier one (a crash, a timeout, a
+    /// request that may have left the process broken).
+    pub restarts: u64,
+    /// Outcomes that were the VM panicking: reported by the runner, or its
+    /// process dying during a request.
+    pub host_panics: u64,
+    /// Processes that died during a request (counted in `host_panics`).
+    pub crashes: u64,
+    /// Requests not answered in time (the process was stopped).
+    pub timeouts: u64,
+}
+
+impl RunnerStats {
+    pub fn merge(&mut self, other: &RunnerStats) {
+        self.starts += other.starts;
+        self.restarts += other.restarts;
+        self.host_panics += other.host_panics;
+        self.crashes += other.crashes;
+        self.timeouts += other.timeouts;
+    }
+}
+
 /// A runner process.
 pub struct RunnerProcess {
     engine: String,
@@ -54,6 +81,7 @@ pub struct RunnerProcess {
     /// Whether the process may be broken: a trap raised through SIGSEGV
     /// happened in it (see [`leaves_process_broken`]).
     tainted: bool,
+    stats: RunnerStats,
     /// The runner's answer to `hello`, once connected.
     pub hello: Option<Hello>,
 }
@@ -79,8 +107,14 @@ impl RunnerProcess {
             connection: None,
             persistent: false,
             tainted: false,
+            stats: RunnerStats::default(),
             hello: None,
         }
+    }
+
+    /// What befell this runner so far.
+    pub fn stats(&self) -> RunnerStats {
+        self.stats
     }
 
     /// Keeps one process for many sessions, as long as no request left it
@@ -100,6 +134,10 @@ impl RunnerProcess {
 
     fn start(&mut self) -> Result<(), DriverError> {
         self.tainted = false;
+        if self.stats.starts > 0 {
+            self.stats.restarts += 1;
+        }
+        self.stats.starts += 1;
         let mut child = Command::new(&self.binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -305,6 +343,7 @@ impl RunnerProcess {
             }
             Err(RecvTimeoutError::Timeout) => {
                 self.connection = None;
+                self.stats.timeouts += 1;
                 Err(DriverError::Timeout {
                     engine: self.engine.clone(),
                     request: what,
@@ -368,6 +407,9 @@ impl Driver for RunnerProcess {
                     }
                     _ => None,
                 };
+                if init_failure == Some(&FailureKind::HostPanic) {
+                    self.stats.host_panics += 1;
+                }
                 if init_failure.is_some_and(leaves_process_broken) {
                     self.tainted = true;
                 }
@@ -375,13 +417,17 @@ impl Driver for RunnerProcess {
             }
             Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
             // The VM took its process down: that is the deploy's outcome.
-            Err(error @ DriverError::Crashed { .. }) => Ok(DeployOutcome {
-                result: DeployResult::Failed(DeployFailure::HostPanic {
-                    message: error.to_string(),
-                }),
-                init: None,
-                state: BTreeMap::new(),
-            }),
+            Err(error @ DriverError::Crashed { .. }) => {
+                self.stats.host_panics += 1;
+                self.stats.crashes += 1;
+                Ok(DeployOutcome {
+                    result: DeployResult::Failed(DeployFailure::HostPanic {
+                        message: error.to_string(),
+                    }),
+                    init: None,
+                    state: BTreeMap::new(),
+                })
+            }
             Err(error) => Err(error),
         }
     }
@@ -390,32 +436,39 @@ impl Driver for RunnerProcess {
         let wire = Request::Call(request.clone());
         match self.request(&wire) {
             Ok(Response::Call(outcome)) => {
-                if let CallResult::Failed(failure) = &outcome.result
-                    && leaves_process_broken(&failure.kind)
-                {
-                    self.tainted = true;
+                if let CallResult::Failed(failure) = &outcome.result {
+                    if failure.kind == FailureKind::HostPanic {
+                        self.stats.host_panics += 1;
+                    }
+                    if leaves_process_broken(&failure.kind) {
+                        self.tainted = true;
+                    }
                 }
                 Ok(outcome)
             }
             Ok(other) => Err(self.unexpected(&describe(&wire), &other)),
             // The VM took its process down: that is the call's outcome,
             // and nothing else of it can be seen.
-            Err(error @ DriverError::Crashed { .. }) => Ok(CallOutcome {
-                result: CallResult::Failed(Failure {
-                    kind: FailureKind::HostPanic,
-                    detail: error.to_string(),
-                    masked: None,
-                }),
-                gas_limit: request.gas,
-                gas_spent: None,
-                events: None,
-                feed: Vec::new(),
-                debug: Vec::new(),
-                frames: None,
-                state: BTreeMap::new(),
-                trace: None,
-                grow_refused: false,
-            }),
+            Err(error @ DriverError::Crashed { .. }) => {
+                self.stats.host_panics += 1;
+                self.stats.crashes += 1;
+                Ok(CallOutcome {
+                    result: CallResult::Failed(Failure {
+                        kind: FailureKind::HostPanic,
+                        detail: error.to_string(),
+                        masked: None,
+                    }),
+                    gas_limit: request.gas,
+                    gas_spent: None,
+                    events: None,
+                    feed: Vec::new(),
+                    debug: Vec::new(),
+                    frames: None,
+                    state: BTreeMap::new(),
+                    trace: None,
+                    grow_refused: false,
+                })
+            }
             Err(error) => Err(error),
         }
     }
