@@ -265,6 +265,11 @@ pub fn step_class(step: &StepOutcome) -> String {
     }
 }
 
+/// Whether a step class is a request that was not answered in time.
+fn is_timeout(class: &str) -> bool {
+    matches!(class, "failed:timeout" | "timeout" | "init_failed:timeout")
+}
+
 fn matches_any(patterns: &[String], class: &str) -> bool {
     patterns
         .iter()
@@ -281,7 +286,15 @@ impl Signature {
         if !matches_any(&self.ours, &step_class(ours)) {
             return false;
         }
-        if !self.production.is_empty() && !matches_any(&self.production, &step_class(production)) {
+        let theirs = step_class(production);
+        if is_timeout(&theirs) {
+            // A timeout says only that production took too long: an entry
+            // explains one only by naming it, never by a wildcard or by
+            // leaving production's side open.
+            if !self.production.contains(&theirs) {
+                return false;
+            }
+        } else if !self.production.is_empty() && !matches_any(&self.production, &theirs) {
             return false;
         }
         match self.condition {
@@ -453,6 +466,7 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use runner_protocol::{Bytes, CallOutcome};
 
     fn entry(fields: &[&str]) -> Entry {
         Entry {
@@ -481,6 +495,57 @@ mod tests {
         assert!(!entry.covers("eventsx"));
         assert!(!entry.covers("gas_spent"));
         assert!(!entry.covers("state.01020304"));
+    }
+
+    fn call(kind: Option<FailureKind>) -> StepOutcome {
+        StepOutcome::Call {
+            contract: String::new(),
+            function: "f".into(),
+            arg: Bytes::default(),
+            outcome: CallOutcome {
+                result: match kind {
+                    Some(kind) => CallResult::Failed(runner_protocol::Failure {
+                        kind,
+                        detail: String::new(),
+                        masked: None,
+                    }),
+                    None => CallResult::Output(Bytes::default()),
+                },
+                gas_limit: 10,
+                gas_spent: None,
+                events: None,
+                feed: Vec::new(),
+                debug: Vec::new(),
+                frames: None,
+                state: Default::default(),
+                trace: None,
+                grow_refused: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_explained_only_where_an_entry_names_it() {
+        let ours = call(Some(FailureKind::MemoryAccess));
+        let timeout = call(Some(FailureKind::Timeout));
+        let trap = call(Some(FailureKind::Trap {
+            code: TrapCode::Unreachable,
+        }));
+        let open = entry(&["result"]).signature;
+        assert!(open.matches(&ours, &trap, History::default()));
+        assert!(!open.matches(&ours, &timeout, History::default()));
+        let wildcard = Signature {
+            production: vec!["output".into(), "failed:*".into()],
+            ..open.clone()
+        };
+        assert!(wildcard.matches(&ours, &trap, History::default()));
+        assert!(wildcard.matches(&ours, &call(None), History::default()));
+        assert!(!wildcard.matches(&ours, &timeout, History::default()));
+        let named = Signature {
+            production: vec!["failed:*".into(), "failed:timeout".into()],
+            ..open
+        };
+        assert!(named.matches(&ours, &timeout, History::default()));
     }
 
     #[test]

@@ -69,7 +69,12 @@ fn a_bad_argument_literal_is_reported() {
 
 #[test]
 fn toml_syntax_errors_have_lines() {
-    expect_error("syntax.toml", "[[step]]\ndeploy = \n", 2, "");
+    expect_error(
+        "syntax.toml",
+        "[[step]]\ndeploy = \n",
+        2,
+        "string values must be quoted",
+    );
     expect_error(
         "unknown.toml",
         "[[step]]\ndeply = \"a\"\n",

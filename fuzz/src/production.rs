@@ -5,6 +5,10 @@
 //! One runner process serves every case of a job, a session per case, and
 //! is restarted after a request that may have left it broken (a panic, or a
 //! trap raised through SIGSEGV; see `segv-trap-crash`).
+//!
+//! A request production does not answer within [`STEP_TIMEOUT`] is an
+//! outcome, `timeout`, compared like any other: the process is stopped, and
+//! every later request of the session has the same outcome.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,13 +19,17 @@ use conformance::driver::process::{RunnerProcess, RunnerStats};
 use conformance::driver::{Driver, DriverError};
 use conformance::engines::EngineSpec;
 use conformance::play::StepOutcome;
+use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::queries::BuiltinQuery;
 use runner_protocol::wire::{CallRequest, DeployRequest, SessionRequest};
-use runner_protocol::{Bytes, CallOutcome, ContractId, DeployOutcome};
+use runner_protocol::{
+    Bytes, CallOutcome, ContractId, DeployFailure, DeployOutcome, Failure, FailureKind,
+};
+use std::collections::BTreeMap;
 
 /// How long production may take to answer one request before the case is
 /// a finding (a hang).
-const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A production engine for the oracles.
 pub struct Production {
@@ -29,6 +37,8 @@ pub struct Production {
     baseline: String,
     runner: RunnerProcess,
     catalogue: Catalogue,
+    /// The current session ended with a request not answered in time.
+    timed_out: bool,
 }
 
 impl Production {
@@ -48,6 +58,7 @@ impl Production {
                 .persistent(),
             baseline,
             catalogue,
+            timed_out: false,
         })
     }
 
@@ -59,6 +70,7 @@ impl Production {
             baseline: runner.baseline(),
             runner: runner.persistent(),
             catalogue,
+            timed_out: false,
         }
     }
 
@@ -84,6 +96,7 @@ impl Production {
         host_data: &[(&str, &[u8])],
         feeder: bool,
     ) -> Result<(), DriverError> {
+        self.timed_out = false;
         self.runner.open_session(&SessionRequest {
             host_data: host_data
                 .iter()
@@ -98,13 +111,23 @@ impl Production {
     }
 
     pub fn deploy(&mut self, wasm: &[u8], id: ContractId) -> Result<DeployOutcome, DriverError> {
-        self.runner.deploy(&DeployRequest {
+        if self.timed_out {
+            return Ok(timed_out_deploy());
+        }
+        let answered = self.runner.deploy(&DeployRequest {
             bytecode: Bytes(wasm.to_vec()),
             owner: Bytes::default(),
             id: Some(id),
             init_arg: Bytes::default(),
             gas: 1_000_000,
-        })
+        });
+        match answered {
+            Err(DriverError::Timeout { .. }) => {
+                self.timed_out = true;
+                Ok(timed_out_deploy())
+            }
+            other => other,
+        }
     }
 
     pub fn call(
@@ -114,12 +137,25 @@ impl Production {
         arg: &[u8],
         gas: u64,
     ) -> Result<CallOutcome, DriverError> {
-        self.runner.call(&CallRequest {
+        if self.timed_out {
+            return Ok(timed_out_call(
+                gas,
+                "an earlier request of the session timed out",
+            ));
+        }
+        let answered = self.runner.call(&CallRequest {
             contract,
             function: function.to_string(),
             arg: Bytes(arg.to_vec()),
             gas,
-        })
+        });
+        match answered {
+            Err(error @ DriverError::Timeout { .. }) => {
+                self.timed_out = true;
+                Ok(timed_out_call(gas, &error.to_string()))
+            }
+            other => other,
+        }
     }
 
     /// The catalogue entry whose signature the step shows, where our
@@ -136,6 +172,35 @@ impl Production {
             .filter(|entry| entry.applies_to(&self.baseline))
             .find(|entry| entry.signature.matches(ours, production, history))
             .map(|entry| entry.id.clone())
+    }
+}
+
+/// A deploy production did not answer in time.
+fn timed_out_deploy() -> DeployOutcome {
+    DeployOutcome {
+        result: DeployResult::Failed(DeployFailure::Timeout),
+        init: None,
+        state: BTreeMap::new(),
+    }
+}
+
+/// A call production did not answer in time: nothing of it is seen.
+fn timed_out_call(gas_limit: u64, detail: &str) -> CallOutcome {
+    CallOutcome {
+        result: CallResult::Failed(Failure {
+            kind: FailureKind::Timeout,
+            detail: detail.to_string(),
+            masked: None,
+        }),
+        gas_limit,
+        gas_spent: None,
+        events: None,
+        feed: Vec::new(),
+        debug: Vec::new(),
+        frames: None,
+        state: BTreeMap::new(),
+        trace: None,
+        grow_refused: false,
     }
 }
 

@@ -24,12 +24,15 @@ const NAN: &str = r#"(module
     (func (export "f") (param i32) (result i32)
       i32.const 0 f32.const 0 f32.const 0 f32.div f32.store i32.const 4))"#;
 
-fn diverges_on(verdict: Verdict, field: &str) {
+/// The two values of `field` in the divergence `verdict` must be.
+fn diverges_on(verdict: Verdict, field: &str) -> (String, String) {
     match verdict {
-        Verdict::Diverge(divergence) => assert!(
-            divergence.fields.iter().any(|(f, _, _)| f == field),
-            "{divergence:?}"
-        ),
+        Verdict::Diverge(divergence) => divergence
+            .fields
+            .iter()
+            .find(|(f, _, _)| f == field)
+            .map(|(_, left, right)| (left.clone(), right.clone()))
+            .unwrap_or_else(|| panic!("no difference in {field}: {divergence:?}")),
         other => panic!("expected a divergence on {field}, got {other:?}"),
     }
 }
@@ -43,14 +46,21 @@ fn differential_finds_an_extra_gas_unit_and_a_flipped_nan_bit() {
         Verdict::Agree
     );
     let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
-    diverges_on(
-        oracle::differential(&engines.wasmtime, &extra, None, &case),
-        "gas_spent",
+    assert_eq!(
+        diverges_on(
+            oracle::differential(&engines.wasmtime, &extra, None, &case),
+            "gas_spent",
+        ),
+        ("22".to_string(), "23".to_string())
     );
     let flip: Vm<Faulty<WasmiEngine, FlipNan>> = Vm::new(VmConfig::default()).expect("vm");
-    diverges_on(
-        oracle::differential(&engines.wasmtime, &flip, None, &case),
-        "result.output",
+    // The canonical f32 NaN, 0x7fc00000, and the same with a payload bit.
+    assert_eq!(
+        diverges_on(
+            oracle::differential(&engines.wasmtime, &flip, None, &case),
+            "result.output",
+        ),
+        ("0x0000c07f".to_string(), "0x0100c07f".to_string())
     );
 }
 
@@ -60,9 +70,14 @@ fn gas_oracle_finds_an_extra_gas_unit() {
     let case = case(NAN, "f");
     assert_eq!(oracle::gas(&engines, None, &case), Verdict::Agree);
     let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
-    diverges_on(
-        oracle::gas_with(&engines.wasmtime, &extra, &engines.native, None, &case),
-        "gas_spent",
+    // The call costs 22 gas (the function's entry, 4 constants and a
+    // division at 1 each, an f32 store at 4 per byte), the wrong engine 23.
+    assert_eq!(
+        diverges_on(
+            oracle::gas_with(&engines.wasmtime, &extra, &engines.native, None, &case),
+            "gas_spent",
+        ),
+        ("22".to_string(), "23".to_string())
     );
 }
 

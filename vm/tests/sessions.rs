@@ -566,7 +566,23 @@ fn state_digests_follow_the_state_not_its_history() {
     // A failed call changes no digest.
     let failed = both.call(ids[0], "emit_then_fail", &[1, 0, 0, 0], 100_000);
     assert_eq!(failed.state, third.state);
-    assert_eq!(both.a.state_digest(&ids[0]), both.a.state_digest(&ids[0]));
+    // The digest is the protocol's digest of the memory itself: two pages,
+    // the argument [1, 0, 0, 0] in the argument buffer, the data segments
+    // and the value `set` stored at 70,500.
+    let mut memory = vec![0u8; 2 * 65_536];
+    memory[..4].copy_from_slice(&[1, 0, 0, 0]);
+    for (at, bytes) in [
+        (70_000, &b"set"[..]),
+        (70_016, b"callee failed"),
+        (70_032, b"ev"),
+        (70_500, &[1, 0, 0, 0]),
+    ] {
+        memory[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+    let expected = runner_protocol::digest::memory_digest(&memory);
+    assert_eq!(digest(&third), hex::encode(expected));
+    assert_eq!(both.a.state_digest(&ids[0]), Some(expected));
+    assert_eq!(both.b.state_digest(&ids[0]), Some(expected));
 }
 
 #[test]

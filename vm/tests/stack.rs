@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{call_both, contract};
-use vm::CallError;
+use common::{Engines, call_both, contract};
 use vm::engine::Trap;
+use vm::{CallError, DeployOptions};
 
 /// A function recursing `n` times (n read from the argument buffer) with
 /// `locals` extra i64 locals, returning the depth reached.
@@ -63,40 +63,83 @@ fn limit(locals: usize) -> u32 {
     ok
 }
 
+/// The deepest `recurse(n)` that completes (n + 1 frames of `$down` below
+/// the exported one) for small frames and for 2,000-local frames: the
+/// ABI's figures (`docs/abi.md`), pinned.
+const SMALL_FRAME_LIMIT: u32 = 1_534;
+const HUGE_FRAME_LIMIT: u32 = 11;
+
 #[test]
 fn small_frames_recurse_to_the_same_logical_limit() {
-    let depth = limit(0);
-    eprintln!("small-frame depth limit: {depth}");
-    assert!(
-        depth > 500,
-        "small frames reach a useful depth, got {depth}"
+    // The deepest recursion that completes returns the frames it opened;
+    // one more exhausts the stack on both engines.
+    let receipt = call_both(
+        &recursive(0),
+        "recurse",
+        &depth_arg(SMALL_FRAME_LIMIT),
+        1_000_000_000,
     );
-    // The limit is exact: one more frame fails on both engines.
-    assert!(!exhausts(0, depth));
-    assert!(exhausts(0, depth + 1));
+    assert_eq!(
+        receipt.result,
+        Ok((SMALL_FRAME_LIMIT + 1).to_le_bytes().to_vec())
+    );
+    assert_eq!(limit(0), SMALL_FRAME_LIMIT);
+    assert!(exhausts(0, SMALL_FRAME_LIMIT + 1));
 }
 
 #[test]
 fn huge_frames_hit_the_limit_sooner_without_native_overflow() {
-    let small = limit(0);
-    let huge = limit(2_000);
-    eprintln!("depth limits: small frames {small}, 2,000-local frames {huge}");
-    assert!(huge >= 1, "a huge frame still fits once");
-    assert!(
-        huge < small / 10,
-        "huge frames ({huge}) count more than small ones ({small})"
-    );
-    assert!(exhausts(2_000, huge + 1));
+    assert_eq!(limit(2_000), HUGE_FRAME_LIMIT);
+    assert!(!exhausts(2_000, HUGE_FRAME_LIMIT));
+    assert!(exhausts(2_000, HUGE_FRAME_LIMIT + 1));
 }
 
 #[test]
 fn exhausted_stack_rolls_back_state() {
-    let wat = recursive(0);
-    let receipt = call_both(&wat, "recurse", &depth_arg(1_000_000), 1_000_000_000);
+    // Every frame counts itself in memory; a call that exhausts the stack
+    // must leave the count as it was.
+    let engines = Engines::new();
+    let wasm = common::wasm(&contract(
+        r#"(func $down (param $n i32)
+             i32.const 100 i32.const 100 i32.load i32.const 1 i32.add i32.store
+             local.get $n
+             if
+               local.get $n i32.const 1 i32.sub call $down
+             end)
+           (func (export "recurse") (param i32) (result i32)
+             i32.const 0 i32.load call $down
+             i32.const 0 i32.const 100 i32.load i32.store
+             i32.const 4)"#,
+    ));
+    let options = DeployOptions {
+        gas_limit: 1_000_000,
+        ..DeployOptions::default()
+    };
+    let mut wt = engines.wasmtime.session();
+    let mut wi = engines.wasmi.session();
+    let id = wt.deploy(&wasm, options.clone()).expect("deploys").id;
+    wi.deploy(&wasm, options).expect("deploys");
+    let mut both = |n: u32| {
+        let a = wt
+            .call(&id, "recurse", &depth_arg(n), 1_000_000_000)
+            .expect("runs");
+        let b = wi
+            .call(&id, "recurse", &depth_arg(n), 1_000_000_000)
+            .expect("runs");
+        assert_eq!(a, b);
+        (a, wt.state_digest(&id))
+    };
+    let (first, before) = both(2);
+    assert_eq!(first.result, Ok(3u32.to_le_bytes().to_vec()));
+    let (exhausted, after) = both(1_000_000);
     assert_eq!(
-        receipt.result,
+        exhausted.result,
         Err(CallError::Trap {
             trap: Trap::StackExhausted
         })
     );
+    assert_eq!(after, before, "memory rolled back");
+    // The count goes on from 3, without the frames of the failed call.
+    let (next, _) = both(0);
+    assert_eq!(next.result, Ok(4u32.to_le_bytes().to_vec()));
 }
