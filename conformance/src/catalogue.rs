@@ -404,7 +404,12 @@ impl Catalogue {
              breaks the WebAssembly specification, is wrong in a way we do not copy, crashes, \
              or where the project adds a rule. A scenario step names the entries that explain \
              production's outcome there; any other difference fails the suite, and so does an \
-             entry named where production does not differ.\n",
+             entry named where production does not differ.\n\n\
+             The fuzzer explains a difference by an entry's signature: the outcome classes of \
+             ours and production (a class ending in `*` matches every class it begins), and a \
+             condition. A production request not answered in time (`failed:timeout`) matches \
+             only an entry that names it: a wildcard or an open production side does not \
+             cover it.\n",
         );
         for category in Category::ALL {
             let entries: Vec<&Entry> = self
