@@ -20,7 +20,7 @@
 //! call = "counter"
 //! function = "increment"
 //! arg = ["u32:5"]               # concatenated: 0x.., text:.., u8/u32/u64/i32/i64:.., id:NAME
-//! gas = 100000
+//! gas = 100000                  # or a string: "18446744073709551615"
 //! ```
 
 use std::collections::BTreeMap;
@@ -66,6 +66,7 @@ struct RawContract {
     owner: Option<Literal>,
     id: Option<String>,
     init: Option<Literal>,
+    #[serde(default, deserialize_with = "gas_limit")]
     init_gas: Option<u64>,
 }
 
@@ -85,11 +86,32 @@ struct RawStep {
     call: Option<String>,
     function: Option<String>,
     arg: Option<Literal>,
+    #[serde(default, deserialize_with = "gas_limit")]
     gas: Option<u64>,
     /// Ids of deviation catalogue entries that explain how production
     /// differs from our engines at this step.
     #[serde(default)]
     deviations: Vec<String>,
+}
+
+/// A gas limit: a TOML integer, or a string of digits for the limits above
+/// `i64::MAX` that TOML integers cannot hold (gas limits are `u64`).
+fn gas_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Gas {
+        Number(u64),
+        Digits(String),
+    }
+    match Gas::deserialize(deserializer)? {
+        Gas::Number(gas) => Ok(Some(gas)),
+        Gas::Digits(text) => text.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "gas must be an integer from 0 to {}, not `{text}`",
+                u64::MAX
+            ))
+        }),
+    }
 }
 
 /// One literal or several, concatenated.

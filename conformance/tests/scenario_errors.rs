@@ -136,3 +136,20 @@ function = "f"
     assert!(!report.broken());
     assert!(report.judgement.divergences.is_empty());
 }
+
+#[test]
+fn gas_limits_are_integers_or_strings_of_digits() {
+    let text = format!(
+        "{CONTRACT}\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\ngas = \"18446744073709551616\"\n"
+    );
+    expect_error(
+        "gas.toml",
+        &text,
+        12,
+        "gas must be an integer from 0 to 18446744073709551615",
+    );
+    let text = format!(
+        "{CONTRACT}\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\ngas = \"18446744073709551615\"\n"
+    );
+    assert!(load("gas-max.toml", &text).is_ok());
+}

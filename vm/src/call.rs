@@ -153,24 +153,22 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
             EngineError::HostInvariant(format!("writing the input: {error}"))
         }
     })?;
-    let gas = GasCounter::with_limit(gas_limit);
+    let (frame, gas) = Frame::new(callee, gas_limit);
     rt.set_vm_global(callee, VmGlobal::Fuel, gas.0)?;
     rt.set_vm_global(callee, VmGlobal::SavedFuel, gas.0)?;
     rt.set_vm_global(callee, VmGlobal::Stack, stack_base)?;
     rt.set_vm_global(callee, VmGlobal::Abort, 0)?;
-    rt.host().frames.push(Frame {
-        instance: callee,
-        limit: gas_limit,
-    });
+    rt.host().frames.push(frame);
     let refused_before = rt.vm_global(callee, VmGlobal::GrowRefused)?;
     let outcome = rt.call(callee, function, arg.len() as u32);
-    rt.host().frames.pop();
+    let frame = rt.host().frames.pop().unwrap_or(frame);
     if rt.vm_global(callee, VmGlobal::GrowRefused)? != refused_before {
         rt.host().grow_refused = true;
     }
 
-    let remaining = GasCounter(rt.vm_global(callee, VmGlobal::SavedFuel)?).remaining();
-    let gas_spent = gas_limit.saturating_sub(remaining);
+    let counter = GasCounter(rt.vm_global(callee, VmGlobal::SavedFuel)?);
+    let remaining = frame.left(counter);
+    let gas_spent = frame.spent(counter);
     let mut masked = None;
     let result = match outcome {
         Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {

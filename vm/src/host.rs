@@ -88,6 +88,33 @@ pub struct ContractSlot {
 pub struct Frame {
     pub instance: InstanceId,
     pub limit: u64,
+    /// Gas the frame has left beyond what its `i64` counter holds: limits
+    /// are `u64`, as in production, and the counter stops at `i64::MAX`.
+    pub beyond_counter: u64,
+}
+
+impl Frame {
+    /// A frame of `instance` with `limit` gas: the counter starts at the
+    /// limit, or at `i64::MAX` with the rest beyond it.
+    pub fn new(instance: InstanceId, limit: u64) -> (Frame, GasCounter) {
+        let counter = GasCounter::with_limit(limit);
+        let frame = Frame {
+            instance,
+            limit,
+            beyond_counter: limit - counter.remaining(),
+        };
+        (frame, counter)
+    }
+
+    /// Gas left to the frame whose counter reads `counter`.
+    pub fn left(&self, counter: GasCounter) -> u64 {
+        counter.remaining().saturating_add(self.beyond_counter)
+    }
+
+    /// Gas the frame whose counter reads `counter` has spent.
+    pub fn spent(&self, counter: GasCounter) -> u64 {
+        self.limit.saturating_sub(self.left(counter))
+    }
 }
 
 /// An event a contract emitted.
@@ -175,8 +202,8 @@ pub fn dispatch(
             Ok(Some(Value::I64(frame.limit as i64)))
         }
         HostImport::Spent => {
-            let frame = host.rt.host().current_frame()?;
-            let spent = host.gas()?.spent(frame.limit);
+            let counter = host.gas()?;
+            let spent = host.rt.host().current_frame()?.spent(counter);
             Ok(Some(Value::I64(spent as i64)))
         }
         HostImport::Panic => {
@@ -337,17 +364,38 @@ impl Host<'_> {
         ))
     }
 
+    /// Gas left to the caller's frame, exact above `i64::MAX` too.
+    fn left(&mut self) -> Result<u64, HostFailure> {
+        let counter = self.gas()?;
+        Ok(self.rt.host().current_frame()?.left(counter))
+    }
+
+    /// Leaves the caller's frame `left` gas: in its counter up to
+    /// `i64::MAX`, the rest beyond it.
+    fn set_left(&mut self, left: u64) -> Result<(), HostFailure> {
+        let counter = GasCounter::with_limit(left);
+        self.rt
+            .set_vm_global(self.caller, VmGlobal::Fuel, counter.0)?;
+        self.rt
+            .set_vm_global(self.caller, VmGlobal::SavedFuel, counter.0)?;
+        let frame = self.rt.host().frames.last_mut().ok_or_else(|| {
+            HostFailure::Engine(EngineError::HostInvariant(
+                "host call outside any frame".into(),
+            ))
+        })?;
+        frame.beyond_counter = left - counter.remaining();
+        Ok(())
+    }
+
     /// Charges `cost`, or fails with out-of-gas leaving no gas.
     fn charge(&mut self, cost: u64) -> Result<(), HostFailure> {
-        let mut gas = self.gas()?;
-        let enough = gas.charge(cost);
-        self.rt.set_vm_global(self.caller, VmGlobal::Fuel, gas.0)?;
-        self.rt
-            .set_vm_global(self.caller, VmGlobal::SavedFuel, gas.0)?;
-        if enough {
-            Ok(())
-        } else {
-            Err(HostError::OutOfGas.into())
+        let left = self.left()?;
+        match left.checked_sub(cost) {
+            Some(rest) => self.set_left(rest),
+            None => {
+                self.set_left(0)?;
+                Err(HostError::OutOfGas.into())
+            }
         }
     }
 
@@ -419,8 +467,7 @@ impl Host<'_> {
             Value::I64(gas) => gas,
             other => return Err(bad_argument(4, other)),
         };
-        let caller_gas = self.gas()?;
-        let remaining = caller_gas.remaining();
+        let remaining = self.left()?;
         let limit = abi::callee_gas_limit(requested, remaining);
         let stack = self.rt.vm_global(caller, VmGlobal::Stack)?;
         let abort = self.rt.vm_global(caller, VmGlobal::Abort)?;
@@ -494,9 +541,7 @@ impl Host<'_> {
         self.rt.host().journal.touch(caller);
         // The callee may have been this very contract: put back the caller's
         // VM globals, then charge it.
-        let left = GasCounter::with_limit(remaining.saturating_sub(charge));
-        self.rt.set_vm_global(caller, VmGlobal::Fuel, left.0)?;
-        self.rt.set_vm_global(caller, VmGlobal::SavedFuel, left.0)?;
+        self.set_left(remaining.saturating_sub(charge))?;
         self.rt.set_vm_global(caller, VmGlobal::Stack, stack)?;
         self.rt.set_vm_global(caller, VmGlobal::Abort, abort)?;
         match result {

@@ -154,10 +154,7 @@ impl NativeFuelOracle {
             VmGlobal::Fuel,
             GasCounter::with_limit(gas_limit).0,
         )?;
-        store.host().frames.push(Frame {
-            instance,
-            limit: gas_limit,
-        });
+        store.host().frames.push(Frame::new(instance, gas_limit).0);
         let outcome = store.call(instance, function, arg.len() as u32);
         let remaining = GasCounter(store.vm_global(instance, VmGlobal::Fuel)?).remaining();
         let result = match outcome {

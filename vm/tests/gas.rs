@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Engines, call_checked, contract, wasm};
+use common::{Engines, call_both, call_checked, contract, wasm};
 use vm::CallError;
 
 /// The smallest limit that does not fail, found by trying them all.
@@ -77,4 +77,24 @@ fn loop_headers_are_checks() {
     ));
     assert_eq!(call_checked(&engines, &wasm, "f", &[], 1000).gas_spent, 29);
     assert_eq!(smallest_passing_limit(&engines, &wasm, "f", 40), 24);
+}
+
+#[test]
+fn limits_above_i64_max_read_back_whole_and_spend_exactly() {
+    let wat = r#"(module
+           (import "env" "limit" (func $limit (result i64)))
+           (import "env" "spent" (func $spent (result i64)))
+           (memory (export "memory") 2)
+           (global (export "A") i32 (i32.const 0))
+           (func (export "f") (param i32) (result i32)
+             i32.const 0 call $limit i64.store
+             i32.const 8 call $spent i64.store
+             i32.const 16))"#;
+    for limit in [i64::MAX as u64, 1 << 63, u64::MAX] {
+        let receipt = call_both(wat, "f", &[], limit);
+        let mut expected = limit.to_le_bytes().to_vec();
+        expected.extend_from_slice(&37u64.to_le_bytes());
+        assert_eq!(receipt.result, Ok(expected), "limit {limit}");
+        assert_eq!(receipt.gas_spent, 70, "limit {limit}");
+    }
 }
