@@ -113,6 +113,9 @@ pub enum Condition {
     /// one in the same production process failed with a trap raised
     /// through SIGSEGV (see `segv-trap-crash`).
     AfterSegvTrap,
+    /// Our step failed with `memory_access`, or a frame of it (nested ones
+    /// included) failed on a host import's memory range outside memory.
+    OursMemoryRange,
 }
 
 /// What a signature may know of the steps before the one it judges.
@@ -172,42 +175,7 @@ pub fn segv_trapped(ours: &StepOutcome) -> bool {
                 | "stack_exhausted"
         )
     }
-    fn frame(tree: &serde_json::Value) -> bool {
-        let error = tree
-            .get("outcome")
-            .and_then(|outcome| outcome.get("failed"))
-            .and_then(|failed| failed.get("error"));
-        let trapped = error.is_some_and(|error| {
-            error.get("kind").and_then(serde_json::Value::as_str) == Some("trap")
-                && error
-                    .get("trap")
-                    .and_then(|trap| trap.get("kind"))
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(segv_code)
-        });
-        trapped
-            || tree
-                .get("children")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|children| children.iter().any(frame))
-    }
-    let (failure, trace) = match ours {
-        StepOutcome::Call { outcome, .. } => (
-            match &outcome.result {
-                CallResult::Failed(failure) => Some(failure),
-                CallResult::Output(_) => None,
-            },
-            outcome.trace.as_ref(),
-        ),
-        StepOutcome::Deploy { outcome, .. } => (
-            match &outcome.result {
-                DeployResult::Failed(DeployFailure::InitFailed { failure }) => Some(failure),
-                _ => None,
-            },
-            outcome.init.as_ref().and_then(|init| init.trace.as_ref()),
-        ),
-    };
-    let top = failure.is_some_and(|failure| {
+    let top = top_failure(ours).is_some_and(|failure| {
         let kind = match (&failure.kind, failure.masked.as_deref()) {
             (FailureKind::OutOfGas, Some(masked)) => masked,
             (kind, _) => kind,
@@ -215,7 +183,72 @@ pub fn segv_trapped(ours: &StepOutcome) -> bool {
         matches!(kind, FailureKind::Trap { .. })
             && crate::driver::process::leaves_process_broken(kind)
     });
-    top || trace.is_some_and(frame)
+    top || any_frame_failed(ours, |error| {
+        error.get("kind").and_then(serde_json::Value::as_str) == Some("trap")
+            && error
+                .get("trap")
+                .and_then(|trap| trap.get("kind"))
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(segv_code)
+    })
+}
+
+/// Whether our step met a host import's memory range outside memory: the
+/// step failed with `memory_access`, or a frame of it (nested ones
+/// included) failed on such a range (see `host-pointers-current-size`).
+pub fn memory_range_failed(ours: &StepOutcome) -> bool {
+    let top = top_failure(ours).is_some_and(|failure| {
+        let kind = match (&failure.kind, failure.masked.as_deref()) {
+            (FailureKind::OutOfGas, Some(masked)) => masked,
+            (kind, _) => kind,
+        };
+        *kind == FailureKind::MemoryAccess
+    });
+    top || any_frame_failed(ours, |error| {
+        error.get("kind").and_then(serde_json::Value::as_str) == Some("host")
+            && error
+                .get("error")
+                .and_then(|host| host.get("error"))
+                .and_then(serde_json::Value::as_str)
+                == Some("memory_range")
+    })
+}
+
+/// The failure that ended our step, if it failed.
+fn top_failure(ours: &StepOutcome) -> Option<&runner_protocol::Failure> {
+    match ours {
+        StepOutcome::Call { outcome, .. } => match &outcome.result {
+            CallResult::Failed(failure) => Some(failure),
+            CallResult::Output(_) => None,
+        },
+        StepOutcome::Deploy { outcome, .. } => match &outcome.result {
+            DeployResult::Failed(DeployFailure::InitFailed { failure }) => Some(failure),
+            _ => None,
+        },
+    }
+}
+
+/// Whether a frame of our step's call tree (our engines' trace) failed
+/// with an error `failed` holds of (the error as the trace writes it).
+fn any_frame_failed(ours: &StepOutcome, failed: impl Fn(&serde_json::Value) -> bool) -> bool {
+    fn walk(tree: &serde_json::Value, failed: &dyn Fn(&serde_json::Value) -> bool) -> bool {
+        let error = tree
+            .get("outcome")
+            .and_then(|outcome| outcome.get("failed"))
+            .and_then(|failed| failed.get("error"));
+        error.is_some_and(failed)
+            || tree
+                .get("children")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|children| children.iter().any(|child| walk(child, failed)))
+    }
+    let trace = match ours {
+        StepOutcome::Call { outcome, .. } => outcome.trace.as_ref(),
+        StepOutcome::Deploy { outcome, .. } => {
+            outcome.init.as_ref().and_then(|init| init.trace.as_ref())
+        }
+    };
+    trace.is_some_and(|tree| walk(tree, &failed))
 }
 
 /// The class of a step's outcome a signature matches: `output`,
@@ -300,6 +333,7 @@ impl Signature {
         match self.condition {
             None => true,
             Some(Condition::AfterSegvTrap) => history.segv_trap || segv_trapped(ours),
+            Some(Condition::OursMemoryRange) => memory_range_failed(ours),
             Some(Condition::OursGrowRefused) => match ours {
                 StepOutcome::Call { outcome, .. } => outcome.grow_refused,
                 StepOutcome::Deploy { outcome, .. } => {
