@@ -116,6 +116,10 @@ pub enum Condition {
     /// Our step failed with `memory_access`, or a frame of it (nested ones
     /// included) failed on a host import's memory range outside memory.
     OursMemoryRange,
+    /// A nested frame of our step panicked with a message too long for
+    /// its caller's argument buffer (over 65,532 bytes, see
+    /// `panic-message-past-the-buffer`).
+    OursLongNestedPanic,
 }
 
 /// What a signature may know of the steps before the one it judges.
@@ -214,6 +218,56 @@ pub fn memory_range_failed(ours: &StepOutcome) -> bool {
     })
 }
 
+/// Whether a nested frame of our step (not the top-level one, whose
+/// message goes to no caller) panicked with a message longer than the
+/// 65,532 bytes the `[u32 length][message]` encoding leaves in a caller's
+/// argument buffer.
+pub fn long_nested_panic(ours: &StepOutcome) -> bool {
+    const FITS: usize = vm::abi::ARGBUF_LEN - 4;
+    let long_panic = |error: &serde_json::Value| {
+        error.get("kind").and_then(serde_json::Value::as_str) == Some("panic")
+            && error
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|message| message.len() > FITS)
+    };
+    let trace = match ours {
+        StepOutcome::Call { outcome, .. } => outcome.trace.as_ref(),
+        StepOutcome::Deploy { outcome, .. } => {
+            outcome.init.as_ref().and_then(|init| init.trace.as_ref())
+        }
+    };
+    trace
+        .and_then(|tree| tree.get("children"))
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|children| {
+            children
+                .iter()
+                .any(|child| frame_failed_within(child, &long_panic))
+        })
+}
+
+/// Whether `tree` or a frame below it failed with an error `failed`
+/// holds of.
+fn frame_failed_within(
+    tree: &serde_json::Value,
+    failed: &dyn Fn(&serde_json::Value) -> bool,
+) -> bool {
+    let error = tree
+        .get("outcome")
+        .and_then(|outcome| outcome.get("failed"))
+        .and_then(|failed| failed.get("error"));
+    error.is_some_and(failed)
+        || tree
+            .get("children")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|children| {
+                children
+                    .iter()
+                    .any(|child| frame_failed_within(child, failed))
+            })
+}
+
 /// The failure that ended our step, if it failed.
 fn top_failure(ours: &StepOutcome) -> Option<&runner_protocol::Failure> {
     match ours {
@@ -231,24 +285,13 @@ fn top_failure(ours: &StepOutcome) -> Option<&runner_protocol::Failure> {
 /// Whether a frame of our step's call tree (our engines' trace) failed
 /// with an error `failed` holds of (the error as the trace writes it).
 fn any_frame_failed(ours: &StepOutcome, failed: impl Fn(&serde_json::Value) -> bool) -> bool {
-    fn walk(tree: &serde_json::Value, failed: &dyn Fn(&serde_json::Value) -> bool) -> bool {
-        let error = tree
-            .get("outcome")
-            .and_then(|outcome| outcome.get("failed"))
-            .and_then(|failed| failed.get("error"));
-        error.is_some_and(failed)
-            || tree
-                .get("children")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|children| children.iter().any(|child| walk(child, failed)))
-    }
     let trace = match ours {
         StepOutcome::Call { outcome, .. } => outcome.trace.as_ref(),
         StepOutcome::Deploy { outcome, .. } => {
             outcome.init.as_ref().and_then(|init| init.trace.as_ref())
         }
     };
-    trace.is_some_and(|tree| walk(tree, &failed))
+    trace.is_some_and(|tree| frame_failed_within(tree, &failed))
 }
 
 /// The class of a step's outcome a signature matches: `output`,
@@ -334,6 +377,7 @@ impl Signature {
             None => true,
             Some(Condition::AfterSegvTrap) => history.segv_trap || segv_trapped(ours),
             Some(Condition::OursMemoryRange) => memory_range_failed(ours),
+            Some(Condition::OursLongNestedPanic) => long_nested_panic(ours),
             Some(Condition::OursGrowRefused) => match ours {
                 StepOutcome::Call { outcome, .. } => outcome.grow_refused,
                 StepOutcome::Deploy { outcome, .. } => {
@@ -585,6 +629,33 @@ mod tests {
             ..open
         };
         assert!(named.matches(&ours, &timeout, History::default()));
+    }
+
+    /// A call whose trace has a nested frame that panicked with `len`
+    /// bytes (at `depth` below the top-level frame).
+    fn nested_panic(len: usize, depth: usize) -> StepOutcome {
+        let mut tree = serde_json::json!({
+            "outcome": {"failed": {"error": {"kind": "panic", "message": "a".repeat(len)}}},
+            "children": [],
+        });
+        for _ in 0..depth {
+            tree = serde_json::json!({"outcome": {"output": ""}, "children": [tree]});
+        }
+        let mut step = call(None);
+        if let StepOutcome::Call { outcome, .. } = &mut step {
+            outcome.trace = Some(tree);
+        }
+        step
+    }
+
+    #[test]
+    fn a_long_panic_explains_only_below_the_top_level_frame() {
+        assert!(long_nested_panic(&nested_panic(65_533, 1)));
+        assert!(long_nested_panic(&nested_panic(65_536, 3)));
+        assert!(!long_nested_panic(&nested_panic(65_532, 1)));
+        // The top-level frame's message goes to no caller's buffer.
+        assert!(!long_nested_panic(&nested_panic(65_536, 0)));
+        assert!(!long_nested_panic(&call(None)));
     }
 
     #[test]
