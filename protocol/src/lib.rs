@@ -25,6 +25,6 @@ pub use bytes::Bytes;
 pub use compare::{Difference, compare_calls, compare_deploys};
 pub use outcome::{
     CallOutcome, ContractId, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
-    MemoryState, TrapCode,
+    MemoryState, TEXT_BOUND, TrapCode, bounded_text,
 };
 pub use wire::{PROTOCOL_VERSION, Request, Response};

@@ -63,6 +63,32 @@ pub enum TrapCode {
     StackOverflow,
 }
 
+/// The longest name or detail text an outcome carries as it is.
+pub const TEXT_BOUND: usize = 1024;
+
+/// `text` as an outcome carries it: as it is up to [`TEXT_BOUND`] bytes,
+/// otherwise its first 64 bytes (cut back to a character boundary), its
+/// length and the start of its blake3 hash. Every engine bounds names this
+/// way, so that two long names compare as equal exactly when they are, and
+/// a query name a contract reads from hundreds of megabytes of memory
+/// cannot make a response line unbounded.
+pub fn bounded_text(text: String) -> String {
+    if text.len() <= TEXT_BOUND {
+        return text;
+    }
+    let mut cut = 64;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(text.as_bytes()).to_hex();
+    format!(
+        "{}... ({} bytes, blake3 {})",
+        &text[..cut],
+        text.len(),
+        &hash.as_str()[..16]
+    )
+}
+
 /// Why a call failed, in the terms the ABI distinguishes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -83,11 +109,13 @@ pub enum FailureKind {
     InvalidUtf8,
     /// `feed` without a feeder.
     MissingFeed,
-    /// `hq` named a query the session does not have.
+    /// `hq` named a query the session does not have (the name as
+    /// [`bounded_text`] gives it).
     MissingHostQuery {
         name: String,
     },
-    /// The called function is not an export.
+    /// The called function is not an export (the name as [`bounded_text`]
+    /// gives it).
     MissingFunction {
         name: String,
     },
@@ -276,4 +304,30 @@ pub struct DeployOutcome {
     pub init: Option<CallOutcome>,
     /// Every deployed contract's memory after the deploy.
     pub state: BTreeMap<ContractId, MemoryState>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_bounded_and_still_tell_names_apart() {
+        let short = "a".repeat(TEXT_BOUND);
+        assert_eq!(bounded_text(short.clone()), short);
+        let long = bounded_text("a".repeat(TEXT_BOUND + 1));
+        assert_eq!(
+            long,
+            format!(
+                "{}... (1025 bytes, blake3 {})",
+                "a".repeat(64),
+                &blake3::hash("a".repeat(1025).as_bytes()).to_hex()[..16]
+            )
+        );
+        let other = bounded_text(format!("{}b", "a".repeat(TEXT_BOUND)));
+        assert_ne!(long, other);
+        assert_eq!(long, bounded_text("a".repeat(TEXT_BOUND + 1)));
+        // A cut inside a character moves back to its start.
+        let wide = bounded_text(format!("{}é{}", "a".repeat(63), "a".repeat(2000)));
+        assert!(wide.starts_with(&format!("{}...", "a".repeat(63))), "{wide}");
+    }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::{
     Bytes, CallOutcome, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
-    MemoryState, TrapCode,
+    MemoryState, TrapCode, bounded_text,
 };
 
 use crate::abi::ContractId;
@@ -54,7 +54,9 @@ fn host_kind(error: &HostError) -> FailureKind {
         | HostError::QueryOutputTooLong { .. } => FailureKind::MemoryAccess,
         HostError::InvalidUtf8 { .. } => FailureKind::InvalidUtf8,
         HostError::NoFeeder => FailureKind::MissingFeed,
-        HostError::UnknownQuery { name } => FailureKind::MissingHostQuery { name: name.clone() },
+        HostError::UnknownQuery { name } => FailureKind::MissingHostQuery {
+            name: bounded_text(name.clone()),
+        },
     }
 }
 
@@ -68,7 +70,9 @@ pub fn failure_kind(error: &CallError) -> FailureKind {
         CallError::Trap { trap } => trap_kind(trap),
         CallError::Host { error } => host_kind(error),
         CallError::DoesNotExist { .. } => FailureKind::DoesNotExist,
-        CallError::MissingFunction { name } => FailureKind::MissingFunction { name: name.clone() },
+        CallError::MissingFunction { name } => FailureKind::MissingFunction {
+            name: bounded_text(name.clone()),
+        },
         CallError::InitNotCallable => FailureKind::InitNotCallable,
         // Refusals only a nested call meets; a caller sees them as a code.
         CallError::DepthExceeded { .. } => FailureKind::Unknown,
@@ -84,7 +88,7 @@ pub fn failure_kind(error: &CallError) -> FailureKind {
 pub fn failure(error: &CallError) -> Failure {
     Failure {
         kind: failure_kind(error),
-        detail: error.to_string(),
+        detail: bounded_text(error.to_string()),
         masked: None,
     }
 }

@@ -28,7 +28,7 @@ use runner_protocol::wire::{
 };
 use runner_protocol::{
     Bytes, CallOutcome, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
-    MemoryState, PROTOCOL_VERSION, Request, Response, TrapCode,
+    MemoryState, PROTOCOL_VERSION, Request, Response, TrapCode, bounded_text,
 };
 
 /// The message of the last panic, captured by the panic hook so that it
@@ -542,7 +542,7 @@ fn trap_code(error: &dusk_wasmtime::Error) -> Option<Result<TrapCode, FailureKin
 
 /// A call's error in the protocol's terms.
 fn failure(error: Error) -> Failure {
-    let detail = error.to_string();
+    let detail = bounded_text(error.to_string());
     let kind = match error {
         Error::Panic(message) => FailureKind::Panic { message },
         Error::OutOfGas => FailureKind::OutOfGas,
@@ -558,8 +558,12 @@ fn failure(error: Error) -> Failure {
         }
         Error::Utf8(_) => FailureKind::InvalidUtf8,
         Error::MissingFeed | Error::FeedPulled(_) => FailureKind::MissingFeed,
-        Error::MissingHostQuery(name) => FailureKind::MissingHostQuery { name },
-        Error::InvalidFunction(name) => FailureKind::MissingFunction { name },
+        Error::MissingHostQuery(name) => FailureKind::MissingHostQuery {
+            name: bounded_text(name),
+        },
+        Error::InvalidFunction(name) => FailureKind::MissingFunction {
+            name: bounded_text(name),
+        },
         Error::InitalizationError(ref text) if text.contains("init call not allowed") => {
             FailureKind::InitNotCallable
         }
@@ -586,7 +590,7 @@ fn deploy_failure(error: Error, has_init: bool) -> DeployFailure {
         | Error::InvalidMemory
         | Error::ValidationError
         | Error::InvalidFunction(_) => DeployFailure::Rejected {
-            message: error.to_string(),
+            message: bounded_text(error.to_string()),
             rule: None,
         },
         Error::RuntimeError(e) => match trap_code(&e) {
@@ -606,7 +610,7 @@ fn deploy_failure(error: Error, has_init: bool) -> DeployFailure {
             failure: failure(other),
         },
         other => DeployFailure::Rejected {
-            message: other.to_string(),
+            message: bounded_text(other.to_string()),
             rule: None,
         },
     }
