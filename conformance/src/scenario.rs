@@ -35,6 +35,52 @@ pub const CONTRACTS_DIR: &str = "contracts";
 
 const DEFAULT_GAS: u64 = 1_000_000;
 
+/// The largest scenario or contract file read: far above any real one, and
+/// a bound on what a path such as `/dev/zero` can cost.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The longest host data entry or owner: `hd` and `owner` write it to the
+/// 65,536-byte argument buffer (piecrust's metadata buffer is as large).
+pub const MAX_HOST_BYTES: usize = vm::abi::ARGBUF_LEN;
+
+/// Reads at most [`MAX_FILE_BYTES`] of `path` as text.
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok(text)
+}
+
+/// The file a contract's `file` names, inside `contracts` (relative paths
+/// only, never leaving the folder, symbolic links included).
+fn contract_path(contracts: &Path, file: &str) -> Result<PathBuf, String> {
+    let relative = Path::new(file);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!(
+            "`{file}` must be a path inside {} without `..`",
+            contracts.display()
+        ));
+    }
+    let path = contracts.join(relative);
+    let (Ok(root), Ok(resolved)) = (contracts.canonicalize(), path.canonicalize()) else {
+        return Ok(path);
+    };
+    if !resolved.starts_with(&root) {
+        return Err(format!("`{file}` leads outside {}", contracts.display()));
+    }
+    Ok(resolved)
+}
+
 /// Why a scenario cannot run: the file, the line and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}: {message}")]
@@ -74,7 +120,7 @@ struct RawContract {
 #[serde(deny_unknown_fields)]
 struct RawSession {
     #[serde(default)]
-    host_data: BTreeMap<String, Literal>,
+    host_data: BTreeMap<String, Spanned<Literal>>,
     #[serde(default)]
     feeder: bool,
 }
@@ -247,8 +293,7 @@ impl Scenario {
             line,
             message,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
+        let text = read_bounded(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
         let raw: RawScenario = toml::from_str(&text).map_err(|e| {
             let line = e.span().map_or(0, |span| line_of(&text, span.start));
             error(line, e.message().to_string())
@@ -298,8 +343,9 @@ impl Scenario {
             let decl = spanned.get_ref();
             let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm) {
                 (Some(file), None, None) => {
-                    let file_path = corpus.join(CONTRACTS_DIR).join(file);
-                    let wat = std::fs::read_to_string(&file_path).map_err(|e| {
+                    let file_path = contract_path(&corpus.join(CONTRACTS_DIR), file)
+                        .map_err(|e| error(line, format!("contract `{name}`: {e}")))?;
+                    let wat = read_bounded(&file_path).map_err(|e| {
                         error(
                             line,
                             format!(
@@ -341,16 +387,26 @@ impl Scenario {
                 }
                 None => None,
             };
+            let owner = decl
+                .owner
+                .as_ref()
+                .map(|o| plain_bytes(o, line))
+                .transpose()?
+                .unwrap_or_default();
+            if owner.len() > MAX_HOST_BYTES {
+                return Err(error(
+                    line,
+                    format!(
+                        "contract `{name}`: an owner of {} bytes does not fit the {MAX_HOST_BYTES}-byte argument buffer `owner` writes it to",
+                        owner.len()
+                    ),
+                ));
+            }
             contracts.push(ContractDecl {
                 name: name.clone(),
                 wasm,
                 wat,
-                owner: decl
-                    .owner
-                    .as_ref()
-                    .map(|o| plain_bytes(o, line))
-                    .transpose()?
-                    .unwrap_or_default(),
+                owner,
                 id,
                 init_arg: decl
                     .init
@@ -364,7 +420,18 @@ impl Scenario {
 
         let mut host_data = BTreeMap::new();
         for (key, literal) in &raw.session.host_data {
-            host_data.insert(key.clone(), plain_bytes(literal, 0)?);
+            let line = line_of(&text, literal.span().start);
+            let bytes = plain_bytes(literal.get_ref(), line)?;
+            if bytes.len() > MAX_HOST_BYTES {
+                return Err(error(
+                    line,
+                    format!(
+                        "host data `{key}` of {} bytes does not fit the {MAX_HOST_BYTES}-byte argument buffer `hd` writes it to",
+                        bytes.len()
+                    ),
+                ));
+            }
+            host_data.insert(key.clone(), bytes);
         }
 
         let mut steps = Vec::new();

@@ -240,10 +240,28 @@ pub fn render_run(scenario: &Scenario, run: &EngineRun) -> String {
     render(scenario, steps, &[])
 }
 
-/// The scenario files under `paths`, sorted.
+/// The scenario files under `paths`, sorted. A path named explicitly must
+/// be a folder or a `.toml` file, and running nothing is an error: a
+/// suite that found no scenario has checked nothing.
 pub fn find_scenarios(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
     let mut files = Vec::new();
-    let mut pending = paths.to_vec();
+    let mut pending = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file or folder", path.display()),
+            ));
+        }
+        if !path.is_dir() && path.extension().is_none_or(|ext| ext != "toml") {
+            return Err(invalid(format!(
+                "{}: not a scenario file (.toml) or a folder of them",
+                path.display()
+            )));
+        }
+        pending.push(path.clone());
+    }
     while let Some(path) = pending.pop() {
         if path.is_dir() {
             for entry in std::fs::read_dir(&path)? {
@@ -251,12 +269,14 @@ pub fn find_scenarios(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             }
         } else if path.extension().is_some_and(|ext| ext == "toml") {
             files.push(path);
-        } else if !path.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{}: no such file or folder", path.display()),
-            ));
         }
+    }
+    if files.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(invalid(format!(
+            "no scenario files (.toml) under {}",
+            named.join(", ")
+        )));
     }
     files.sort();
     Ok(files)

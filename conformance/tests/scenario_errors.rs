@@ -153,3 +153,107 @@ fn gas_limits_are_integers_or_strings_of_digits() {
     );
     assert!(load("gas-max.toml", &text).is_ok());
 }
+
+#[test]
+fn host_data_and_owners_longer_than_the_argument_buffer_are_refused() {
+    let fits = format!(
+        "{CONTRACT}owner = \"zeros:65536\"\n\n[session]\nhost_data = {{ chain = \"zeros:65536\" }}\n\n[[step]]\ndeploy = \"a\"\n"
+    );
+    let scenario = load("fits.toml", &fits).expect("65,536 bytes fit");
+    assert_eq!(scenario.host_data["chain"].len(), 65_536);
+    assert_eq!(scenario.contracts[0].owner.len(), 65_536);
+    let long_data = format!(
+        "{CONTRACT}\n[session]\nhost_data = {{ chain = \"zeros:65537\" }}\n\n[[step]]\ndeploy = \"a\"\n"
+    );
+    expect_error(
+        "long-data.toml",
+        &long_data,
+        7,
+        "host data `chain` of 65537 bytes does not fit the 65536-byte argument buffer",
+    );
+    let long_owner = format!("{CONTRACT}owner = \"zeros:65537\"\n\n[[step]]\ndeploy = \"a\"\n");
+    expect_error(
+        "long-owner.toml",
+        &long_owner,
+        2,
+        "contract `a`: an owner of 65537 bytes does not fit",
+    );
+}
+
+#[test]
+fn contract_files_stay_inside_the_corpus() {
+    for (file, words) in [
+        ("../../../../etc/passwd", "without `..`"),
+        ("/etc/passwd", "without `..`"),
+        ("./limits.wat", "without `..`"),
+    ] {
+        let text = format!("[contract.a]\nfile = \"{file}\"\n\n[[step]]\ndeploy = \"a\"\n");
+        expect_error("escape.toml", &text, 1, words);
+    }
+    // A name inside the folder still works, from any working directory.
+    let text = "[contract.a]\nfile = \"actors/actor32.wat\"\n\n[[step]]\ndeploy = \"a\"\n";
+    assert!(load("inside.toml", text).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_out_of_the_corpus_is_refused() {
+    let corpus = std::env::temp_dir().join(format!("scenario-corpus-{}", std::process::id()));
+    let contracts = corpus.join("contracts");
+    std::fs::create_dir_all(&contracts).expect("temp corpus");
+    let outside = corpus.join("outside.wat");
+    std::fs::write(&outside, "(module)").expect("writes");
+    let link = contracts.join("escape.wat");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+    let path = write(
+        "link.toml",
+        "[contract.a]\nfile = \"escape.wat\"\n\n[[step]]\ndeploy = \"a\"\n",
+    );
+    let error = Scenario::load(&path, &corpus, path.parent().expect("dir"))
+        .expect_err("should be refused")
+        .to_string();
+    assert!(error.contains("link.toml:1:"), "{error}");
+    assert!(error.contains("`escape.wat` leads outside"), "{error}");
+}
+
+#[test]
+fn files_are_read_only_up_to_a_bound() {
+    let text = "[contract.a]\nwat = '''(module)'''\n\n[[step]]\ndeploy = \"a\"\n";
+    let padding = " ".repeat(conformance::scenario::MAX_FILE_BYTES as usize);
+    expect_error(
+        "huge.toml",
+        &format!("{text}{padding}"),
+        0,
+        "larger than 16777216 bytes",
+    );
+}
+
+#[test]
+fn running_nothing_is_an_error() {
+    let root = std::env::temp_dir().join(format!("scenario-none-{}", std::process::id()));
+    let empty = root.join("empty");
+    let named_like_a_file = root.join("x.toml");
+    std::fs::create_dir_all(&empty).expect("dir");
+    std::fs::create_dir_all(&named_like_a_file).expect("dir");
+    let notes = root.join("notes.txt");
+    std::fs::write(&notes, "not a scenario").expect("writes");
+    let find = |path: &PathBuf| {
+        conformance::suite::find_scenarios(std::slice::from_ref(path))
+            .expect_err("finds nothing to run")
+            .to_string()
+    };
+    assert!(
+        find(&empty).contains("no scenario files (.toml) under"),
+        "{}",
+        find(&empty)
+    );
+    assert!(find(&named_like_a_file).contains("no scenario files"));
+    assert!(find(&notes).contains("notes.txt: not a scenario file (.toml)"));
+    assert!(find(&root.join("missing")).contains("no such file or folder"));
+    std::fs::write(named_like_a_file.join("a.toml"), "").expect("writes");
+    assert_eq!(
+        conformance::suite::find_scenarios(std::slice::from_ref(&root)).expect("one file"),
+        [named_like_a_file.join("a.toml")]
+    );
+}

@@ -328,6 +328,9 @@ mod tests {
         assert_eq!(long, bounded_text("a".repeat(TEXT_BOUND + 1)));
         // A cut inside a character moves back to its start.
         let wide = bounded_text(format!("{}é{}", "a".repeat(63), "a".repeat(2000)));
-        assert!(wide.starts_with(&format!("{}...", "a".repeat(63))), "{wide}");
+        assert!(
+            wide.starts_with(&format!("{}...", "a".repeat(63))),
+            "{wide}"
+        );
     }
 }
