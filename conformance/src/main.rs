@@ -37,6 +37,13 @@ enum Command {
         /// Text for people, or one JSON document on stdout.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Check the snapshots, record them (for new scenarios of your
+        /// own), or skip them.
+        #[arg(long, value_enum, default_value_t = Snapshots::Check)]
+        snapshots: Snapshots,
+        /// Where the snapshots are (`<folder>__<name>.snap`).
+        #[arg(long, default_value = SNAPSHOTS)]
+        snapshot_dir: PathBuf,
     },
     /// Print every engine's outcome of one scenario and what differs.
     Show {
@@ -119,11 +126,29 @@ enum Format {
     Json,
 }
 
+/// What `run` does with the snapshots of `snapshots/`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Snapshots {
+    /// Compare the agreed outcome with its snapshot; a missing or
+    /// different one fails the scenario.
+    Check,
+    /// Write the agreed outcome as the snapshot where it is missing or
+    /// differs (review the files before committing them).
+    Record,
+    /// Judge the engines only.
+    Skip,
+}
+
 /// Bad input or a setup failure: exit code 2.
 #[derive(Debug, thiserror::Error)]
 enum InputError {
     #[error("cannot read {path}: {source}")]
     Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
         path: String,
         source: std::io::Error,
     },
@@ -427,7 +452,13 @@ fn tally(report: &ScenarioReport, tallies: &mut [EngineTally]) {
     }
 }
 
-fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8, InputError> {
+fn run(
+    paths: &[PathBuf],
+    engine_args: &EngineArgs,
+    format: Format,
+    snapshots: Snapshots,
+    snapshot_dir: &Path,
+) -> Result<u8, InputError> {
     let started = std::time::Instant::now();
     let files = scenario_files(paths)?;
     if files.is_empty() {
@@ -488,12 +519,27 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
                 continue;
             }
         };
-        let report = suite::run_scenario(
-            &mut tested,
-            &scenario,
-            &catalogue,
-            Some(Path::new(SNAPSHOTS)),
-        );
+        let snapshot_dir = (snapshots != Snapshots::Skip).then_some(snapshot_dir);
+        let mut report = suite::run_scenario(&mut tested, &scenario, &catalogue, snapshot_dir);
+        if snapshots == Snapshots::Record
+            && let (Some(dir), Some(rendered)) = (snapshot_dir, &report.rendered)
+            && matches!(
+                report.snapshot,
+                SnapshotStatus::Missing | SnapshotStatus::Mismatch { .. }
+            )
+        {
+            let path = suite::snapshot_path(dir, &scenario);
+            suite::write_snapshot(&path, &scenario, rendered).map_err(|source| {
+                InputError::Write {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
+            if !json {
+                say(&bar, format!("RECORDED {}", path.display()));
+            }
+            report.snapshot = SnapshotStatus::Match;
+        }
         steps += report.steps;
         tally(&report, &mut tallies);
         for deviation in &report.judgement.deviations {
@@ -521,7 +567,7 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
                 status => {
                     mismatched += 1;
                     Some(format!(
-                        "SNAPSHOT {} {}: review with `cargo test -p conformance --test scenarios` and `cargo insta review`",
+                        "SNAPSHOT {} {}: record the agreed outcome with `run --snapshots record` (then review the file), or run without snapshots with `--snapshots skip`",
                         scenario.name,
                         status.name()
                     ))
@@ -533,7 +579,12 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
         {
             say(&bar, text);
         }
-        if report.passed() {
+        let scenario_passed = if snapshots == Snapshots::Skip {
+            report.judged_clean()
+        } else {
+            report.passed()
+        };
+        if scenario_passed {
             passed += 1;
         }
         let mut errors = report.problems.clone();
@@ -541,7 +592,7 @@ fn run(paths: &[PathBuf], engine_args: &EngineArgs, format: Format) -> Result<u8
         lines.push(ScenarioJson {
             scenario: scenario.name.clone(),
             steps: report.steps,
-            passed: report.passed(),
+            passed: scenario_passed,
             errors,
             divergences: report.judgement.divergences.clone(),
             deviations: report.judgement.deviations.clone(),
@@ -793,7 +844,9 @@ fn main() -> ExitCode {
             paths,
             engines,
             format,
-        } => run(paths, engines, *format),
+            snapshots,
+            snapshot_dir,
+        } => run(paths, engines, *format, *snapshots, snapshot_dir),
         Command::Show { scenario, engines } => show(scenario, engines),
         Command::Releases {
             paths,

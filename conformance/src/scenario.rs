@@ -57,26 +57,33 @@ fn read_bounded(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-/// The file a contract's `file` names, inside `contracts` (relative paths
-/// only, never leaving the folder, symbolic links included).
-fn contract_path(contracts: &Path, file: &str) -> Result<PathBuf, String> {
+/// The file a contract's `file` names: relative to `corpus/contracts`, and
+/// never leaving the corpus, neither by `..` nor by a symbolic link.
+fn contract_path(corpus: &Path, file: &str) -> Result<PathBuf, String> {
     let relative = Path::new(file);
-    if relative.is_absolute()
-        || relative
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
+    if relative.is_absolute() {
         return Err(format!(
-            "`{file}` must be a path inside {} without `..`",
-            contracts.display()
+            "`{file}` must be a path relative to {CONTRACTS_DIR}/"
         ));
     }
-    let path = contracts.join(relative);
-    let (Ok(root), Ok(resolved)) = (contracts.canonicalize(), path.canonicalize()) else {
+    // Resolve `..` by hand: the path need not exist yet to be refused.
+    let mut inside: Vec<&std::ffi::OsStr> = vec![std::ffi::OsStr::new(CONTRACTS_DIR)];
+    for component in relative.components() {
+        match component {
+            std::path::Component::Normal(name) => inside.push(name),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if inside.pop().is_some() => {}
+            _ => return Err(format!("`{file}` leads outside the corpus")),
+        }
+    }
+    let path: PathBuf = inside
+        .iter()
+        .fold(corpus.to_path_buf(), |path, name| path.join(name));
+    let (Ok(root), Ok(resolved)) = (corpus.canonicalize(), path.canonicalize()) else {
         return Ok(path);
     };
     if !resolved.starts_with(&root) {
-        return Err(format!("`{file}` leads outside {}", contracts.display()));
+        return Err(format!("`{file}` leads outside the corpus"));
     }
     Ok(resolved)
 }
@@ -343,7 +350,7 @@ impl Scenario {
             let decl = spanned.get_ref();
             let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm) {
                 (Some(file), None, None) => {
-                    let file_path = contract_path(&corpus.join(CONTRACTS_DIR), file)
+                    let file_path = contract_path(corpus, file)
                         .map_err(|e| error(line, format!("contract `{name}`: {e}")))?;
                     let wat = read_bounded(&file_path).map_err(|e| {
                         error(

@@ -73,8 +73,15 @@ impl ScenarioReport {
         !self.problems.is_empty() || !self.failures().is_empty()
     }
 
+    /// Whether the engines ran and agreed (or differed only as the
+    /// catalogue explains), whatever the snapshot says.
+    pub fn judged_clean(&self) -> bool {
+        !self.broken() && self.judgement.clean()
+    }
+
+    /// Whether the scenario passed: judged clean, and its snapshot matches.
     pub fn passed(&self) -> bool {
-        !self.broken() && self.judgement.clean() && self.snapshot == SnapshotStatus::Match
+        self.judged_clean() && self.snapshot == SnapshotStatus::Match
     }
 }
 
@@ -85,6 +92,22 @@ pub fn snapshot_name(scenario: &Scenario) -> String {
 
 pub fn snapshot_path(snapshots: &Path, scenario: &Scenario) -> PathBuf {
     snapshots.join(format!("{}.snap", snapshot_name(scenario)))
+}
+
+/// Writes `rendered` as the insta snapshot of `scenario` at `path`, in the
+/// form `cargo test -p conformance --test scenarios` reads and writes.
+pub fn write_snapshot(path: &Path, scenario: &Scenario, rendered: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let input = scenario.path.display().to_string().replace('\\', "/");
+    std::fs::write(
+        path,
+        format!(
+            "---\nsource: conformance/tests/scenarios.rs\ninput_file: {input}\n---\n{}\n",
+            rendered.trim_end()
+        ),
+    )
 }
 
 /// Compares `rendered` with the snapshot at `path`, as far as the

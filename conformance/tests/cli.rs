@@ -275,3 +275,64 @@ fn call_deploys_several_contracts_and_prints_the_call_tree() {
         stdout(&text)
     );
 }
+
+#[test]
+fn run_records_skips_and_then_checks_a_snapshot_of_ones_own() {
+    let dir = std::env::temp_dir().join(format!("conformance-record-{}", std::process::id()));
+    let snapshots = dir.join("snapshots");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mine = dir.join("mine.toml");
+    std::fs::write(
+        &mine,
+        "[contract.a]\nfile = \"counter.wat\"\n\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"increment\"\narg = \"u32:7\"\n",
+    )
+    .expect("writes");
+    let run = |mode: &str| {
+        let out = conformance(&[
+            "run",
+            mine.to_str().expect("utf-8"),
+            "--engine",
+            "wasmtime,wasmi",
+            "--snapshot-dir",
+            snapshots.to_str().expect("utf-8"),
+            "--snapshots",
+            mode,
+        ]);
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = run("check");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("`run --snapshots record`"), "{text}");
+    let (code, text) = run("skip");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!snapshots.exists(), "skip writes nothing");
+    let (code, text) = run("record");
+    assert_eq!(code, Some(0), "{text}");
+    let files: Vec<_> = std::fs::read_dir(&snapshots)
+        .expect("snapshot folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].to_string_lossy().ends_with("__mine.snap"),
+        "{files:?}"
+    );
+    let recorded = std::fs::read_to_string(&files[0]).expect("recorded");
+    assert!(
+        recorded.contains("call a.increment(0x07000000)"),
+        "{recorded}"
+    );
+    let (code, text) = run("check");
+    assert_eq!(code, Some(0), "{text}");
+    // A recorded snapshot holds: an outcome that changes is a mismatch.
+    std::fs::write(
+        &mine,
+        std::fs::read_to_string(&mine)
+            .expect("reads")
+            .replace("u32:7", "u32:8"),
+    )
+    .expect("writes");
+    let (code, text) = run("check");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("mismatch"), "{text}");
+}

@@ -88,7 +88,9 @@ pub fn failure_kind(error: &CallError) -> FailureKind {
 pub fn failure(error: &CallError) -> Failure {
     Failure {
         kind: failure_kind(error),
-        detail: bounded_text(error.to_string()),
+        // In process, not on a runner's line: the full text (reports
+        // shorten long values themselves).
+        detail: error.to_string(),
         masked: None,
     }
 }
