@@ -98,11 +98,15 @@ struct CallArgs {
     #[arg(long, default_value_t = 1)]
     to: usize,
     /// Input bytes, as hex.
-    #[arg(long, conflicts_with = "arg_utf8")]
+    #[arg(long, conflicts_with_all = ["arg_utf8", "arg_file"])]
     arg: Option<String>,
     /// Input bytes, as UTF-8 text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "arg_file")]
     arg_utf8: Option<String>,
+    /// Input bytes, read from a file as they are (for inputs too long for
+    /// a command line; at most 1 MiB).
+    #[arg(long)]
+    arg_file: Option<PathBuf>,
     /// Gas limit of the call.
     #[arg(long, default_value_t = 1_000_000)]
     gas: u64,
@@ -163,6 +167,31 @@ enum InputError {
 const CORPUS: &str = "corpus";
 const SNAPSHOTS: &str = "snapshots";
 const CATALOGUE: &str = "corpus/deviations.toml";
+
+/// The largest `--arg-file`: inputs past the 65,536-byte argument buffer
+/// are worth trying (they must fail), megabytes are not.
+const MAX_ARG_FILE: u64 = 1 << 20;
+
+fn arg_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let read = |source| InputError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read)?
+        .take(MAX_ARG_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_ARG_FILE {
+        return Err(InputError::Usage(format!(
+            "--arg-file {}: larger than {MAX_ARG_FILE} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
 
 fn load_contract(path: &Path) -> Result<(Vec<u8>, String), InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::Read {
@@ -276,10 +305,11 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             deviations: Vec::new(),
         });
     }
-    let input = match (&args.arg, &args.arg_utf8) {
-        (Some(hex), _) => hex_arg("--arg", hex)?,
-        (None, Some(text)) => text.as_bytes().to_vec(),
-        (None, None) => Vec::new(),
+    let input = match (&args.arg, &args.arg_utf8, &args.arg_file) {
+        (Some(hex), _, _) => hex_arg("--arg", hex)?,
+        (None, Some(text), _) => text.as_bytes().to_vec(),
+        (None, None, Some(path)) => arg_file(path)?,
+        (None, None, None) => Vec::new(),
     };
     steps.push(Step {
         line: 0,

@@ -336,3 +336,45 @@ fn run_records_skips_and_then_checks_a_snapshot_of_ones_own() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("mismatch"), "{text}");
 }
+
+#[test]
+fn call_reads_a_long_argument_from_a_file() {
+    let fits = temp_file("fits.bin", &[7; 65_536]);
+    let out = conformance(&[
+        "call",
+        "corpus/contracts/host.wat",
+        "echo",
+        "--arg-file",
+        fits.to_str().expect("utf-8"),
+        "--engine",
+        "wasmtime,wasmi",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(65536 bytes, blake3 "), "{text}");
+    let past = temp_file("past.bin", &[7; 65_537]);
+    let out = conformance(&[
+        "call",
+        "corpus/contracts/host.wat",
+        "echo",
+        "--arg-file",
+        past.to_str().expect("utf-8"),
+        "--engine",
+        "wasmtime,wasmi",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("error: input of 65537 bytes does not fit the 65536-byte argument buffer"),
+        "{text}"
+    );
+    let huge = temp_file("huge.bin", &vec![0; (1 << 20) + 1]);
+    let out = conformance(&[
+        "call",
+        "corpus/contracts/host.wat",
+        "echo",
+        "--arg-file",
+        huge.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 1048576 bytes"));
+}
