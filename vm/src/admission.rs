@@ -279,11 +279,6 @@ impl ModuleInfo {
         self.exports.iter().any(|name| name == INIT_EXPORT)
     }
 
-    /// Whether the contract exports a callable function of this name.
-    pub fn exports_function(&self, name: &str) -> bool {
-        self.exports.iter().any(|export| export == name)
-    }
-
     /// Number of imported functions.
     pub fn imported_functions(&self) -> u32 {
         self.imports.len() as u32

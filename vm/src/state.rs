@@ -265,11 +265,6 @@ impl Journal {
         InstanceId(self.contracts.len() - 1)
     }
 
-    /// Forgets the last registered contract (a deploy that failed).
-    pub fn remove_last_contract(&mut self) {
-        self.contracts.pop();
-    }
-
     pub fn contract(&self, instance: InstanceId) -> Option<&ContractState> {
         self.contracts.get(instance.0)
     }

@@ -163,11 +163,6 @@ impl TraceBuilder {
         self.nodes.iter().map(|node| node.tree.arg.as_slice())
     }
 
-    /// The frame running now.
-    pub fn current(&self) -> Option<usize> {
-        self.open.last().copied()
-    }
-
     /// Records an event of the running frame.
     pub fn event(&mut self, event: Event) {
         if let Some(&frame) = self.open.last() {
