@@ -41,22 +41,6 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// A short name of the error's kind, stable across versions.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CallError::Panic { .. } => "panic",
-            CallError::OutOfGas => "out_of_gas",
-            CallError::Trap { .. } => "trap",
-            CallError::Host { .. } => "host",
-            CallError::DoesNotExist { .. } => "does_not_exist",
-            CallError::MissingFunction { .. } => "missing_function",
-            CallError::InitNotCallable => "init_not_callable",
-            CallError::DepthExceeded { .. } => "depth_exceeded",
-            CallError::InputTooLarge { .. } => "input_too_large",
-            CallError::OutputLength { .. } => "output_length",
-        }
-    }
-
     /// The code a calling contract sees for this failure of its callee.
     pub fn code(&self) -> CallErrorCode {
         match self {

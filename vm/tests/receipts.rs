@@ -1,0 +1,239 @@
+//! What a receipt records beside the result, with absolute values: the
+//! failure `out_of_gas` masks, refused memory growth, and the call tree's
+//! JSON form (which reports parse back).
+
+mod common;
+
+use common::{call_both, wasm};
+use vm::abi::ContractId;
+use vm::engine::Trap;
+use vm::host::HostError;
+use vm::trace::CallTree;
+use vm::{CallError, DeployOptions, Vm, VmConfig, WasmtimeEngine};
+
+const HOST: &str = include_str!("../../corpus/contracts/host.wat");
+const ACTOR: &str = include_str!("../../corpus/contracts/actors/actor32.wat");
+
+#[test]
+fn out_of_gas_keeps_the_failure_it_masks() {
+    // `hd_oob` names a range 3 bytes past memory; with 4 gas the range
+    // error comes while no gas remains (corpus/scenarios/host/hd-past-memory-out-of-gas.toml).
+    let receipt = call_both(HOST, "hd_oob", &[], 4);
+    assert_eq!(receipt.result, Err(CallError::OutOfGas));
+    assert_eq!(receipt.gas_spent, 4);
+    assert_eq!(
+        receipt.masked,
+        Some(CallError::Host {
+            error: HostError::MemoryRange {
+                start: 131_070,
+                len: 5,
+                memory_len: 131_072
+            }
+        })
+    );
+    // With gas left the same range error is the failure itself.
+    let receipt = call_both(HOST, "hd_oob", &[], 1_000);
+    assert!(matches!(receipt.result, Err(CallError::Host { .. })));
+    assert_eq!(receipt.masked, None);
+    // Running out of gas at a check masks nothing.
+    let spin = r#"(module (memory (export "memory") 1) (global (export "A") i32 (i32.const 0))
+        (func (export "f") (param i32) (result i32) (loop $l br $l) i32.const 0))"#;
+    let receipt = call_both(spin, "f", &[], 1_000);
+    assert_eq!(receipt.result, Err(CallError::OutOfGas));
+    assert_eq!(receipt.masked, None);
+}
+
+#[test]
+fn a_refused_growth_is_recorded() {
+    let wat = r#"(module (memory (export "memory") 1 2) (global (export "A") i32 (i32.const 0))
+        (func (export "grow") (param i32) (result i32)
+          i32.const 0 local.get 0 i32.const 0 i32.ne memory.grow i32.store i32.const 4)
+        (func (export "past") (param i32) (result i32)
+          i32.const 0 i32.const 5 memory.grow i32.store i32.const 4))"#;
+    let grown = call_both(wat, "grow", &[1], 1_000);
+    assert_eq!(grown.result, Ok(1i32.to_le_bytes().to_vec()));
+    assert!(!grown.grow_refused);
+    let refused = call_both(wat, "past", &[], 1_000);
+    assert_eq!(refused.result, Ok((-1i32).to_le_bytes().to_vec()));
+    assert!(refused.grow_refused);
+    let trap = call_both(
+        r#"(module (memory (export "memory") 1) (global (export "A") i32 (i32.const 0))
+            (func (export "f") (param i32) (result i32) unreachable))"#,
+        "f",
+        &[],
+        1_000,
+    );
+    assert_eq!(
+        trap.result,
+        Err(CallError::Trap {
+            trap: Trap::Unreachable
+        })
+    );
+    assert!(!trap.grow_refused);
+}
+
+#[test]
+fn call_trees_read_back_from_their_json() {
+    let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
+    let mut session = vm.session();
+    let options = |id: u8| DeployOptions {
+        id: Some(ContractId([id; 32])),
+        gas_limit: 1_000_000,
+        ..DeployOptions::default()
+    };
+    session.deploy(&wasm(ACTOR), options(1)).expect("deploy");
+    session.deploy(&wasm(ACTOR), options(2)).expect("deploy");
+    // a calls b's out32: [callee][gas][name length][name].
+    let mut request = vec![2u8; 32];
+    request.extend_from_slice(&0i64.to_le_bytes());
+    request.extend_from_slice(&5u32.to_le_bytes());
+    request.extend_from_slice(b"out32");
+    let receipt = session
+        .call(&ContractId([1; 32]), "call", &request, 1_000_000)
+        .expect("call");
+    let tree = receipt.call_tree.expect("a call tree");
+    let json = serde_json::to_value(&tree).expect("serializes");
+    assert_eq!(json["contract"], "01".repeat(32));
+    assert_eq!(json["children"][0]["contract"], "02".repeat(32));
+    assert_eq!(json["children"][0]["arg"], "");
+    assert_eq!(json["children"][0]["outcome"]["output"], "55".repeat(32));
+    let back: CallTree = serde_json::from_value(json).expect("parses back");
+    assert_eq!(back, tree);
+    // Ids are 32 bytes of hex; anything else is refused.
+    assert!(serde_json::from_value::<ContractId>(serde_json::json!("0102")).is_err());
+    assert!(serde_json::from_value::<ContractId>(serde_json::json!("zz".repeat(32))).is_err());
+    assert_eq!(
+        format!("{:?}", ContractId([0xab; 32])),
+        format!("ContractId({})", "ab".repeat(32))
+    );
+}
+
+#[test]
+fn emit_charges_four_gas_per_byte_of_topic_and_data() {
+    // host.wat's `emit`: a 5-byte topic and the input as data.
+    let none = call_both(HOST, "emit", &[], 1_000_000);
+    let three = call_both(HOST, "emit", &[1, 2, 3], 1_000_000);
+    assert_eq!(none.result, Ok(vec![]));
+    assert_eq!(three.gas_spent - none.gas_spent, 4 * 3);
+    let data: Vec<Vec<u8>> = three.events.iter().map(|e| e.event.data.clone()).collect();
+    assert_eq!(data, [vec![1, 2, 3]]);
+}
+
+/// A contract whose argument buffer starts 6 bytes before the end of the
+/// first 4 KiB page, so that `hd` writes across into the second.
+const SPANNING: &str = r#"(module
+    (import "env" "hd" (func $hd (param i32 i32) (result i32)))
+    (memory (export "memory") 2)
+    (global (export "A") i32 (i32.const 4090))
+    (data (i32.const 70000) "k")
+    (func (export "copy") (param i32) (result i32)
+      i32.const 70000 i32.const 1 call $hd drop i32.const 0)
+    (func (export "copy_then_fail") (param i32) (result i32)
+      i32.const 70000 i32.const 1 call $hd drop unreachable))"#;
+
+#[test]
+fn host_writes_across_a_page_boundary_are_tracked() {
+    let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
+    let mut session = vm.session();
+    session.set_host_data("k", vec![0xab; 16]);
+    let id = session
+        .deploy(
+            &wasm(SPANNING),
+            DeployOptions {
+                gas_limit: 1_000_000,
+                ..DeployOptions::default()
+            },
+        )
+        .expect("deploy")
+        .id;
+    let failed = session
+        .call(&id, "copy_then_fail", &[], 1_000_000)
+        .expect("call");
+    assert!(failed.result.is_err());
+    let memory = session.committed_memory(&id).expect("memory");
+    assert_eq!(
+        &memory[4090..4106],
+        &[0; 16],
+        "the failed call's write is undone"
+    );
+    let copied = session.call(&id, "copy", &[], 1_000_000).expect("call");
+    assert_eq!(copied.result, Ok(vec![]));
+    let memory = session.committed_memory(&id).expect("memory");
+    assert_eq!(&memory[4090..4106], &[0xab; 16]);
+    assert_eq!(
+        session.state_digest(&id),
+        Some(runner_protocol::digest::memory_digest(&memory)),
+        "both pages' digests follow the write"
+    );
+    let failed = session
+        .call(&id, "copy_then_fail", &[], 1_000_000)
+        .expect("call");
+    assert!(failed.result.is_err());
+    assert_eq!(session.committed_memory(&id).expect("memory"), memory);
+}
+
+#[test]
+fn a_long_panic_message_fills_the_callers_buffer() {
+    const RANGES: &str = include_str!("../../corpus/contracts/ranges.wat");
+    let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
+    let mut session = vm.session();
+    for id in [1u8, 3] {
+        session
+            .deploy(
+                &wasm(RANGES),
+                DeployOptions {
+                    id: Some(ContractId([id; 32])),
+                    gas_limit: 1_000_000,
+                    ..DeployOptions::default()
+                },
+            )
+            .expect("deploy");
+    }
+    let mut arg = 65_536u32.to_le_bytes().to_vec();
+    arg.extend_from_slice(&[3; 32]);
+    let receipt = session
+        .call(&ContractId([1; 32]), "c_panic", &arg, 1_000_000)
+        .expect("call");
+    assert_eq!(
+        receipt.result,
+        Ok([(-1i32).to_le_bytes(), 65_532u32.to_le_bytes()].concat())
+    );
+    // The caller's buffer: [code][length] over the length, then the
+    // message's first 65,528 bytes after them, all of it 'a'.
+    let memory = session
+        .committed_memory(&ContractId([1; 32]))
+        .expect("memory");
+    assert!(memory[8..65_536].iter().all(|&b| b == b'a'));
+}
+
+#[test]
+fn c_refuses_init_in_the_callees_frame() {
+    let init = r#"(module (memory (export "memory") 1) (global (export "A") i32 (i32.const 0))
+        (func (export "init") (param i32) (result i32) i32.const 0))"#;
+    let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
+    let mut session = vm.session();
+    let options = |id: u8| DeployOptions {
+        id: Some(ContractId([id; 32])),
+        gas_limit: 1_000_000,
+        ..DeployOptions::default()
+    };
+    session.deploy(&wasm(ACTOR), options(1)).expect("deploy");
+    session.deploy(&wasm(init), options(2)).expect("deploy");
+    let mut request = vec![2u8; 32];
+    request.extend_from_slice(&0i64.to_le_bytes());
+    request.extend_from_slice(&4u32.to_le_bytes());
+    request.extend_from_slice(b"init");
+    let receipt = session
+        .call(&ContractId([1; 32]), "call", &request, 1_000_000)
+        .expect("call");
+    assert_eq!(
+        receipt.result.as_ref().map(|out| out[..4].to_vec()),
+        Ok(i32::MIN.to_le_bytes().to_vec())
+    );
+    let tree = receipt.call_tree.expect("tree");
+    let json = serde_json::to_value(&tree.children[0].outcome).expect("json");
+    assert_eq!(
+        json["failed"]["error"]["kind"], "init_not_callable",
+        "{json}"
+    );
+}
