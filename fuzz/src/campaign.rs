@@ -309,6 +309,54 @@ impl Judge {
 
     /// Judges raw fuzzer bytes. Fails only when the engines, renewed now
     /// and then (see [`RENEW_ENGINES_AFTER`]), cannot be built again.
+    /// Runs a `scenario` case as `finding.json` records it: contracts by
+    /// name, calls with their contract's position, function, hex argument
+    /// and gas.
+    fn recorded_case(&mut self, case: &serde_json::Value) -> Result<Verdict, String> {
+        let bad = |what: &str| format!("finding.json: bad case ({what})");
+        let contracts = case["contracts"]
+            .as_array()
+            .ok_or_else(|| bad("contracts"))?
+            .iter()
+            .map(|name| {
+                let name = name.as_str().ok_or_else(|| bad("a contract name"))?;
+                self.known
+                    .iter()
+                    .position(|known| known.name == name)
+                    .ok_or_else(|| format!("finding.json: no contract {name} in corpus/contracts"))
+            })
+            .collect::<Result<Vec<usize>, String>>()?;
+        let calls = case["calls"]
+            .as_array()
+            .ok_or_else(|| bad("calls"))?
+            .iter()
+            .map(|call| {
+                Ok(generate::KnownCall {
+                    contract: call["contract"].as_u64().ok_or_else(|| bad("contract"))? as usize,
+                    function: call["function"]
+                        .as_str()
+                        .ok_or_else(|| bad("function"))?
+                        .to_string(),
+                    arg: hex::decode(call["arg"].as_str().ok_or_else(|| bad("arg"))?)
+                        .map_err(|e| bad(&e.to_string()))?,
+                    gas: call["gas"].as_u64().ok_or_else(|| bad("gas"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if calls.iter().any(|call| call.contract >= contracts.len()) {
+            return Err(bad("a call to a contract the case does not deploy"));
+        }
+        let case = generate::KnownCase { contracts, calls };
+        let vms = &self.vms;
+        Ok(with_shadow!(vms, b => oracle::scenario(
+            &vms.engines.wasmtime,
+            b,
+            self.production.as_mut(),
+            &self.known,
+            &case,
+        )))
+    }
+
     pub fn input(&mut self, bytes: &[u8]) -> Result<Verdict, String> {
         if self.vms.wasmi_modules_compiled() >= self.renew_after {
             self.vms = JudgeEngines::new(self.fault)?;
@@ -758,6 +806,11 @@ pub fn seeds(target: Target, count: usize, seed: u64, dir: &Path) -> Result<usiz
 
 /// Replays a saved input: its verdict now, with `production` as a third
 /// engine or without.
+///
+/// A `scenario` input picks contracts by their place in the list of
+/// `corpus/contracts/`, which a new contract shifts; so where the input has
+/// a `finding.json` beside it with the `case` it ran (contract names and
+/// calls), that case is replayed instead.
 pub fn replay(
     target: Target,
     fault: Option<FaultChoice>,
@@ -765,7 +818,17 @@ pub fn replay(
     input: &Path,
 ) -> Result<Verdict, String> {
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    Judge::new(target, fault, production)?.input(&bytes)
+    let mut judge = Judge::new(target, fault, production)?;
+    let recorded = input
+        .parent()
+        .map(|dir| dir.join("finding.json"))
+        .and_then(|path| std::fs::read(path).ok())
+        .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+        .and_then(|json| json.get("case").cloned());
+    match recorded {
+        Some(case) if target == Target::Scenario => judge.recorded_case(&case),
+        _ => judge.input(&bytes),
+    }
 }
 
 /// What a saved input runs ([`Judge::describe`]), for `scenario`.
