@@ -223,6 +223,8 @@ mod tests {
                     gas: 10,
                 },
                 deviations: deviations.iter().map(|d| d.to_string()).collect(),
+                arg_text: None,
+                returns: None,
             }],
         }
     }

@@ -303,6 +303,8 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             line: 0,
             kind: StepKind::Deploy { contract: index },
             deviations: Vec::new(),
+            arg_text: None,
+            returns: None,
         });
     }
     let input = match (&args.arg, &args.arg_utf8, &args.arg_file) {
@@ -320,6 +322,8 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             gas: args.gas,
         },
         deviations: Vec::new(),
+        arg_text: None,
+        returns: None,
     });
     Ok(Scenario {
         path: PathBuf::from("(command line)"),

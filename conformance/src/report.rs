@@ -32,6 +32,25 @@ fn bytes(bytes: &[u8]) -> String {
     }
 }
 
+/// A decoded value as reports show it: whole up to 400 characters, else
+/// its start, its length and its digest.
+fn shorten(text: &str) -> String {
+    const SHOWN: usize = 400;
+    if text.len() <= SHOWN {
+        return text.to_owned();
+    }
+    let mut end = SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}.. ({} characters, blake3 {})",
+        &text[..end],
+        text.chars().count(),
+        &blake3::hash(text.as_bytes()).to_hex()[..16]
+    )
+}
+
 /// Contract names by id, for readable trees and state.
 struct Names(BTreeMap<ContractId, String>);
 
@@ -220,16 +239,33 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
                 arg,
                 outcome,
             } => {
-                writeln!(
-                    out,
-                    "step {}{}: call {contract}.{function}({}) gas {}",
-                    index + 1,
-                    line(step.line),
-                    bytes(arg.as_slice()),
-                    outcome.gas_limit
-                )
+                match &step.arg_text {
+                    Some(text) => writeln!(
+                        out,
+                        "step {}{}: call {contract}.{function}({text}) gas {}\n  arg: {}",
+                        index + 1,
+                        line(step.line),
+                        outcome.gas_limit,
+                        bytes(arg.as_slice()),
+                    ),
+                    None => writeln!(
+                        out,
+                        "step {}{}: call {contract}.{function}({}) gas {}",
+                        index + 1,
+                        line(step.line),
+                        bytes(arg.as_slice()),
+                        outcome.gas_limit
+                    ),
+                }
                 .ok();
                 call(&mut out, "  ", outcome, &names);
+                if let (Some(type_name), CallResult::Output(output)) =
+                    (&step.returns, &outcome.result)
+                {
+                    let decoded = crate::archived::decode_output(type_name, output.as_slice())
+                        .unwrap_or_else(|e| format!("not an archived {type_name}: {e}"));
+                    writeln!(out, "  returns: {}", shorten(&decoded)).ok();
+                }
             }
         }
         let mut lines: Vec<String> = deviations

@@ -5,7 +5,8 @@
 //! description = "A counter keeps its state"
 //!
 //! [contract.counter]
-//! file = "counter.wat"          # under corpus/contracts/, or `wat = '''...'''`
+//! file = "counter.wat"          # under corpus/contracts/, or `wat = '''...'''`,
+//!                               # or `rust = "counter"` (contracts/wasm/counter.wasm)
 //! owner = "text:alice"          # optional; literals as for `arg`
 //! init = "u64:5"                # optional init argument
 //!
@@ -21,6 +22,12 @@
 //! function = "increment"
 //! arg = ["u32:5"]               # concatenated: 0x.., text:.., u8/u32/u64/i32/i64:.., id:NAME
 //! gas = 100000                  # or a string: "18446744073709551615"
+//!
+//! [[step]]
+//! call = "ledger"
+//! function = "mint"
+//! arg = { rkyv = "(string, u64)", value = ["alice", 5] }  # see crate::archived
+//! returns = "u64"               # the output decoded in reports
 //! ```
 
 use std::collections::BTreeMap;
@@ -42,6 +49,42 @@ pub const MAX_FILE_BYTES: u64 = 16 << 20;
 /// The longest host data entry or owner: `hd` and `owner` write it to the
 /// 65,536-byte argument buffer (piecrust's metadata buffer is as large).
 pub const MAX_HOST_BYTES: usize = vm::abi::ARGBUF_LEN;
+
+/// Where the built Rust contracts are, relative to the repository (the
+/// corpus's parent).
+pub const RUST_CONTRACTS_DIR: &str = "contracts/wasm";
+
+/// The module a contract's `rust = "NAME"` names: a plain name, so the
+/// path cannot leave `contracts/wasm`.
+fn rust_contract_path(corpus: &Path, name: &str) -> Result<PathBuf, String> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return Err(format!(
+            "`{name}` is not the name of a contract in {RUST_CONTRACTS_DIR} (letters, digits, - and _)"
+        ));
+    }
+    let repository = corpus.parent().unwrap_or(Path::new("."));
+    Ok(repository
+        .join(RUST_CONTRACTS_DIR)
+        .join(format!("{name}.wasm")))
+}
+
+/// Reads at most [`MAX_FILE_BYTES`] of `path`.
+fn read_bounded_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok(bytes)
+}
 
 /// Reads at most [`MAX_FILE_BYTES`] of `path` as text.
 fn read_bounded(path: &Path) -> Result<String, String> {
@@ -116,6 +159,8 @@ struct RawContract {
     wat: Option<String>,
     /// Raw bytes as hex, for modules WAT cannot express (malformed ones).
     wasm: Option<String>,
+    /// A contract of the Rust workspace: `contracts/wasm/NAME.wasm`.
+    rust: Option<String>,
     owner: Option<Literal>,
     id: Option<String>,
     init: Option<Literal>,
@@ -139,6 +184,8 @@ struct RawStep {
     call: Option<String>,
     function: Option<String>,
     arg: Option<Literal>,
+    /// The rkyv type of the output, decoded in reports.
+    returns: Option<String>,
     #[serde(default, deserialize_with = "gas_limit")]
     gas: Option<u64>,
     /// Ids of deviation catalogue entries that explain how production
@@ -167,12 +214,29 @@ fn gas_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option
     }
 }
 
-/// One literal or several, concatenated.
+/// One literal or several, concatenated; or a value archived with rkyv
+/// (see [`crate::archived`]).
 #[derive(Clone, Deserialize)]
 #[serde(untagged)]
 enum Literal {
     One(String),
     Many(Vec<String>),
+    Archived(ArchivedLiteral),
+}
+
+/// `{ rkyv = "TYPE", value = ... }`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchivedLiteral {
+    rkyv: String,
+    value: toml::Value,
+}
+
+impl ArchivedLiteral {
+    /// How reports show it: the type, then the value as TOML.
+    fn text(&self) -> String {
+        format!("{} {}", self.rkyv, self.value)
+    }
 }
 
 impl Literal {
@@ -180,6 +244,7 @@ impl Literal {
         match self {
             Literal::One(part) => vec![part.as_str()],
             Literal::Many(parts) => parts.iter().map(String::as_str).collect(),
+            Literal::Archived(_) => Vec::new(),
         }
     }
 }
@@ -226,6 +291,10 @@ pub struct Step {
     pub kind: StepKind,
     /// Catalogue entries declared to explain production's differences here.
     pub deviations: Vec<String>,
+    /// An rkyv argument as written (`TYPE VALUE`), shown in reports.
+    pub arg_text: Option<String>,
+    /// The rkyv type the output is decoded as in reports.
+    pub returns: Option<String>,
 }
 
 /// A parsed, checked scenario.
@@ -315,6 +384,20 @@ impl Scenario {
         let index_of = |name: &str| names.iter().position(|n| n == name);
         let arg_parts = |literal: &Literal, line: usize| -> Result<Vec<ArgPart>, ScenarioError> {
             let mut parts = Vec::new();
+            if let Literal::Archived(archived) = literal {
+                let encoded = crate::archived::encode_literal(&archived.rkyv, &archived.value)
+                    .map_err(|m| error(line, format!("`{}`: {m}", archived.text())))?;
+                let mut at = 0;
+                for (offset, contract) in encoded.ids {
+                    let index = index_of(&contract)
+                        .ok_or_else(|| error(line, format!("no contract named `{contract}`")))?;
+                    parts.push(ArgPart::Bytes(encoded.bytes[at..offset].to_vec()));
+                    parts.push(ArgPart::IdOf(index));
+                    at = offset + 32;
+                }
+                parts.push(ArgPart::Bytes(encoded.bytes[at..].to_vec()));
+                return Ok(parts);
+            }
             for part in literal.parts() {
                 if let Some(contract) = part.strip_prefix("id:") {
                     let index = index_of(contract)
@@ -348,8 +431,22 @@ impl Scenario {
         for (name, spanned) in &raw.contract {
             let line = line_of(&text, spanned.span().start);
             let decl = spanned.get_ref();
-            let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm) {
-                (Some(file), None, None) => {
+            let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm, &decl.rust) {
+                (None, None, None, Some(rust)) => {
+                    let path = rust_contract_path(corpus, rust)
+                        .map_err(|e| error(line, format!("contract `{name}`: {e}")))?;
+                    let wasm = read_bounded_bytes(&path).map_err(|e| {
+                        error(
+                            line,
+                            format!("contract `{name}`: cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    (
+                        format!("(Rust contract {RUST_CONTRACTS_DIR}/{rust}.wasm)"),
+                        Some(wasm),
+                    )
+                }
+                (Some(file), None, None, None) => {
                     let file_path = contract_path(corpus, file)
                         .map_err(|e| error(line, format!("contract `{name}`: {e}")))?;
                     let wat = read_bounded(&file_path).map_err(|e| {
@@ -363,8 +460,8 @@ impl Scenario {
                     })?;
                     (wat, None)
                 }
-                (None, Some(wat), None) => (wat.clone(), None),
-                (None, None, Some(bytes)) => {
+                (None, Some(wat), None, None) => (wat.clone(), None),
+                (None, None, Some(bytes), None) => {
                     let wasm =
                         hex::decode(bytes.strip_prefix("0x").unwrap_or(bytes)).map_err(|e| {
                             error(line, format!("contract `{name}`: bad wasm hex: {e}"))
@@ -374,7 +471,9 @@ impl Scenario {
                 _ => {
                     return Err(error(
                         line,
-                        format!("contract `{name}` needs exactly one of `file`, `wat` and `wasm`"),
+                        format!(
+                            "contract `{name}` needs exactly one of `file`, `wat`, `wasm` and `rust`"
+                        ),
                     ));
                 }
             };
@@ -448,10 +547,14 @@ impl Scenario {
             let step = spanned.get_ref();
             let kind = match (&step.deploy, &step.call) {
                 (Some(name), None) => {
-                    if step.function.is_some() || step.arg.is_some() || step.gas.is_some() {
+                    if step.function.is_some()
+                        || step.arg.is_some()
+                        || step.gas.is_some()
+                        || step.returns.is_some()
+                    {
                         return Err(error(
                             line,
-                            "a deploy step takes no function, arg or gas".into(),
+                            "a deploy step takes no function, arg, returns or gas".into(),
                         ));
                     }
                     let contract = index_of(name)
@@ -511,10 +614,19 @@ impl Scenario {
                     ));
                 }
             };
+            if let Some(returns) = &step.returns {
+                crate::archived::check_type(returns)
+                    .map_err(|m| error(line, format!("returns: {m}")))?;
+            }
             steps.push(Step {
                 line,
                 kind,
                 deviations: step.deviations.clone(),
+                arg_text: match &step.arg {
+                    Some(Literal::Archived(archived)) => Some(archived.text()),
+                    _ => None,
+                },
+                returns: step.returns.clone(),
             });
         }
         if steps.is_empty() {
