@@ -599,6 +599,7 @@ mod tests {
                 events: None,
                 feed: Vec::new(),
                 debug: Vec::new(),
+                omitted: Default::default(),
                 frames: None,
                 state: Default::default(),
                 trace: None,

@@ -245,6 +245,7 @@ mod tests {
                     events: Some(Vec::new()),
                     feed: Vec::new(),
                     debug: Vec::new(),
+                    omitted: Default::default(),
                     frames: None,
                     state: BTreeMap::new(),
                     trace: None,

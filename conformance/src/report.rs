@@ -32,6 +32,35 @@ fn bytes(bytes: &[u8]) -> String {
     }
 }
 
+/// A debug message as reports show it: quoted whole up to 400 bytes, else
+/// its start, its length and its digest.
+fn debug_message(message: &str) -> String {
+    const SHOWN: usize = 400;
+    if message.len() <= SHOWN {
+        return format!("{message:?}");
+    }
+    let mut end = SHOWN;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{:?}.. ({} bytes, blake3 {})",
+        &message[..end],
+        message.len(),
+        &blake3::hash(message.as_bytes()).to_hex()[..16]
+    )
+}
+
+/// What an outcome left out past the retained bound.
+fn omitted_items(omitted: &runner_protocol::Omitted) -> String {
+    format!(
+        "{} more, {} bytes, blake3 {}",
+        omitted.items,
+        omitted.bytes,
+        hex::encode(&omitted.digest.0[..8])
+    )
+}
+
 /// A decoded value as reports show it: whole up to 400 characters, else
 /// its start, its length and its digest.
 fn shorten(text: &str) -> String {
@@ -122,10 +151,16 @@ fn call(out: &mut String, indent: &str, outcome: &CallOutcome, names: &Names) {
     }
     .ok();
     for message in &outcome.debug {
-        writeln!(out, "{indent}debug: {message:?}").ok();
+        writeln!(out, "{indent}debug: {}", debug_message(message)).ok();
+    }
+    if let Some(omitted) = &outcome.omitted.debug {
+        writeln!(out, "{indent}debug omitted: {}", omitted_items(omitted)).ok();
     }
     for data in &outcome.feed {
         writeln!(out, "{indent}feed: {}", bytes(data.as_slice())).ok();
+    }
+    if let Some(omitted) = &outcome.omitted.feed {
+        writeln!(out, "{indent}feed omitted: {}", omitted_items(omitted)).ok();
     }
     if let Some(events) = &outcome.events
         && !events.is_empty()

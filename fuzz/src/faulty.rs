@@ -91,9 +91,10 @@ impl Fault for ArgbufBound {
             || host
                 .feeder
                 .as_ref()
-                .is_some_and(|fed| fed.iter().any(|data| full(data)))
+                .is_some_and(|fed| fed.kept().iter().any(|data| full(data)))
             || host
                 .debug_messages
+                .kept()
                 .iter()
                 .any(|message| full(message.as_bytes()))
             // The top-level call's own argument is the embedder's, not read

@@ -197,6 +197,7 @@ fn timed_out_call(gas_limit: u64, detail: &str) -> CallOutcome {
         events: None,
         feed: Vec::new(),
         debug: Vec::new(),
+        omitted: Default::default(),
         frames: None,
         state: BTreeMap::new(),
         trace: None,

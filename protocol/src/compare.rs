@@ -224,6 +224,30 @@ fn calls(diffs: &mut Diffs, left: &CallOutcome, right: &CallOutcome) {
     list(diffs, "debug", &left.debug, &right.debug, |message| {
         message.map_or("absent".into(), |m| format!("{m:?}"))
     });
+    let omitted = |o: &Option<crate::Omitted>| {
+        o.as_ref().map_or("nothing".into(), |o| {
+            format!(
+                "{} items, {} bytes, blake3 {}",
+                o.items,
+                o.bytes,
+                short_hex(&o.digest.0[..8])
+            )
+        })
+    };
+    if left.omitted.feed != right.omitted.feed {
+        diffs.push(
+            "feed.omitted",
+            omitted(&left.omitted.feed),
+            omitted(&right.omitted.feed),
+        );
+    }
+    if left.omitted.debug != right.omitted.debug {
+        diffs.push(
+            "debug.omitted",
+            omitted(&left.omitted.debug),
+            omitted(&right.omitted.debug),
+        );
+    }
     if let (Some(a), Some(b)) = (&left.frames, &right.frames) {
         list(diffs, "frames", a, b, describe_frame);
     }
@@ -325,6 +349,7 @@ mod tests {
             events: Some(Vec::new()),
             feed: Vec::new(),
             debug: Vec::new(),
+            omitted: Default::default(),
             frames: None,
             state: BTreeMap::new(),
             trace: None,

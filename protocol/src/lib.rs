@@ -19,6 +19,7 @@ pub mod compare;
 pub mod digest;
 pub mod outcome;
 pub mod queries;
+pub mod retained;
 pub mod wire;
 
 pub use bytes::Bytes;
@@ -27,4 +28,5 @@ pub use outcome::{
     CallOutcome, ContractId, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
     MemoryState, TEXT_BOUND, TrapCode, bounded_text,
 };
+pub use retained::{Omissions, Omitted, RETAINED_BYTES, Retainer};
 pub use wire::{PROTOCOL_VERSION, Request, Response};

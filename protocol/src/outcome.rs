@@ -231,10 +231,15 @@ pub struct CallOutcome {
     /// Events in emission order; `None` where the engine does not expose
     /// them (production, for a failed call).
     pub events: Option<Vec<Event>>,
-    /// Data fed to the feeder during the call.
+    /// Data fed to the feeder during the call, up to
+    /// [`crate::RETAINED_BYTES`].
     pub feed: Vec<Bytes>,
-    /// Debug messages recorded during the call.
+    /// Debug messages recorded during the call, up to
+    /// [`crate::RETAINED_BYTES`].
     pub debug: Vec<String>,
+    /// What `debug` and `feed` left out past [`crate::RETAINED_BYTES`].
+    #[serde(default, skip_serializing_if = "crate::Omissions::is_empty")]
+    pub omitted: crate::Omissions,
     /// The frames that succeeded, in pre-order; `None` where not exposed.
     pub frames: Option<Vec<Frame>>,
     /// Every deployed contract's memory after the call.

@@ -5,6 +5,7 @@
 //! checks, gas charges and argument-buffer effects of the ABI are here and
 //! nowhere else.
 
+use runner_protocol::Retainer;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -141,9 +142,11 @@ pub struct HostState {
     pub host_data: BTreeMap<String, Vec<u8>>,
     /// Host queries the embedder registered, by name.
     pub queries: QueryRegistry,
-    /// Data fed out by contracts, when a feeder is attached.
-    pub feeder: Option<Vec<Vec<u8>>>,
-    pub debug_messages: Vec<String>,
+    /// Data fed out by contracts, when a feeder is attached (the prefix
+    /// every engine keeps; see [`runner_protocol::retained`]).
+    pub feeder: Option<Retainer<Vec<u8>>>,
+    /// Debug messages of the call in progress, bounded alike.
+    pub debug_messages: Retainer<String>,
     /// Whether a `memory.grow` returned -1 in the call in progress.
     pub grow_refused: bool,
     /// The VM's limits (the call depth is checked here).

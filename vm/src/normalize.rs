@@ -160,6 +160,7 @@ pub fn call_outcome(
         ),
         feed: receipt.feed.iter().cloned().map(Bytes).collect(),
         debug: receipt.debug.clone(),
+        omitted: receipt.omitted.clone(),
         frames: Some(receipt.call_tree.as_ref().map(frames).unwrap_or_default()),
         state,
         trace,

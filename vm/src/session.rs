@@ -5,6 +5,7 @@
 //! deployed contracts and their state in one store of that engine, with the
 //! host data, host queries and feeder the embedder set.
 
+use runner_protocol::{Omissions, Retainer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +64,10 @@ pub struct CallReceipt {
     /// Data fed to the feeder during the call (kept when the call fails:
     /// it has left the VM).
     pub feed: Vec<Vec<u8>>,
+    /// What `debug` and `feed` left out past
+    /// [`runner_protocol::RETAINED_BYTES`].
+    #[serde(default, skip_serializing_if = "Omissions::is_empty")]
+    pub omitted: Omissions,
     /// The frames the call made; absent when it was refused before running.
     pub call_tree: Option<CallTree>,
     /// A digest of every deployed contract's state after the call, by id.
@@ -232,7 +237,7 @@ impl<E: Engine> Session<'_, E> {
 
     /// Attaches a feeder that collects what contracts `feed`.
     pub fn attach_feeder(&mut self) {
-        self.store.host().feeder = Some(Vec::new());
+        self.store.host().feeder = Some(Retainer::default());
     }
 
     /// Ids of the deployed contracts, in deploy order.
@@ -396,6 +401,7 @@ impl<E: Engine> Session<'_, E> {
             events: Vec::new(),
             debug: Vec::new(),
             feed: Vec::new(),
+            omitted: Omissions::default(),
             call_tree: None,
             state: self.state_digests(),
             masked: None,
@@ -427,10 +433,10 @@ impl<E: Engine> Session<'_, E> {
         );
         let host = self.store.host();
         let (call_tree, events) = host.trace.finish();
-        let debug = std::mem::take(&mut host.debug_messages);
+        let (debug, debug_omitted) = host.debug_messages.take();
         // Fed data has left the VM when it was fed, as in production: a
         // failure afterwards does not take it back.
-        let feed = host.feeder.as_mut().map(std::mem::take).unwrap_or_default();
+        let (feed, feed_omitted) = host.feeder.as_mut().map(Retainer::take).unwrap_or_default();
         let frame = frame?;
         Ok(CallReceipt {
             result: frame.result,
@@ -439,6 +445,10 @@ impl<E: Engine> Session<'_, E> {
             events,
             debug,
             feed,
+            omitted: Omissions {
+                debug: debug_omitted,
+                feed: feed_omitted,
+            },
             call_tree,
             state: self.state_digests(),
             masked: frame.masked,

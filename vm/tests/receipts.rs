@@ -237,3 +237,93 @@ fn c_refuses_init_in_the_callees_frame() {
         "{json}"
     );
 }
+
+/// Calls `hdebug` (or `feed`) with all 65,536 bytes of the argument buffer
+/// as many times as the argument says, the buffer filled with the letter
+/// of the round each time.
+const SPAM: &str = r#"(module
+  (import "env" "hdebug" (func $debug (param i32)))
+  (import "env" "feed" (func $feed (param i32)))
+  (memory (export "memory") 2)
+  (global (export "A") i32 (i32.const 0))
+  (func $spam (param $times i32) (param $which i32)
+    (local $round i32)
+    (block $done
+      (loop $next
+        local.get $round local.get $times i32.ge_u br_if $done
+        i32.const 0
+        i32.const 97 local.get $round i32.const 26 i32.rem_u i32.add
+        i32.const 65536 memory.fill
+        i32.const 65536
+        local.get $which
+        if (param i32) call $feed else call $debug end
+        local.get $round i32.const 1 i32.add local.set $round
+        br $next)))
+  (func (export "debug") (param i32) (result i32)
+    i32.const 0 i32.load i32.const 0 call $spam i32.const 0)
+  (func (export "feed") (param i32) (result i32)
+    i32.const 0 i32.load i32.const 1 call $spam i32.const 0))"#;
+
+/// blake3 over each item's length (u64, little-endian) and bytes, as
+/// `runner_protocol::retained` digests what it omits.
+fn omitted_digest(items: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut hasher = blake3::Hasher::new();
+    for item in items {
+        hasher.update(&(item.len() as u64).to_le_bytes());
+        hasher.update(&item);
+    }
+    hasher.finalize().as_bytes().to_vec()
+}
+
+fn letter(round: u8) -> Vec<u8> {
+    vec![b'a' + round % 26; 65_536]
+}
+
+#[test]
+fn debug_messages_past_one_mebibyte_are_counted_not_kept() {
+    let exactly = call_both(SPAM, "debug", &16u32.to_le_bytes(), 100_000_000);
+    assert_eq!(exactly.result, Ok(Vec::new()));
+    assert_eq!(exactly.debug.len(), 16);
+    assert_eq!(exactly.omitted, runner_protocol::Omissions::default());
+
+    let past = call_both(SPAM, "debug", &40u32.to_le_bytes(), 100_000_000);
+    assert_eq!(past.debug.len(), 16);
+    assert_eq!(past.debug[15].as_bytes(), letter(15).as_slice());
+    let omitted = past.omitted.debug.expect("24 messages did not fit");
+    assert_eq!((omitted.items, omitted.bytes), (24, 24 * 65_536));
+    assert_eq!(omitted.digest.0, omitted_digest((16..40).map(letter)));
+    assert_eq!(past.omitted.feed, None);
+}
+
+#[test]
+fn fed_data_past_one_mebibyte_is_counted_not_kept() {
+    let engines = common::Engines::new();
+    let wasm = wasm(SPAM);
+    macro_rules! fed {
+        ($session:expr) => {{
+            let mut session = $session;
+            session.attach_feeder();
+            let id = session
+                .deploy(&wasm, DeployOptions::default())
+                .expect("deploys")
+                .id;
+            session
+                .call(&id, "feed", &17u32.to_le_bytes(), 100_000_000)
+                .expect("runs")
+        }};
+    }
+    let receipts = [
+        fed!(engines.wasmtime.session()),
+        fed!(engines.wasmi.session()),
+    ];
+    assert_eq!(receipts[0], receipts[1], "the engines agree");
+    let receipt = &receipts[0];
+    assert_eq!(receipt.feed.len(), 16);
+    assert_eq!(receipt.feed[0], letter(0));
+    let omitted = receipt.omitted.feed.as_ref().expect("one item did not fit");
+    assert_eq!((omitted.items, omitted.bytes), (1, 65_536));
+    assert_eq!(
+        omitted.digest.0,
+        omitted_digest(std::iter::once(letter(16)))
+    );
+}

@@ -111,6 +111,7 @@ where
                 events: Some(Vec::new()),
                 feed: Vec::new(),
                 debug: Vec::new(),
+                omitted: Default::default(),
                 frames: Some(Vec::new()),
                 state: session.memory_states(),
                 trace: None,

@@ -463,6 +463,7 @@ impl Driver for RunnerProcess {
                     events: None,
                     feed: Vec::new(),
                     debug: Vec::new(),
+                    omitted: Default::default(),
                     frames: None,
                     state: BTreeMap::new(),
                     trace: None,

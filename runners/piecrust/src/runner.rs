@@ -28,8 +28,13 @@ use runner_protocol::wire::{
 };
 use runner_protocol::{
     Bytes, CallOutcome, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
-    MemoryState, PROTOCOL_VERSION, Request, Response, TrapCode, bounded_text,
+    MemoryState, Omissions, Omitted, PROTOCOL_VERSION, Request, Response, Retainer, TrapCode,
+    bounded_text,
 };
+
+/// Fed data as every engine keeps it: the bounded prefix and what was
+/// left out.
+type Retained = (Vec<Vec<u8>>, Option<Omitted>);
 
 /// The message of the last panic, captured by the panic hook so that it
 /// can go into the outcome instead of the runner's stderr.
@@ -307,7 +312,7 @@ impl Runner {
                 if let Some(open) = self.session.as_mut() {
                     open.contracts.push(id);
                 }
-                let init = receipt.map(|receipt| self.receipt_outcome(receipt, Vec::new()));
+                let init = receipt.map(|receipt| self.receipt_outcome(receipt, (Vec::new(), None)));
                 (DeployResult::Deployed(protocol_id(&id)), init)
             }
             Ok(Err(e)) => (DeployResult::Failed(deploy_failure(e, has_init)), None),
@@ -338,7 +343,9 @@ impl Runner {
                     .call_raw(contract, &request.function, arg, request.gas)
             }
         });
-        let feed: Vec<Bytes> = receiver.try_iter().map(Bytes).collect();
+        // What every engine keeps of fed data: a bounded prefix, the rest
+        // counted and digested (runner_protocol::retained).
+        let feed = receiver.try_iter().collect::<Retainer<Vec<u8>>>().take();
         let mut outcome = match called {
             Err(message) => CallOutcome {
                 result: CallResult::Failed(Failure {
@@ -360,14 +367,19 @@ impl Runner {
 
     /// The outcome of a call piecrust gave no receipt for: only what the
     /// session still shows (debug messages, fed data).
-    fn bare_outcome(&mut self, gas_limit: u64, feed: Vec<Bytes>) -> CallOutcome {
+    fn bare_outcome(&mut self, gas_limit: u64, feed: Retained) -> CallOutcome {
+        let (debug, debug_omitted) = self.new_debug();
         CallOutcome {
             result: CallResult::Output(Bytes::default()),
             gas_limit,
             gas_spent: None,
             events: None,
-            feed,
-            debug: self.new_debug(),
+            feed: feed.0.into_iter().map(Bytes).collect(),
+            debug,
+            omitted: Omissions {
+                debug: debug_omitted,
+                feed: feed.1,
+            },
             frames: None,
             state: BTreeMap::new(),
             trace: None,
@@ -375,7 +387,8 @@ impl Runner {
         }
     }
 
-    fn receipt_outcome(&mut self, receipt: CallReceipt<Vec<u8>>, feed: Vec<Bytes>) -> CallOutcome {
+    fn receipt_outcome(&mut self, receipt: CallReceipt<Vec<u8>>, feed: Retained) -> CallOutcome {
+        let (debug, debug_omitted) = self.new_debug();
         // piecrust walks the tree from its last frame backwards: reversed,
         // that is pre-order.
         let mut frames: Vec<Frame> = receipt
@@ -404,8 +417,12 @@ impl Runner {
                     })
                     .collect(),
             ),
-            feed,
-            debug: self.new_debug(),
+            feed: feed.0.into_iter().map(Bytes).collect(),
+            debug,
+            omitted: Omissions {
+                debug: debug_omitted,
+                feed: feed.1,
+            },
             frames: Some(frames),
             state: BTreeMap::new(),
             trace: None,
@@ -413,16 +430,19 @@ impl Runner {
         }
     }
 
-    fn new_debug(&mut self) -> Vec<String> {
+    /// The debug messages since the last call, bounded as every engine
+    /// bounds them.
+    fn new_debug(&mut self) -> (Vec<String>, Option<Omitted>) {
         let Some(open) = self.session.as_mut() else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let seen = open.debug_seen;
-        let messages = open
-            .session
-            .with_debug(|messages| messages.get(seen..).unwrap_or_default().to_vec());
-        open.debug_seen += messages.len();
-        messages
+        let (count, mut retained) = open.session.with_debug(|messages| {
+            let new = messages.get(seen..).unwrap_or_default();
+            (new.len(), new.iter().cloned().collect::<Retainer<String>>())
+        });
+        open.debug_seen += count;
+        retained.take()
     }
 
     /// Every deployed contract's memory.
