@@ -95,7 +95,7 @@ impl Names {
 fn tree(out: &mut String, base: &str, tree: &CallTree, depth: usize, names: &Names) {
     let indent = format!("{base}{}", "  ".repeat(depth));
     let outcome = match &tree.outcome {
-        FrameOutcome::Output(bytes) => format!("ok {}", short_hex(bytes)),
+        FrameOutcome::Output(bytes) => format!("ok {bytes}"),
         FrameOutcome::Failed {
             code: Some(code),
             error,
@@ -107,7 +107,7 @@ fn tree(out: &mut String, base: &str, tree: &CallTree, depth: usize, names: &Nam
         "{indent}{} {}({}) gas {}/{} -> {outcome}",
         names.of(&runner_protocol::ContractId(tree.contract.0)),
         tree.function,
-        short_hex(&tree.arg),
+        tree.arg,
         tree.gas_spent,
         tree.gas_limit,
     )

@@ -99,7 +99,7 @@ impl Fault for ArgbufBound {
                 .any(|message| full(message.as_bytes()))
             // The top-level call's own argument is the embedder's, not read
             // through an import.
-            || host.trace.args().skip(1).any(full);
+            || host.trace.args().skip(1).any(|arg| arg.len() == ARGBUF_LEN as u64);
         if read_whole_buffer {
             charge_one_more(store, instance)?;
         }

@@ -53,10 +53,13 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// How many bytes of a long value reports show (and call trees keep).
+pub const SHOWN_BYTES: usize = 48;
+
 /// Bytes as hex for people: long values are cut, with their length and a
 /// blake3 prefix so that different values still look different.
 pub fn short_hex(bytes: &[u8]) -> String {
-    const SHOWN: usize = 48;
+    const SHOWN: usize = SHOWN_BYTES;
     if bytes.len() <= SHOWN {
         format!("0x{}", hex::encode(bytes))
     } else {

@@ -12,7 +12,7 @@ use crate::determinism::AbortCode;
 use crate::engine::{CallFailure, EngineError, InstanceId, Runtime, Trap, VmGlobal};
 use crate::gas::GasCounter;
 use crate::host::{self, Frame, HostError, HostFailure};
-use crate::trace::FrameOutcome;
+use crate::trace::{FrameOutcome, TracedBytes};
 
 /// Why a call did not produce output. What a contract author sees.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -173,7 +173,7 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
     };
     finish_state(rt, result.is_ok())?;
     let outcome = match &result {
-        Ok(output) => FrameOutcome::Output(output.clone()),
+        Ok(output) => FrameOutcome::Output(TracedBytes::new(output)),
         Err(error) => FrameOutcome::Failed {
             code: nested.then(|| error.code().code()),
             error: error.clone(),

@@ -13,7 +13,7 @@ use crate::host::Event;
 #[serde(rename_all = "snake_case")]
 pub enum FrameOutcome {
     /// The frame returned this output.
-    Output(#[serde(with = "crate::abi::hex_vec")] Vec<u8>),
+    Output(TracedBytes),
     /// The frame failed; `code` is what its caller saw (absent at top level).
     Failed {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,8 +27,7 @@ pub enum FrameOutcome {
 pub struct CallTree {
     pub contract: ContractId,
     pub function: String,
-    #[serde(with = "crate::abi::hex_vec")]
-    pub arg: Vec<u8>,
+    pub arg: TracedBytes,
     pub gas_limit: u64,
     pub gas_spent: u64,
     pub outcome: FrameOutcome,
@@ -49,21 +48,88 @@ pub struct EventRecord {
     pub frame: usize,
 }
 
-/// Bytes as hex for people: long values are cut, with their length and a
-/// blake3 prefix so that different values still look different.
-pub fn short_hex(bytes: &[u8]) -> String {
-    const SHOWN: usize = 48;
-    if bytes.len() <= SHOWN {
-        format!("0x{}", hex::encode(bytes))
-    } else {
-        format!(
-            "0x{}.. ({} bytes, blake3 {})",
-            hex::encode(&bytes[..SHOWN]),
-            bytes.len(),
-            &blake3::hash(bytes).to_hex()[..16]
-        )
+/// The bytes a call tree keeps of a frame's argument or output: all of
+/// them up to [`SHOWN_BYTES`], else the first [`SHOWN_BYTES`], the length
+/// and blake3 of the whole. A loop of refused calls with 64 KiB arguments
+/// (each costs little gas) then keeps little per frame, while two
+/// different values still compare different.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TracedBytes {
+    Whole(#[serde(with = "crate::abi::hex_vec")] Vec<u8>),
+    Cut {
+        #[serde(with = "crate::abi::hex_vec")]
+        head: Vec<u8>,
+        len: u64,
+        #[serde(with = "crate::abi::hex_vec")]
+        blake3: Vec<u8>,
+    },
+}
+
+pub use runner_protocol::bytes::SHOWN_BYTES;
+
+impl TracedBytes {
+    pub fn new(bytes: &[u8]) -> Self {
+        if bytes.len() <= SHOWN_BYTES {
+            TracedBytes::Whole(bytes.to_vec())
+        } else {
+            TracedBytes::Cut {
+                head: bytes[..SHOWN_BYTES].to_vec(),
+                len: bytes.len() as u64,
+                blake3: blake3::hash(bytes).as_bytes().to_vec(),
+            }
+        }
+    }
+
+    /// The length of the whole value.
+    pub fn len(&self) -> u64 {
+        match self {
+            TracedBytes::Whole(bytes) => bytes.len() as u64,
+            TracedBytes::Cut { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value, if it was short enough to keep whole.
+    pub fn whole(&self) -> Option<&[u8]> {
+        match self {
+            TracedBytes::Whole(bytes) => Some(bytes),
+            TracedBytes::Cut { .. } => None,
+        }
     }
 }
+
+impl From<Vec<u8>> for TracedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        TracedBytes::new(&bytes)
+    }
+}
+
+/// As [`short_hex`] shows the whole value.
+impl std::fmt::Display for TracedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TracedBytes::Whole(bytes) => f.write_str(&short_hex(bytes)),
+            TracedBytes::Cut { head, len, blake3 } => write!(
+                f,
+                "0x{}.. ({len} bytes, blake3 {})",
+                hex::encode(head),
+                &hex::encode(blake3)[..16]
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for TracedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+pub use runner_protocol::bytes::short_hex;
 
 impl CallTree {
     /// The tree as indented text, one frame per line.
@@ -76,7 +142,7 @@ impl CallTree {
     fn render_into(&self, text: &mut String, depth: usize) {
         let indent = "  ".repeat(depth);
         let outcome = match &self.outcome {
-            FrameOutcome::Output(bytes) => format!("ok {}", short_hex(bytes)),
+            FrameOutcome::Output(bytes) => format!("ok {bytes}"),
             FrameOutcome::Failed {
                 code: Some(code),
                 error,
@@ -89,7 +155,7 @@ impl CallTree {
             &contract[..8],
             &contract[56..],
             self.function,
-            short_hex(&self.arg),
+            self.arg,
             self.gas_spent,
             self.gas_limit,
         ));
@@ -138,11 +204,13 @@ impl TraceBuilder {
         self.nodes.push(Node {
             tree: CallTree {
                 contract,
-                function: function.to_string(),
-                arg: arg.to_vec(),
+                // Bounded as outcomes bound names: a loop of refused
+                // calls may name 64 KiB functions.
+                function: runner_protocol::bounded_text(function.to_string()),
+                arg: TracedBytes::new(arg),
                 gas_limit,
                 gas_spent: 0,
-                outcome: FrameOutcome::Output(Vec::new()),
+                outcome: FrameOutcome::Output(TracedBytes::new(&[])),
                 events: Vec::new(),
                 children: Vec::new(),
             },
@@ -159,8 +227,8 @@ impl TraceBuilder {
 
     /// The argument of every frame the call has entered so far, in
     /// pre-order.
-    pub fn args(&self) -> impl Iterator<Item = &[u8]> {
-        self.nodes.iter().map(|node| node.tree.arg.as_slice())
+    pub fn args(&self) -> impl Iterator<Item = &TracedBytes> {
+        self.nodes.iter().map(|node| &node.tree.arg)
     }
 
     /// Records an event of the running frame.

@@ -327,3 +327,43 @@ fn fed_data_past_one_mebibyte_is_counted_not_kept() {
         omitted_digest(std::iter::once(letter(16)))
     );
 }
+
+#[test]
+fn call_trees_keep_little_of_long_arguments_and_names() {
+    // One refused call to a missing contract with a 65,536-byte name (at
+    // 131,104) and argument (the whole buffer, filled with 7s).
+    let wat = r#"(module
+      (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
+      (memory (export "memory") 4)
+      (global (export "A") i32 (i32.const 0))
+      (func (export "f") (param i32) (result i32)
+        i32.const 0 i32.const 7 i32.const 65536 memory.fill
+        i32.const 131104 i32.const 120 i32.const 65536 memory.fill
+        i32.const 131072 i32.const 131104 i32.const 65536 i32.const 65536 i64.const 0
+        call $c drop
+        i32.const 0))"#;
+    let receipt = call_both(wat, "f", &[], 1_000_000);
+    let tree = receipt.call_tree.expect("a tree");
+    let refused = &tree.children[0];
+    let argument = vec![7u8; 65_536];
+    assert_eq!(refused.arg.len(), 65_536);
+    assert_eq!(refused.arg.whole(), None, "not kept whole");
+    assert_eq!(
+        refused.arg.to_string(),
+        runner_protocol::bytes::short_hex(&argument),
+        "shown as the whole value would be"
+    );
+    let name = "x".repeat(65_536);
+    assert_eq!(
+        refused.function,
+        runner_protocol::bounded_text(name),
+        "the name is bounded as outcomes bound names"
+    );
+    assert!(refused.function.len() < 200);
+    let json = serde_json::to_string(&tree).expect("serializes");
+    assert!(json.len() < 2_000, "{} bytes of JSON", json.len());
+    let back: CallTree = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back, tree);
+    // A short argument stays whole.
+    assert_eq!(tree.arg.whole(), Some(&[][..]));
+}

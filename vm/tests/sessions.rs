@@ -105,7 +105,7 @@ fn a_call_returns_the_callee_output_and_charges_what_it_spent() {
         "{}",
         child.gas_limit
     );
-    assert_eq!(child.outcome, FrameOutcome::Output(vec![0x55; 32]));
+    assert_eq!(child.outcome, FrameOutcome::Output(vec![0x55; 32].into()));
     // The caller was charged what the callee spent, no more.
     assert!(root.gas_spent < 500, "{}", root.gas_spent);
     assert!(root.gas_spent > child.gas_spent);
@@ -229,7 +229,10 @@ fn reentrant_changes_of_the_caller_are_rolled_back() {
     assert_eq!(code_of(receipt.result.as_ref().expect("continues")).0, -1);
     let b = &tree(&receipt).children[0];
     assert_eq!(b.children.len(), 1, "B called A");
-    assert_eq!(b.children[0].outcome, FrameOutcome::Output(vec![]));
+    assert_eq!(
+        b.children[0].outcome,
+        FrameOutcome::Output(Vec::new().into())
+    );
     assert_eq!(
         both.call(ids[0], "get", &[], 100_000).result,
         Ok(vec![1, 0, 0, 0])
