@@ -1,6 +1,7 @@
 //! The stable campaign runner: the oracles driven by a seeded generator on
 //! several threads, without libFuzzer, with findings saved, minimized.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -454,6 +455,10 @@ pub struct Report {
     pub new_contracts: u64,
     pub seconds: f64,
     pub findings: Vec<Finding>,
+    /// Divergences of a kind already saved in this campaign
+    /// ([`Divergence::signature`]), by signature: counted, not saved or
+    /// minimized again.
+    pub repeats: BTreeMap<String, u64>,
 }
 
 /// A small, seedable generator of input bytes (splitmix64).
@@ -561,6 +566,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let executions = Arc::new(AtomicU64::new(0));
     let findings = Arc::new(Mutex::new(Vec::new()));
+    let repeats: Arc<Mutex<BTreeMap<String, u64>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let new_contracts = Arc::new(AtomicU64::new(0));
     let bar = if settings.progress {
@@ -575,10 +581,11 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     std::thread::scope(|scope| -> Result<(), String> {
         let mut handles = Vec::new();
         for job in 0..settings.jobs.max(1) {
-            let (stop, executions, findings, tally, new_contracts) = (
+            let (stop, executions, findings, repeats, tally, new_contracts) = (
                 stop.clone(),
                 executions.clone(),
                 findings.clone(),
+                repeats.clone(),
                 tally.clone(),
                 new_contracts.clone(),
             );
@@ -604,6 +611,18 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                             local.record(&verdict);
                             executions.fetch_add(1, Ordering::Relaxed);
                             if let Verdict::Diverge(divergence) = verdict {
+                                // The first of each kind is saved (the
+                                // entry is made before saving, so two jobs
+                                // finding the same kind save it once).
+                                let signature = divergence.signature();
+                                {
+                                    let mut repeats = repeats.lock().map_err(|e| e.to_string())?;
+                                    if let Some(count) = repeats.get_mut(&signature) {
+                                        *count += 1;
+                                        continue;
+                                    }
+                                    repeats.insert(signature, 0);
+                                }
                                 let finding = save(
                                     settings,
                                     &mut judge,
@@ -644,11 +663,14 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     bar.finish_and_clear();
     let tally = tally.lock().map_err(|e| e.to_string())?.clone();
     let findings = findings.lock().map_err(|e| e.to_string())?.clone();
+    let mut repeats = repeats.lock().map_err(|e| e.to_string())?.clone();
+    repeats.retain(|_, count| *count > 0);
     Ok(Report {
         tally,
         new_contracts: new_contracts.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
         findings,
+        repeats,
     })
 }
 

@@ -319,6 +319,11 @@ fn main() -> ExitCode {
                         if settings.production.is_some() {
                             println!("{}", runner_line(&t.runners));
                         }
+                        for (signature, count) in &report.repeats {
+                            println!(
+                                "{count} more of a kind already saved, not saved again: {signature}"
+                            );
+                        }
                         for finding in &report.findings {
                             let minimized = match finding.minimized_size {
                                 Some(bytes) => format!("minimized contract: {bytes} bytes"),

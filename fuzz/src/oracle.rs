@@ -78,6 +78,35 @@ impl Divergence {
         format!("{}:{}:{}", self.oracle, self.step, fields.join(","))
     }
 
+    /// What kind of difference this is, for telling a new finding from
+    /// another case of one already saved: the oracle, the fields that
+    /// differ, and for the result fields the outcome on each side without
+    /// its detail (`failed: host_panic`), not which step or the values.
+    pub fn signature(&self) -> String {
+        let mut fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(field, left, right)| {
+                // A field may be named after the engines compared
+                // ("piecrust-0.31.0 -> piecrust-0.32.2: result.failure").
+                let (engines, name) = match field.rsplit_once(": ") {
+                    Some((engines, name)) => (format!("{engines}: "), name),
+                    None => (String::new(), field.as_str()),
+                };
+                if name.starts_with("result") {
+                    let kind =
+                        |value: &str| value.split(" (").next().unwrap_or_default().to_owned();
+                    format!("{engines}{name}={}/{}", kind(left), kind(right))
+                } else {
+                    format!("{engines}{}", name.split('.').next().unwrap_or_default())
+                }
+            })
+            .collect();
+        fields.sort();
+        fields.dedup();
+        format!("{}:{}", self.oracle, fields.join(","))
+    }
+
     /// [`Divergence::key`] for people: at most the first six fields.
     pub fn summary(&self) -> String {
         const SHOWN: usize = 6;
@@ -1017,5 +1046,82 @@ impl Tally {
             *self.explained.entry(deviation.clone()).or_default() += count;
         }
         self.runners.merge(&other.runners);
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::Divergence;
+
+    fn divergence(step: &str, fields: &[(&str, &str, &str)]) -> Divergence {
+        Divergence {
+            oracle: "releases",
+            step: step.into(),
+            fields: fields
+                .iter()
+                .map(|(f, l, r)| (f.to_string(), l.to_string(), r.to_string()))
+                .collect(),
+            contract: Some(0),
+        }
+    }
+
+    #[test]
+    fn the_same_kind_of_difference_at_another_step_has_one_signature() {
+        let first = divergence(
+            "call 3",
+            &[
+                (
+                    "result.failure",
+                    "failed: host_panic (index 65537)",
+                    "failed: memory_access (offset 0)",
+                ),
+                (
+                    "state.9cc49a16",
+                    "131072 bytes, digest 01",
+                    "131072 bytes, digest 02",
+                ),
+            ],
+        );
+        let again = divergence(
+            "call 7",
+            &[
+                (
+                    "state.12345678",
+                    "65536 bytes, digest 03",
+                    "65536 bytes, digest 04",
+                ),
+                (
+                    "result.failure",
+                    "failed: host_panic (index 70000)",
+                    "failed: memory_access (offset 9)",
+                ),
+            ],
+        );
+        assert_eq!(first.signature(), again.signature());
+        assert_eq!(
+            first.signature(),
+            "releases:result.failure=failed: host_panic/failed: memory_access,state"
+        );
+        let other = divergence(
+            "call 3",
+            &[(
+                "result.failure",
+                "failed: host_panic (x)",
+                "failed: out_of_gas (y)",
+            )],
+        );
+        assert_ne!(first.signature(), other.signature());
+        let named = divergence(
+            "call 1",
+            &[(
+                "piecrust-0.31.0 -> piecrust-0.32.2: state.00000000",
+                "1 bytes, digest 01",
+                "1 bytes, digest 02",
+            )],
+        );
+        assert_eq!(
+            named.signature(),
+            "releases:piecrust-0.31.0 -> piecrust-0.32.2: state"
+        );
     }
 }
