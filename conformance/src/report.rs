@@ -35,19 +35,25 @@ fn bytes(bytes: &[u8]) -> String {
 /// A debug message as reports show it: quoted whole up to 400 bytes, else
 /// its start, its length and its digest.
 fn debug_message(message: &str) -> String {
+    shortened(message, |head| format!("{head:?}"))
+}
+
+/// `text` shown by `show`: whole up to 400 bytes, else its start (cut at a
+/// character boundary), its length in bytes and the start of its blake3.
+fn shortened(text: &str, show: impl Fn(&str) -> String) -> String {
     const SHOWN: usize = 400;
-    if message.len() <= SHOWN {
-        return format!("{message:?}");
+    if text.len() <= SHOWN {
+        return show(text);
     }
     let mut end = SHOWN;
-    while !message.is_char_boundary(end) {
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!(
-        "{:?}.. ({} bytes, blake3 {})",
-        &message[..end],
-        message.len(),
-        &blake3::hash(message.as_bytes()).to_hex()[..16]
+        "{}.. ({} bytes, blake3 {})",
+        show(&text[..end]),
+        text.len(),
+        &blake3::hash(text.as_bytes()).to_hex()[..16]
     )
 }
 
@@ -61,23 +67,9 @@ fn omitted_items(omitted: &runner_protocol::Omitted) -> String {
     )
 }
 
-/// A decoded value as reports show it: whole up to 400 characters, else
-/// its start, its length and its digest.
+/// A decoded value as reports show it: as [`shortened`] cuts text.
 fn shorten(text: &str) -> String {
-    const SHOWN: usize = 400;
-    if text.len() <= SHOWN {
-        return text.to_owned();
-    }
-    let mut end = SHOWN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}.. ({} characters, blake3 {})",
-        &text[..end],
-        text.chars().count(),
-        &blake3::hash(text.as_bytes()).to_hex()[..16]
-    )
+    shortened(text, str::to_owned)
 }
 
 /// Contract names by id, for readable trees and state.

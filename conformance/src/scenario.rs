@@ -88,16 +88,7 @@ fn read_bounded_bytes(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Reads at most [`MAX_FILE_BYTES`] of `path` as text.
 fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
-    }
-    Ok(text)
+    String::from_utf8(read_bounded_bytes(path)?).map_err(|e| e.to_string())
 }
 
 /// The file a contract's `file` names: relative to `corpus/contracts`, and
