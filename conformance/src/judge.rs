@@ -214,6 +214,7 @@ mod tests {
             contracts: Vec::new(),
             host_data: BTreeMap::new(),
             feeder: false,
+            step_timeout: None,
             steps: vec![Step {
                 line: 3,
                 kind: StepKind::Call {

@@ -41,9 +41,10 @@ enum Command {
         /// own), or skip them.
         #[arg(long, value_enum, default_value_t = Snapshots::Check)]
         snapshots: Snapshots,
-        /// Where the snapshots are (`<folder>__<name>.snap`).
-        #[arg(long, default_value = SNAPSHOTS)]
-        snapshot_dir: PathBuf,
+        /// Where the snapshots are (`<folder>__<name>.snap`; default: the
+        /// repository's `snapshots/`).
+        #[arg(long)]
+        snapshot_dir: Option<PathBuf>,
     },
     /// Print every engine's outcome of one scenario and what differs.
     Show {
@@ -64,7 +65,9 @@ enum Command {
         to: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Seconds a runner may take to answer one request.
+        /// Seconds one step (a deploy or a call) may take on any engine;
+        /// past it the step's outcome is `timeout`. A scenario's
+        /// `[session] step_timeout` overrides it.
         #[arg(long, default_value_t = 60)]
         step_timeout: u64,
     },
@@ -83,7 +86,9 @@ struct EngineArgs {
     /// piecrust-0.31, piecrust@DIR (a local checkout).
     #[arg(long, default_value = "wasmtime,wasmi,piecrust-0.32.2")]
     engine: String,
-    /// Seconds a runner may take to answer one request.
+    /// Seconds one step (a deploy or a call) may take on any engine; past
+    /// it the step's outcome is `timeout`. A scenario's
+    /// `[session] step_timeout` overrides it.
     #[arg(long, default_value_t = 60)]
     step_timeout: u64,
 }
@@ -237,18 +242,30 @@ fn tested<'vm>(
         .collect())
 }
 
+/// `relative` in the repository this binary was built from: as given when
+/// the current folder is that repository (reports then show short paths),
+/// otherwise under the repository, so that the tool works from any folder.
+fn in_repository(relative: &str) -> PathBuf {
+    let local = PathBuf::from(relative);
+    let from_root = conformance::repository_root().join(relative);
+    match (local.canonicalize(), from_root.canonicalize()) {
+        (Ok(here), Ok(there)) if here == there => local,
+        _ => from_root,
+    }
+}
+
 fn catalogue() -> Result<Catalogue, InputError> {
-    Catalogue::load(Path::new(CATALOGUE)).map_err(|e| InputError::Setup(e.to_string()))
+    Catalogue::load(&in_repository(CATALOGUE)).map_err(|e| InputError::Setup(e.to_string()))
 }
 
 fn load_scenario(path: &Path) -> Result<Scenario, String> {
-    let corpus = Path::new(CORPUS);
-    Scenario::load(path, corpus, &corpus.join("scenarios")).map_err(|e| e.to_string())
+    let corpus = in_repository(CORPUS);
+    Scenario::load(path, &corpus, &corpus.join("scenarios")).map_err(|e| e.to_string())
 }
 
 fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     let roots = if paths.is_empty() {
-        vec![PathBuf::from(CORPUS).join("scenarios")]
+        vec![in_repository(CORPUS).join("scenarios")]
     } else {
         paths.to_vec()
     };
@@ -277,7 +294,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
     }
     if args.to == 0 || args.to > paths.len() {
         return Err(InputError::Usage(format!(
-            "--to {}: there are {} contracts",
+            "--to {}: give the position of a contract on the command line, from 1 to {}",
             args.to,
             paths.len()
         )));
@@ -332,6 +349,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
         contracts,
         host_data: BTreeMap::new(),
         feeder: false,
+        step_timeout: None,
         steps,
     })
 }
@@ -706,7 +724,7 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
         &mut tested,
         &scenario,
         &catalogue,
-        Some(Path::new(SNAPSHOTS)),
+        Some(&in_repository(SNAPSHOTS)),
     );
     for run in &report.runs {
         println!("== {}", run.engine);
@@ -880,7 +898,15 @@ fn main() -> ExitCode {
             format,
             snapshots,
             snapshot_dir,
-        } => run(paths, engines, *format, *snapshots, snapshot_dir),
+        } => run(
+            paths,
+            engines,
+            *format,
+            *snapshots,
+            &snapshot_dir
+                .clone()
+                .unwrap_or_else(|| in_repository(SNAPSHOTS)),
+        ),
         Command::Show { scenario, engines } => show(scenario, engines),
         Command::Releases {
             paths,

@@ -70,6 +70,7 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, production: bool) -> E
         steps: Vec::new(),
         failure: None,
     };
+    driver.set_step_timeout(scenario.step_timeout);
     if let Err(error) = driver.open_session(&session_request(scenario)) {
         run.failure = Some(StepFailure {
             step: 0,

@@ -170,6 +170,9 @@ fn call(out: &mut String, indent: &str, outcome: &CallOutcome, names: &Names) {
             .ok();
         }
     }
+    if let Some(omitted) = &outcome.omitted.events {
+        writeln!(out, "{indent}events omitted: {}", omitted_items(omitted)).ok();
+    }
     let trace = outcome
         .trace
         .as_ref()
@@ -178,6 +181,15 @@ fn call(out: &mut String, indent: &str, outcome: &CallOutcome, names: &Names) {
         (Some(root), _) => {
             writeln!(out, "{indent}calls:").ok();
             tree(out, &format!("{indent}  "), root, 0, names);
+            if let Some(omitted) = &root.omitted_frames {
+                writeln!(
+                    out,
+                    "{indent}  ... {} more frames, blake3 {}",
+                    omitted.items,
+                    &hex::encode(omitted.digest.as_slice())[..16]
+                )
+                .ok();
+            }
         }
         (None, Some(frames)) if !frames.is_empty() => {
             writeln!(out, "{indent}frames:").ok();

@@ -13,6 +13,7 @@
 //! [session]
 //! host_data = { chain = "0x01" }
 //! feeder = true
+//! step_timeout = 5              # seconds a step may take (default 60)
 //!
 //! [[step]]
 //! deploy = "counter"
@@ -41,6 +42,9 @@ use vm::abi::ContractId;
 pub const CONTRACTS_DIR: &str = "contracts";
 
 const DEFAULT_GAS: u64 = 1_000_000;
+
+/// The longest wall-clock limit a scenario may give its steps: an hour.
+pub const MAX_STEP_TIMEOUT_SECONDS: f64 = 3600.0;
 
 /// The largest scenario or contract file read: far above any real one, and
 /// a bound on what a path such as `/dev/zero` can cost.
@@ -122,11 +126,72 @@ fn contract_path(corpus: &Path, file: &str) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
+/// Where a contract's module comes from.
+enum WatSource {
+    /// Bytes as they are (`wasm`, `rust`).
+    Binary(Vec<u8>),
+    /// WAT inline in the scenario, starting at this line and column.
+    Inline { line: usize, column: usize },
+    /// WAT in a file of the corpus.
+    File(PathBuf),
+}
+
+/// The line and column (1-based) where the contents of the TOML string
+/// starting at byte `offset` begin: after its opening delimiter, and after
+/// the line break a multi-line string's delimiter may be followed by
+/// (TOML drops that one).
+fn string_start(text: &str, offset: usize) -> (usize, usize) {
+    let rest = &text[offset.min(text.len())..];
+    let delimiter = ["\"\"\"", "'''", "\"", "'"]
+        .into_iter()
+        .find(|d| rest.starts_with(d))
+        .map_or(0, str::len);
+    let mut start = offset + delimiter;
+    if delimiter == 3 {
+        if text[start..].starts_with("\r\n") {
+            start += 2;
+        } else if text[start..].starts_with('\n') {
+            start += 1;
+        }
+    }
+    let line = line_of(text, start);
+    let line_start = text[..start].rfind('\n').map_or(0, |at| at + 1);
+    (line, text[line_start..start].chars().count() + 1)
+}
+
+/// Parses `wat`, which begins at `line`:`column` of `path`, into a module;
+/// an error gives the line in `path` and shows it there.
+fn parse_wat(
+    wat: &str,
+    path: &Path,
+    line: usize,
+    column: usize,
+) -> Result<Vec<u8>, (usize, String)> {
+    // Placed where it stands in the file, so that the parser's positions
+    // are the file's (whitespace changes nothing in the module).
+    let placed = format!(
+        "{}{}{wat}",
+        "\n".repeat(line.saturating_sub(1)),
+        " ".repeat(column.saturating_sub(1))
+    );
+    let parsed = wast::parser::ParseBuffer::new(&placed).and_then(|buffer| {
+        let mut module: wast::Wat = wast::parser::parse(&buffer)?;
+        module.encode()
+    });
+    parsed.map_err(|mut error| {
+        let (at, _) = error.span().linecol_in(&placed);
+        error.set_path(path);
+        error.set_text(&placed);
+        (at + 1, error.to_string())
+    })
+}
+
 /// Why a scenario cannot run: the file, the line and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}: {message}")]
+#[error("{path}{}: {message}", if *.line == 0 { String::new() } else { format!(":{line}") })]
 pub struct ScenarioError {
     pub path: String,
+    /// The line, 1-based; 0 for the file as a whole.
     pub line: usize,
     pub message: String,
 }
@@ -147,7 +212,7 @@ struct RawScenario {
 #[serde(deny_unknown_fields)]
 struct RawContract {
     file: Option<String>,
-    wat: Option<String>,
+    wat: Option<Spanned<String>>,
     /// Raw bytes as hex, for modules WAT cannot express (malformed ones).
     wasm: Option<String>,
     /// A contract of the Rust workspace: `contracts/wasm/NAME.wasm`.
@@ -166,6 +231,9 @@ struct RawSession {
     host_data: BTreeMap<String, Spanned<Literal>>,
     #[serde(default)]
     feeder: bool,
+    /// Seconds each step may take on any engine (the run's default, the
+    /// command line's `--step-timeout`, otherwise).
+    step_timeout: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +366,8 @@ pub struct Scenario {
     pub contracts: Vec<ContractDecl>,
     pub host_data: BTreeMap<String, Vec<u8>>,
     pub feeder: bool,
+    /// The wall-clock limit of each step, where the scenario sets one.
+    pub step_timeout: Option<std::time::Duration>,
     pub steps: Vec<Step>,
 }
 
@@ -365,9 +435,14 @@ impl Scenario {
             let line = e.span().map_or(0, |span| line_of(&text, span.start));
             error(line, e.message().to_string())
         })?;
-        let name = path
-            .strip_prefix(scenarios)
-            .unwrap_or(path)
+        // Named by the canonical paths, so that the name is the same from
+        // any current folder.
+        let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let (file, root) = (canonical(path), canonical(scenarios));
+        let name = file
+            .strip_prefix(&root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
             .to_string_lossy()
             .replace('\\', "/");
 
@@ -422,7 +497,7 @@ impl Scenario {
         for (name, spanned) in &raw.contract {
             let line = line_of(&text, spanned.span().start);
             let decl = spanned.get_ref();
-            let (wat, raw) = match (&decl.file, &decl.wat, &decl.wasm, &decl.rust) {
+            let (wat, source) = match (&decl.file, &decl.wat, &decl.wasm, &decl.rust) {
                 (None, None, None, Some(rust)) => {
                     let path = rust_contract_path(corpus, rust)
                         .map_err(|e| error(line, format!("contract `{name}`: {e}")))?;
@@ -434,7 +509,7 @@ impl Scenario {
                     })?;
                     (
                         format!("(Rust contract {RUST_CONTRACTS_DIR}/{rust}.wasm)"),
-                        Some(wasm),
+                        WatSource::Binary(wasm),
                     )
                 }
                 (Some(file), None, None, None) => {
@@ -449,15 +524,18 @@ impl Scenario {
                             ),
                         )
                     })?;
-                    (wat, None)
+                    (wat, WatSource::File(file_path))
                 }
-                (None, Some(wat), None, None) => (wat.clone(), None),
+                (None, Some(wat), None, None) => {
+                    let (line, column) = string_start(&text, wat.span().start);
+                    (wat.get_ref().clone(), WatSource::Inline { line, column })
+                }
                 (None, None, Some(bytes), None) => {
                     let wasm =
                         hex::decode(bytes.strip_prefix("0x").unwrap_or(bytes)).map_err(|e| {
                             error(line, format!("contract `{name}`: bad wasm hex: {e}"))
                         })?;
-                    (format!("(raw bytes: {bytes})"), Some(wasm))
+                    (format!("(raw bytes: {bytes})"), WatSource::Binary(wasm))
                 }
                 _ => {
                     return Err(error(
@@ -468,10 +546,21 @@ impl Scenario {
                     ));
                 }
             };
-            let wasm = match raw {
-                Some(wasm) => wasm,
-                None => wat::parse_str(&wat)
-                    .map_err(|e| error(line, format!("contract `{name}`: invalid WAT: {e}")))?,
+            let invalid = |(at, message): (usize, String)| {
+                error(at, format!("contract `{name}`: invalid WAT: {message}"))
+            };
+            let wasm = match source {
+                WatSource::Binary(wasm) => wasm,
+                // The error names the line in the scenario.
+                WatSource::Inline {
+                    line: start,
+                    column,
+                } => parse_wat(&wat, path, start, column).map_err(invalid)?,
+                // The error names the contract's line; its text points
+                // into the contract file.
+                WatSource::File(file) => parse_wat(&wat, &file, 1, 1)
+                    .map_err(|(_, message)| (line, message))
+                    .map_err(invalid)?,
             };
             let id = match &decl.id {
                 Some(hex_id) => {
@@ -530,6 +619,23 @@ impl Scenario {
             }
             host_data.insert(key.clone(), bytes);
         }
+
+        let step_timeout = match &raw.session.step_timeout {
+            None => None,
+            Some(seconds) => {
+                let line = line_of(&text, seconds.span().start);
+                let value = *seconds.get_ref();
+                if !(value > 0.0 && value <= MAX_STEP_TIMEOUT_SECONDS) {
+                    return Err(error(
+                        line,
+                        format!(
+                            "step_timeout = {value}: seconds between 0 (excluded) and {MAX_STEP_TIMEOUT_SECONDS}"
+                        ),
+                    ));
+                }
+                Some(std::time::Duration::from_secs_f64(value))
+            }
+        };
 
         let mut steps = Vec::new();
         let mut deployed = vec![false; contracts.len()];
@@ -630,6 +736,7 @@ impl Scenario {
             contracts,
             host_data,
             feeder: raw.session.feeder,
+            step_timeout,
             steps,
         })
     }

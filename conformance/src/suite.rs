@@ -271,10 +271,11 @@ pub fn find_scenarios(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = Vec::new();
     for path in paths {
-        if !path.exists() {
+        if let Err(error) = std::fs::metadata(path) {
+            // The system's reason: missing, a loop of links, no permission.
             return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{}: no such file or folder", path.display()),
+                error.kind(),
+                format!("{}: {error}", path.display()),
             ));
         }
         if !path.is_dir() && path.extension().is_none_or(|ext| ext != "toml") {

@@ -14,8 +14,10 @@ use conformance::engines::EngineSpec;
 use conformance::play::session_request;
 use conformance::scenario::Scenario;
 use conformance::suite::{self, TestedEngine};
-use runner_protocol::wire::CallRequest;
-use runner_protocol::{Bytes, ContractId, FailureKind, outcome::CallResult};
+use runner_protocol::wire::{CallRequest, DeployRequest};
+use runner_protocol::{
+    Bytes, CallOutcome, ContractId, DeployOutcome, FailureKind, outcome::CallResult,
+};
 
 const HELLO: &str = r#"{"hello":{"protocol":1,"engine":"fake","version":"0"}}"#;
 
@@ -106,19 +108,61 @@ fn a_runner_that_hangs_times_out() {
         .open_session(&session_request(&scenario()))
         .expect("opens");
     let started = std::time::Instant::now();
-    let error = runner
+    let outcome = runner
         .call(&CallRequest {
             contract: ContractId([0; 32]),
             function: "f".into(),
             arg: Bytes::default(),
             gas: 1,
         })
-        .expect_err("times out");
+        .expect("a step past its limit has an outcome");
     assert!(started.elapsed() < Duration::from_secs(10));
+    let CallResult::Failed(failure) = &outcome.result else {
+        panic!("not a failure: {outcome:?}");
+    };
+    assert_eq!(failure.kind, FailureKind::Timeout);
     assert_eq!(
-        error.to_string(),
-        "fake: no answer to call f within 2 s; the runner was stopped"
+        failure.detail,
+        "fake: no answer to call f within 2s; the runner was stopped"
     );
+    assert_eq!(
+        (
+            outcome.gas_spent,
+            outcome.events.is_none(),
+            outcome.frames.is_none()
+        ),
+        (None, true, true),
+        "nothing else of a timed-out call is seen"
+    );
+    // The session is lost with the process: its later steps time out at
+    // once, and a new session starts a new process.
+    let started = std::time::Instant::now();
+    let later = runner
+        .call(&CallRequest {
+            contract: ContractId([0; 32]),
+            function: "g".into(),
+            arg: Bytes::default(),
+            gas: 7,
+        })
+        .expect("an outcome");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(
+        later,
+        CallOutcome::timed_out(
+            7,
+            "an earlier step of the session timed out (fake: no answer to call f within 2s; the runner was stopped)".into()
+        )
+    );
+    assert!(matches!(
+        runner.deploy(&DeployRequest {
+            bytecode: Bytes::default(),
+            owner: Bytes::default(),
+            id: None,
+            init_arg: Bytes::default(),
+            gas: 1,
+        }),
+        Ok(outcome) if outcome == DeployOutcome::timed_out()
+    ));
     assert_eq!(
         runner.stats(),
         RunnerStats {

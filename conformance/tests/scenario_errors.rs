@@ -52,7 +52,7 @@ fn a_missing_file_is_named() {
 #[test]
 fn malformed_wat_is_reported() {
     let text = "[contract.a]\nwat = \"(module (func\"\n\n[[step]]\ndeploy = \"a\"\n";
-    expect_error("wat.toml", text, 1, "invalid WAT");
+    expect_error("wat.toml", text, 2, "invalid WAT");
 }
 
 #[test]
@@ -262,10 +262,57 @@ fn running_nothing_is_an_error() {
     );
     assert!(find(&named_like_a_file).contains("no scenario files"));
     assert!(find(&notes).contains("notes.txt: not a scenario file (.toml)"));
-    assert!(find(&root.join("missing")).contains("no such file or folder"));
+    assert!(
+        find(&root.join("missing")).ends_with("missing: No such file or directory (os error 2)"),
+        "{}",
+        find(&root.join("missing"))
+    );
+    // A loop of links is named as one, not as a missing file.
+    let (one, two) = (root.join("loop1"), root.join("loop2"));
+    std::os::unix::fs::symlink(&two, &one).expect("link");
+    std::os::unix::fs::symlink(&one, &two).expect("link");
+    assert!(
+        find(&one).ends_with("loop1: Too many levels of symbolic links (os error 40)"),
+        "{}",
+        find(&one)
+    );
+    std::fs::remove_file(&one).expect("unlinks");
+    std::fs::remove_file(&two).expect("unlinks");
     std::fs::write(named_like_a_file.join("a.toml"), "").expect("writes");
     assert_eq!(
         conformance::suite::find_scenarios(std::slice::from_ref(&root)).expect("one file"),
         [named_like_a_file.join("a.toml")]
     );
+}
+
+#[test]
+fn a_step_timeout_must_be_a_positive_number_of_seconds_up_to_an_hour() {
+    let with = |value: &str| {
+        format!("{CONTRACT}\n[session]\nstep_timeout = {value}\n\n[[step]]\ndeploy = \"a\"\n")
+    };
+    for bad in ["0", "-1", "0.0", "3600.5", "nan", "inf"] {
+        expect_error(
+            "timeout.toml",
+            &with(bad),
+            7,
+            "seconds between 0 (excluded) and 3600",
+        );
+    }
+    expect_error("timeout.toml", &with("\"5s\""), 7, "invalid type");
+    let loaded = load("timeout.toml", &with("0.25")).expect("a quarter second");
+    assert_eq!(
+        loaded.step_timeout,
+        Some(std::time::Duration::from_millis(250))
+    );
+    let loaded = load("timeout.toml", &with("3600")).expect("an hour");
+    assert_eq!(
+        loaded.step_timeout,
+        Some(std::time::Duration::from_secs(3600))
+    );
+    let default = load(
+        "timeout.toml",
+        &format!("{CONTRACT}\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert_eq!(default.step_timeout, None);
 }

@@ -19,13 +19,9 @@ use conformance::driver::process::{RunnerProcess, RunnerStats};
 use conformance::driver::{Driver, DriverError};
 use conformance::engines::EngineSpec;
 use conformance::play::StepOutcome;
-use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::queries::BuiltinQuery;
 use runner_protocol::wire::{CallRequest, DeployRequest, SessionRequest};
-use runner_protocol::{
-    Bytes, CallOutcome, ContractId, DeployFailure, DeployOutcome, Failure, FailureKind,
-};
-use std::collections::BTreeMap;
+use runner_protocol::{Bytes, CallOutcome, ContractId, DeployOutcome};
 
 /// How long production may take to answer one request before the case is
 /// a finding (a hang).
@@ -37,8 +33,6 @@ pub struct Production {
     baseline: String,
     runner: RunnerProcess,
     catalogue: Catalogue,
-    /// The current session ended with a request not answered in time.
-    timed_out: bool,
 }
 
 impl Production {
@@ -58,7 +52,6 @@ impl Production {
                 .persistent(),
             baseline,
             catalogue,
-            timed_out: false,
         })
     }
 
@@ -70,7 +63,6 @@ impl Production {
             baseline: runner.baseline(),
             runner: runner.persistent(),
             catalogue,
-            timed_out: false,
         }
     }
 
@@ -96,7 +88,6 @@ impl Production {
         host_data: &[(&str, &[u8])],
         feeder: bool,
     ) -> Result<(), DriverError> {
-        self.timed_out = false;
         self.runner.open_session(&SessionRequest {
             host_data: host_data
                 .iter()
@@ -111,23 +102,13 @@ impl Production {
     }
 
     pub fn deploy(&mut self, wasm: &[u8], id: ContractId) -> Result<DeployOutcome, DriverError> {
-        if self.timed_out {
-            return Ok(timed_out_deploy());
-        }
-        let answered = self.runner.deploy(&DeployRequest {
+        self.runner.deploy(&DeployRequest {
             bytecode: Bytes(wasm.to_vec()),
             owner: Bytes::default(),
             id: Some(id),
             init_arg: Bytes::default(),
             gas: 1_000_000,
-        });
-        match answered {
-            Err(DriverError::Timeout { .. }) => {
-                self.timed_out = true;
-                Ok(timed_out_deploy())
-            }
-            other => other,
-        }
+        })
     }
 
     pub fn call(
@@ -137,25 +118,12 @@ impl Production {
         arg: &[u8],
         gas: u64,
     ) -> Result<CallOutcome, DriverError> {
-        if self.timed_out {
-            return Ok(timed_out_call(
-                gas,
-                "an earlier request of the session timed out",
-            ));
-        }
-        let answered = self.runner.call(&CallRequest {
+        self.runner.call(&CallRequest {
             contract,
             function: function.to_string(),
             arg: Bytes(arg.to_vec()),
             gas,
-        });
-        match answered {
-            Err(error @ DriverError::Timeout { .. }) => {
-                self.timed_out = true;
-                Ok(timed_out_call(gas, &error.to_string()))
-            }
-            other => other,
-        }
+        })
     }
 
     /// The catalogue entry whose signature the step shows, where our
@@ -172,36 +140,6 @@ impl Production {
             .filter(|entry| entry.applies_to(&self.baseline))
             .find(|entry| entry.signature.matches(ours, production, history))
             .map(|entry| entry.id.clone())
-    }
-}
-
-/// A deploy production did not answer in time.
-fn timed_out_deploy() -> DeployOutcome {
-    DeployOutcome {
-        result: DeployResult::Failed(DeployFailure::Timeout),
-        init: None,
-        state: BTreeMap::new(),
-    }
-}
-
-/// A call production did not answer in time: nothing of it is seen.
-fn timed_out_call(gas_limit: u64, detail: &str) -> CallOutcome {
-    CallOutcome {
-        result: CallResult::Failed(Failure {
-            kind: FailureKind::Timeout,
-            detail: detail.to_string(),
-            masked: None,
-        }),
-        gas_limit,
-        gas_spent: None,
-        events: None,
-        feed: Vec::new(),
-        debug: Vec::new(),
-        omitted: Default::default(),
-        frames: None,
-        state: BTreeMap::new(),
-        trace: None,
-        grow_refused: false,
     }
 }
 

@@ -234,18 +234,23 @@ fn calls(diffs: &mut Diffs, left: &CallOutcome, right: &CallOutcome) {
             )
         })
     };
-    if left.omitted.feed != right.omitted.feed {
-        diffs.push(
-            "feed.omitted",
-            omitted(&left.omitted.feed),
-            omitted(&right.omitted.feed),
-        );
+    for (field, a, b) in [
+        ("feed.omitted", &left.omitted.feed, &right.omitted.feed),
+        ("debug.omitted", &left.omitted.debug, &right.omitted.debug),
+    ] {
+        if a != b {
+            diffs.push(field, omitted(a), omitted(b));
+        }
     }
-    if left.omitted.debug != right.omitted.debug {
+    // Events past the kept prefix, where both sides expose events.
+    if left.events.is_some()
+        && right.events.is_some()
+        && left.omitted.events != right.omitted.events
+    {
         diffs.push(
-            "debug.omitted",
-            omitted(&left.omitted.debug),
-            omitted(&right.omitted.debug),
+            "events.omitted",
+            omitted(&left.omitted.events),
+            omitted(&right.omitted.events),
         );
     }
     if let (Some(a), Some(b)) = (&left.frames, &right.frames) {

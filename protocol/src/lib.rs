@@ -28,5 +28,8 @@ pub use outcome::{
     CallOutcome, ContractId, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
     MemoryState, TEXT_BOUND, TrapCode, bounded_text,
 };
-pub use retained::{Omissions, Omitted, RETAINED_BYTES, Retainer};
+pub use retained::{
+    Omissions, Omitted, RETAINED_BYTES, RETAINED_ITEMS, RetainedItem, Retainer, digest_event,
+    event_len,
+};
 pub use wire::{PROTOCOL_VERSION, Request, Response};

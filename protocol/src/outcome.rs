@@ -254,6 +254,32 @@ pub struct CallOutcome {
     pub grow_refused: bool,
 }
 
+impl CallOutcome {
+    /// A call that ran past its wall-clock limit: nothing of it is seen but
+    /// that (production's runner was stopped, our engines abandoned the
+    /// call and rolled it back), so every engine reports it alike and two
+    /// timeouts compare as equal.
+    pub fn timed_out(gas_limit: u64, detail: String) -> Self {
+        CallOutcome {
+            result: CallResult::Failed(Failure {
+                kind: FailureKind::Timeout,
+                detail,
+                masked: None,
+            }),
+            gas_limit,
+            gas_spent: None,
+            events: None,
+            feed: Vec::new(),
+            debug: Vec::new(),
+            omitted: crate::Omissions::default(),
+            frames: None,
+            state: BTreeMap::new(),
+            trace: None,
+            grow_refused: false,
+        }
+    }
+}
+
 /// Why a deploy failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -309,6 +335,18 @@ pub struct DeployOutcome {
     pub init: Option<CallOutcome>,
     /// Every deployed contract's memory after the deploy.
     pub state: BTreeMap<ContractId, MemoryState>,
+}
+
+impl DeployOutcome {
+    /// A deploy that ran past its wall-clock limit (see
+    /// [`CallOutcome::timed_out`]).
+    pub fn timed_out() -> Self {
+        DeployOutcome {
+            result: DeployResult::Failed(DeployFailure::Timeout),
+            init: None,
+            state: BTreeMap::new(),
+        }
+    }
 }
 
 #[cfg(test)]

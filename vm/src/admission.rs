@@ -271,6 +271,11 @@ pub struct ModuleInfo {
     /// The logical stack the module's calls may use, from the limits it
     /// was admitted under.
     pub stack_budget: u64,
+    /// The bytes of memory instantiation writes, as `(offset, length)` of
+    /// each active data segment; `None` when an offset is not a constant
+    /// this pass evaluates. Everything else of a fresh memory is zero, so a
+    /// checkpoint need not read it ([`crate::state::ContractState::capture`]).
+    pub initialized: Option<Vec<(u64, u64)>>,
 }
 
 impl ModuleInfo {
@@ -299,9 +304,34 @@ pub fn admit(
     limits: &Limits,
     debug_imports: bool,
 ) -> Result<ModuleInfo, AdmissionError> {
+    check_header(wasm)?;
     validate_features(wasm)?;
     let sections = Sections::read(wasm)?;
     sections.check(limits, debug_imports)
+}
+
+/// The magic number every module starts with.
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+
+/// Refuses bytes that do not start as a module does, saying what they
+/// start with (wasmparser's message prints both as multi-line arrays).
+fn check_header(wasm: &[u8]) -> Result<(), AdmissionError> {
+    if wasm.starts_with(WASM_MAGIC) {
+        return Ok(());
+    }
+    let start = &wasm[..wasm.len().min(WASM_MAGIC.len())];
+    Err(AdmissionError::Malformed(format!(
+        "it starts with {}, not with 00 61 73 6d (\\0asm)",
+        if start.is_empty() {
+            "nothing (0 bytes)".to_string()
+        } else {
+            start
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    )))
 }
 
 /// Validates with the allow-list; names the first forbidden feature that a
@@ -378,6 +408,8 @@ struct Sections {
     memories: Vec<wasmparser::MemoryType>,
     globals: Vec<GlobalInfo>,
     exports: Vec<Export>,
+    /// Active data segments: offset (when a constant) and length.
+    data: Vec<(Option<u64>, u64)>,
     has_start: bool,
     /// Per defined function: its index and its body's problems, if any.
     bodies: Vec<BodyFacts>,
@@ -452,6 +484,15 @@ impl Sections {
                     }
                 }
                 Payload::StartSection { .. } => sections.has_start = true,
+                Payload::DataSection(reader) => {
+                    for segment in reader {
+                        let segment = segment.map_err(malformed)?;
+                        if let wasmparser::DataKind::Active { offset_expr, .. } = segment.kind {
+                            let offset = constant_offset(&offset_expr, &sections.globals);
+                            sections.data.push((offset, segment.data.len() as u64));
+                        }
+                    }
+                }
                 Payload::CodeSectionEntry(body) => {
                     let function =
                         sections.imported_function_count() + sections.bodies.len() as u32;
@@ -524,6 +565,11 @@ impl Sections {
             globals: self.globals,
             tables,
             stack_budget: limits.stack_budget,
+            initialized: self
+                .data
+                .iter()
+                .map(|&(offset, len)| offset.map(|offset| (offset, len)))
+                .collect(),
         })
     }
 
@@ -731,6 +777,30 @@ fn single_integer_constant(expr: &wasmparser::ConstExpr) -> Option<i64> {
     let value = match reader.read().ok()? {
         Operator::I32Const { value } => i64::from(value),
         Operator::I64Const { value } => value,
+        _ => return None,
+    };
+    match (reader.read().ok()?, reader.eof()) {
+        (Operator::End, true) => Some(value),
+        _ => None,
+    }
+}
+
+/// The offset a data segment's expression gives, where it is an integer
+/// constant or the constant initializer of an immutable global. An `i32`
+/// offset is unsigned.
+fn constant_offset(expr: &wasmparser::ConstExpr, globals: &[GlobalInfo]) -> Option<u64> {
+    let mut reader = expr.get_operators_reader();
+    let value = match reader.read().ok()? {
+        Operator::I32Const { value } => u64::from(value as u32),
+        Operator::I64Const { value } => value as u64,
+        Operator::GlobalGet { global_index } => {
+            let global = globals.get(global_index as usize)?;
+            let value = global.const_init.filter(|_| !global.mutable)?;
+            match global.ty {
+                wasmparser::ValType::I32 => u64::from(value as u32),
+                _ => value as u64,
+            }
+        }
         _ => return None,
     };
     match (reader.read().ok()?, reader.eof()) {

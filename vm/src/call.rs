@@ -38,6 +38,12 @@ pub enum CallError {
     InputTooLarge { len: usize },
     #[error("the contract returned output length {len}, outside 0..=65536")]
     OutputLength { len: i32 },
+    /// The top-level call ran past its wall-clock limit: every frame was
+    /// abandoned and rolled back. Never seen by a calling contract, and
+    /// not deterministic: a slower machine may time out where a faster
+    /// one finishes.
+    #[error("the call ran past its wall-clock limit of {limit:?}")]
+    Timeout { limit: std::time::Duration },
 }
 
 impl CallError {

@@ -151,6 +151,9 @@ pub struct HostState {
     pub grow_refused: bool,
     /// The VM's limits (the call depth is checked here).
     pub limits: Limits,
+    /// When the call in progress must end (its wall-clock limit): engines
+    /// check it as they run and fail with [`EngineError::Timeout`] past it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for HostState {

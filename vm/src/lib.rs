@@ -24,4 +24,6 @@ pub mod trace;
 
 pub use call::CallError;
 pub use engine::{EngineKind, wasmi::WasmiEngine, wasmtime::WasmtimeEngine};
-pub use session::{CallReceipt, DeployError, DeployOptions, Session, Vm, VmConfig, VmError};
+pub use session::{
+    CallReceipt, DEFAULT_TIME_LIMIT, DeployError, DeployOptions, Session, Vm, VmConfig, VmError,
+};

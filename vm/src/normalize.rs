@@ -81,6 +81,7 @@ pub fn failure_kind(error: &CallError) -> FailureKind {
         CallError::InputTooLarge { .. } | CallError::OutputLength { .. } => {
             FailureKind::MemoryAccess
         }
+        CallError::Timeout { .. } => FailureKind::Timeout,
     }
 }
 
@@ -127,6 +128,9 @@ pub fn call_outcome(
     receipt: &CallReceipt,
     state: BTreeMap<runner_protocol::ContractId, MemoryState>,
 ) -> Result<CallOutcome, EngineError> {
+    if let Err(error @ CallError::Timeout { .. }) = &receipt.result {
+        return Ok(CallOutcome::timed_out(receipt.gas_limit, error.to_string()));
+    }
     let trace = match &receipt.call_tree {
         Some(tree) => Some(serde_json::to_value(tree).map_err(|e| {
             EngineError::HostInvariant(format!("a call tree does not serialize: {e}"))
@@ -161,7 +165,13 @@ pub fn call_outcome(
         feed: receipt.feed.iter().cloned().map(Bytes).collect(),
         debug: receipt.debug.clone(),
         omitted: receipt.omitted.clone(),
-        frames: Some(receipt.call_tree.as_ref().map(frames).unwrap_or_default()),
+        // A tree past its frame bound cannot list every frame that
+        // succeeded: the list is then not exposed.
+        frames: match &receipt.call_tree {
+            Some(tree) if tree.omitted_frames.is_some() => None,
+            Some(tree) => Some(frames(tree)),
+            None => Some(Vec::new()),
+        },
         state,
         trace,
         grow_refused: receipt.grow_refused,
@@ -180,6 +190,11 @@ pub fn deploy_outcome(
             DeployResult::Deployed(protocol_id(&deployment.id)),
             deployment.init.as_ref().map(with_state).transpose()?,
         ),
+        Err(DeployError::InitFailed { receipt })
+            if matches!(receipt.result, Err(CallError::Timeout { .. })) =>
+        {
+            return Ok(DeployOutcome::timed_out());
+        }
         Err(error) => {
             let failure = match error {
                 DeployError::Admission(admission) => DeployFailure::Rejected {

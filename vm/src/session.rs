@@ -9,6 +9,7 @@ use runner_protocol::{Omissions, Retainer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use runner_protocol::MemoryState;
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,17 @@ pub struct VmConfig {
     /// How many prepared modules a [`Vm`] keeps (least recently used ones
     /// go first); bounds a long fuzz campaign's memory.
     pub module_cache_capacity: usize,
+    /// The wall-clock limit of each top-level call (and of each `init`) of
+    /// its sessions, unless a session sets its own
+    /// ([`Session::set_time_limit`]). A call past it ends as
+    /// [`CallError::Timeout`]. `None`: gas alone ends calls, and a gas
+    /// limit of `u64::MAX` on a loop never ends.
+    pub time_limit: Option<Duration>,
 }
+
+/// The default wall-clock limit of a call: far above what any call of the
+/// suite takes (the slowest spends about a second), far below "forever".
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 impl Default for VmConfig {
     fn default() -> Self {
@@ -45,6 +56,7 @@ impl Default for VmConfig {
             debug_imports: true,
             engine: EngineConfig::default(),
             module_cache_capacity: 512,
+            time_limit: Some(DEFAULT_TIME_LIMIT),
         }
     }
 }
@@ -56,7 +68,8 @@ pub struct CallReceipt {
     pub result: Result<Vec<u8>, CallError>,
     pub gas_limit: u64,
     pub gas_spent: u64,
-    /// Every event of the call, in order; those of failed frames (or of a
+    /// The events of the call, in order, up to the bounds of
+    /// [`runner_protocol::retained`]; those of failed frames (or of a
     /// failed call) are flagged reverted.
     pub events: Vec<EventRecord>,
     /// Debug messages, kept even when the call fails.
@@ -64,11 +77,13 @@ pub struct CallReceipt {
     /// Data fed to the feeder during the call (kept when the call fails:
     /// it has left the VM).
     pub feed: Vec<Vec<u8>>,
-    /// What `debug` and `feed` left out past
-    /// [`runner_protocol::RETAINED_BYTES`].
+    /// What `debug`, `feed` and `events` left out past
+    /// [`runner_protocol::RETAINED_ITEMS`] items or
+    /// [`runner_protocol::RETAINED_BYTES`] bytes.
     #[serde(default, skip_serializing_if = "Omissions::is_empty")]
     pub omitted: Omissions,
-    /// The frames the call made; absent when it was refused before running.
+    /// The frames the call made, up to [`crate::trace::TRACED_FRAMES`];
+    /// absent when it was refused before running.
     pub call_tree: Option<CallTree>,
     /// A digest of every deployed contract's state after the call, by id.
     pub state: BTreeMap<String, String>,
@@ -197,6 +212,7 @@ impl<E: Engine> Vm<E> {
             vm: self,
             store: self.engine.new_store(host),
             digests: true,
+            time_limit: self.config.time_limit,
         }
     }
 }
@@ -206,6 +222,7 @@ pub struct Session<'vm, E: Engine> {
     vm: &'vm Vm<E>,
     store: E::Store,
     digests: bool,
+    time_limit: Option<Duration>,
 }
 
 impl<E: Engine> Session<'_, E> {
@@ -233,6 +250,12 @@ impl<E: Engine> Session<'_, E> {
             .queries
             .retain(|name, _| names.iter().any(|kept| kept == name));
         Ok(())
+    }
+
+    /// Sets the wall-clock limit of each later call and `init` of this
+    /// session (see [`VmConfig::time_limit`]).
+    pub fn set_time_limit(&mut self, limit: Option<Duration>) {
+        self.time_limit = limit;
     }
 
     /// Attaches a feeder that collects what contracts `feed`.
@@ -296,6 +319,7 @@ impl<E: Engine> Session<'_, E> {
             &mut self.store,
             instance,
             &prepared.instrumented.state_globals,
+            prepared.info.initialized.as_deref(),
         )?;
         self.store.host().journal.add_contract(state);
         let init = if prepared.info.has_init() {
@@ -420,6 +444,7 @@ impl<E: Engine> Session<'_, E> {
             return Ok(self.refused(CallError::InputTooLarge { len: arg.len() }, gas_limit));
         }
         self.store.host().grow_refused = false;
+        self.store.host().deadline = self.time_limit.map(|limit| Instant::now() + limit);
         let frame = call::run_frame(
             &mut self.store,
             FrameRequest {
@@ -432,12 +457,21 @@ impl<E: Engine> Session<'_, E> {
             },
         );
         let host = self.store.host();
-        let (call_tree, events) = host.trace.finish();
+        host.deadline = None;
+        let (call_tree, events, events_omitted) = host.trace.finish();
         let (debug, debug_omitted) = host.debug_messages.take();
         // Fed data has left the VM when it was fed, as in production: a
         // failure afterwards does not take it back.
         let (feed, feed_omitted) = host.feeder.as_mut().map(Retainer::take).unwrap_or_default();
-        let frame = frame?;
+        let frame = match frame {
+            Err(EngineError::Timeout { .. }) => {
+                // Abandoned and rolled back: nothing of it is kept, as
+                // nothing of a timed-out call is seen of production.
+                let limit = self.time_limit.unwrap_or_default();
+                return Ok(self.refused(CallError::Timeout { limit }, gas_limit));
+            }
+            frame => frame?,
+        };
         Ok(CallReceipt {
             result: frame.result,
             gas_limit,
@@ -448,6 +482,7 @@ impl<E: Engine> Session<'_, E> {
             omitted: Omissions {
                 debug: debug_omitted,
                 feed: feed_omitted,
+                events: events_omitted,
             },
             call_tree,
             state: self.state_digests(),

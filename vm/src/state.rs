@@ -108,9 +108,7 @@ impl PageTree {
             for leaf in &mut nodes[capacity + old..capacity + pages] {
                 *leaf = zero;
             }
-            for node in (1..capacity).rev() {
-                nodes[node] = node_hash(&nodes[2 * node], &nodes[2 * node + 1]);
-            }
+            hash_inner_nodes(&mut nodes, capacity);
             self.capacity = capacity;
             self.nodes = nodes;
             self.pending.clear();
@@ -121,6 +119,26 @@ impl PageTree {
             }
         }
         self.pages = pages;
+    }
+
+    /// The tree of a memory of `memory_len` zero bytes, built without
+    /// reading it: every leaf is the zero page's hash.
+    fn zeroed(memory_len: usize) -> Self {
+        let pages = Self::page_count(memory_len).max(1);
+        let capacity = pages.next_power_of_two();
+        let mut nodes = vec![[0; 32]; 2 * capacity];
+        let zero = zero_page_hash();
+        for leaf in &mut nodes[capacity..capacity + pages] {
+            *leaf = zero;
+        }
+        hash_inner_nodes(&mut nodes, capacity);
+        PageTree {
+            capacity,
+            nodes,
+            stale: BTreeSet::new(),
+            pages,
+            pending: BTreeSet::new(),
+        }
     }
 
     fn touch(&mut self, page: usize) {
@@ -164,6 +182,23 @@ impl PageTree {
     }
 }
 
+/// Computes every inner node of a tree of `capacity` leaves from its
+/// leaves. Runs of equal leaves (zero pages, padding) make equal parents:
+/// a parent whose children repeat the previous pair's is copied, not
+/// hashed, so a tree of 65,536 zero pages costs a few hashes per level.
+fn hash_inner_nodes(nodes: &mut [[u8; 32]], capacity: usize) {
+    let mut previous: Option<([u8; 32], [u8; 32], [u8; 32])> = None;
+    for node in (1..capacity).rev() {
+        let (left, right) = (nodes[2 * node], nodes[2 * node + 1]);
+        let parent = match previous {
+            Some((l, r, parent)) if l == left && r == right => parent,
+            _ => node_hash(&left, &right),
+        };
+        previous = Some((left, right, parent));
+        nodes[node] = parent;
+    }
+}
+
 /// Grows a checkpointed copy with zero bytes. Past its capacity, a new
 /// zeroed allocation (which the OS zeroes lazily) takes the old bytes,
 /// instead of writing every new zero.
@@ -179,19 +214,50 @@ fn grow_zeroed(memory: &mut Vec<u8>, len: usize) {
 
 impl ContractState {
     /// Captures the whole state of a freshly instantiated contract.
+    ///
+    /// `initialized` lists the bytes instantiation wrote (see
+    /// [`crate::admission::ModuleInfo::initialized`]): only those are read,
+    /// into a copy that starts as a zeroed allocation the OS fills lazily,
+    /// and only their pages are hashed. A contract that declares 4,096
+    /// pages and writes none then costs neither 256 MiB nor the time to
+    /// copy and hash them. Without the list, the whole memory is copied.
     pub fn capture(
         rt: &mut dyn Runtime,
         instance: InstanceId,
         state_globals: &[u32],
+        initialized: Option<&[(u64, u64)]>,
     ) -> Result<Self, EngineError> {
-        let memory = rt.memory(instance)?.to_vec();
+        let live = rt.memory(instance)?;
+        let (memory, pages) = match initialized {
+            Some(ranges) => {
+                let mut memory = vec![0u8; live.len()];
+                let mut pages = PageTree::zeroed(live.len());
+                for &(offset, len) in ranges {
+                    let start = usize::try_from(offset)
+                        .unwrap_or(usize::MAX)
+                        .min(live.len());
+                    let end = start
+                        .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                        .min(live.len());
+                    memory[start..end].copy_from_slice(&live[start..end]);
+                    let first = start >> DIRTY_PAGE_SHIFT;
+                    let last = end.div_ceil(DIRTY_PAGE_SIZE as usize);
+                    pages.stale.extend(first..last);
+                }
+                (memory, pages)
+            }
+            None => {
+                let memory = live.to_vec();
+                let mut pages = PageTree::default();
+                pages.resize(memory.len());
+                (memory, pages)
+            }
+        };
         let mut globals = Vec::with_capacity(state_globals.len());
         for &index in state_globals {
             globals.push((index, rt.state_global(instance, index)?));
         }
         rt.dirty_map(instance)?.fill(0);
-        let mut pages = PageTree::default();
-        pages.resize(memory.len());
         Ok(ContractState {
             memory,
             initial_globals: globals,

@@ -2,6 +2,7 @@
 //! spent and returned, and the events it emitted. Serializable and stable,
 //! so two engines' traces compare field by field and snapshot as text.
 
+use runner_protocol::{Omitted, RETAINED_ITEMS, RetainedItem, Retainer};
 use serde::{Deserialize, Serialize};
 
 use crate::abi::ContractId;
@@ -31,10 +32,21 @@ pub struct CallTree {
     pub gas_limit: u64,
     pub gas_spent: u64,
     pub outcome: FrameOutcome,
-    /// Events emitted by this frame itself, in order.
+    /// Events emitted by this frame itself, in order (those the receipt
+    /// kept: see [`runner_protocol::retained`]).
     pub events: Vec<EventRecord>,
     pub children: Vec<CallTree>,
+    /// At the root of a call that entered more than [`TRACED_FRAMES`]
+    /// frames: the frames past them, counted and digested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted_frames: Option<Omitted>,
 }
+
+/// Frames a call tree keeps per call, in pre-order. A loop of cheap refused
+/// calls enters hundreds of thousands of frames at an ordinary gas limit;
+/// those past the bound are counted and digested (blake3 of each one's
+/// JSON, its events and children left out, in the order they end).
+pub const TRACED_FRAMES: usize = RETAINED_ITEMS;
 
 /// An event as it appears in a receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,11 +143,32 @@ impl std::fmt::Debug for TracedBytes {
 
 pub use runner_protocol::bytes::short_hex;
 
+impl RetainedItem for EventRecord {
+    fn retained_len(&self) -> usize {
+        runner_protocol::event_len(&self.event.topic, &self.event.data)
+    }
+    fn digest_into(&self, hasher: &mut blake3::Hasher) {
+        runner_protocol::digest_event(
+            hasher,
+            &self.event.source.0,
+            &self.event.topic,
+            &self.event.data,
+        );
+    }
+}
+
 impl CallTree {
     /// The tree as indented text, one frame per line.
     pub fn render(&self) -> String {
         let mut text = String::new();
         self.render_into(&mut text, 0);
+        if let Some(omitted) = &self.omitted_frames {
+            text.push_str(&format!(
+                "... {} more frames, blake3 {}\n",
+                omitted.items,
+                &hex::encode(omitted.digest.as_slice())[..16]
+            ));
+        }
         text
     }
 
@@ -173,19 +206,43 @@ impl CallTree {
     }
 }
 
-/// Builds the call tree while a call runs.
+/// Builds the call tree while a call runs, keeping at most
+/// [`TRACED_FRAMES`] frames and the events [`Retainer`] keeps.
 #[derive(Debug, Default)]
 pub struct TraceBuilder {
+    /// The traced frames, by pre-order index.
     nodes: Vec<Node>,
-    open: Vec<usize>,
-    /// Every event of the call, in emission order.
-    events: Vec<EventRecord>,
+    /// The frames running, outermost first.
+    open: Vec<Open>,
+    /// Frames entered so far: the pre-order index of the next one.
+    entered: usize,
+    /// Frames past [`TRACED_FRAMES`] that ended: how many, and their
+    /// digest.
+    untraced: Option<(u64, blake3::Hasher)>,
+    /// The events of the call, in emission order.
+    events: Retainer<EventRecord>,
 }
 
 #[derive(Debug)]
 struct Node {
     tree: CallTree,
     children: Vec<usize>,
+}
+
+/// A running frame: traced (its node's index), or past the bound (its
+/// index and what the digest will take of it).
+#[derive(Debug)]
+enum Open {
+    Traced(usize),
+    Untraced(usize, Box<CallTree>),
+}
+
+impl Open {
+    fn index(&self) -> usize {
+        match self {
+            Open::Traced(index) | Open::Untraced(index, _) => *index,
+        }
+    }
 }
 
 impl TraceBuilder {
@@ -197,35 +254,42 @@ impl TraceBuilder {
         arg: &[u8],
         gas_limit: u64,
     ) -> usize {
-        let index = self.nodes.len();
-        if let Some(&parent) = self.open.last() {
-            self.nodes[parent].children.push(index);
+        let index = self.entered;
+        self.entered += 1;
+        let tree = CallTree {
+            contract,
+            // Bounded as outcomes bound names: a loop of refused calls may
+            // name 64 KiB functions.
+            function: runner_protocol::bounded_text(function.to_string()),
+            arg: TracedBytes::new(arg),
+            gas_limit,
+            gas_spent: 0,
+            outcome: FrameOutcome::Output(TracedBytes::new(&[])),
+            events: Vec::new(),
+            children: Vec::new(),
+            omitted_frames: None,
+        };
+        if index >= TRACED_FRAMES {
+            self.open.push(Open::Untraced(index, Box::new(tree)));
+            return index;
+        }
+        if let Some(Open::Traced(parent)) = self.open.last() {
+            self.nodes[*parent].children.push(index);
         }
         self.nodes.push(Node {
-            tree: CallTree {
-                contract,
-                // Bounded as outcomes bound names: a loop of refused
-                // calls may name 64 KiB functions.
-                function: runner_protocol::bounded_text(function.to_string()),
-                arg: TracedBytes::new(arg),
-                gas_limit,
-                gas_spent: 0,
-                outcome: FrameOutcome::Output(TracedBytes::new(&[])),
-                events: Vec::new(),
-                children: Vec::new(),
-            },
+            tree,
             children: Vec::new(),
         });
-        self.open.push(index);
+        self.open.push(Open::Traced(index));
         index
     }
 
-    /// Every event of the call so far, in emission order.
+    /// The events of the call so far that it keeps, in emission order.
     pub fn events(&self) -> &[EventRecord] {
-        &self.events
+        self.events.kept()
     }
 
-    /// The argument of every frame the call has entered so far, in
+    /// The argument of every traced frame the call has entered so far, in
     /// pre-order.
     pub fn args(&self) -> impl Iterator<Item = &TracedBytes> {
         self.nodes.iter().map(|node| &node.tree.arg)
@@ -233,7 +297,7 @@ impl TraceBuilder {
 
     /// Records an event of the running frame.
     pub fn event(&mut self, event: Event) {
-        if let Some(&frame) = self.open.last() {
+        if let Some(frame) = self.open.last().map(Open::index) {
             self.events.push(EventRecord {
                 event,
                 reverted: false,
@@ -244,37 +308,53 @@ impl TraceBuilder {
 
     /// Closes the running frame.
     pub fn exit(&mut self, gas_spent: u64, outcome: FrameOutcome) {
-        if let Some(frame) = self.open.pop() {
-            let node = &mut self.nodes[frame];
-            node.tree.gas_spent = gas_spent;
-            if matches!(outcome, FrameOutcome::Failed { .. }) {
-                self.revert_from(frame);
+        let Some(open) = self.open.pop() else {
+            return;
+        };
+        if matches!(outcome, FrameOutcome::Failed { .. }) {
+            self.revert_from(open.index());
+        }
+        match open {
+            Open::Traced(frame) => {
+                let tree = &mut self.nodes[frame].tree;
+                tree.gas_spent = gas_spent;
+                tree.outcome = outcome;
             }
-            self.nodes[frame].tree.outcome = outcome;
+            Open::Untraced(_, mut tree) => {
+                tree.gas_spent = gas_spent;
+                tree.outcome = outcome;
+                let (count, hasher) = self
+                    .untraced
+                    .get_or_insert_with(|| (0, blake3::Hasher::new()));
+                *count += 1;
+                // A CallTree always serializes; the hasher's writes
+                // cannot fail.
+                let _ = serde_json::to_writer(hasher, &tree);
+            }
         }
     }
 
-    /// Flags every event of frame `frame` and its descendants as reverted.
+    /// Flags every kept event of frame `frame` and its descendants as
+    /// reverted. `frame` is the innermost running frame, so those are
+    /// exactly the events since it was entered: the kept events at the end
+    /// whose frame index is `frame` or more.
     fn revert_from(&mut self, frame: usize) {
-        let mut frames = std::collections::BTreeSet::new();
-        let mut pending = vec![frame];
-        while let Some(index) = pending.pop() {
-            frames.insert(index);
-            pending.extend(self.nodes[index].children.iter().copied());
-        }
-        for record in &mut self.events {
-            if frames.contains(&record.frame) {
-                record.reverted = true;
+        for record in self.events.kept_mut().iter_mut().rev() {
+            if record.frame < frame {
+                break;
             }
+            record.reverted = true;
         }
     }
 
-    /// The finished tree and every event in emission order, leaving the
-    /// builder empty. Each frame of the tree lists its own events.
-    pub fn finish(&mut self) -> (Option<CallTree>, Vec<EventRecord>) {
-        let mut nodes = std::mem::take(&mut self.nodes);
-        let events = std::mem::take(&mut self.events);
-        self.open.clear();
+    /// The finished tree, the events the call kept in emission order, and
+    /// what it did not keep of them, leaving the builder empty. Each frame
+    /// of the tree lists its own kept events.
+    pub fn finish(&mut self) -> (Option<CallTree>, Vec<EventRecord>, Option<Omitted>) {
+        let taken = std::mem::take(self);
+        let mut nodes = taken.nodes;
+        let mut retainer = taken.events;
+        let (events, omitted_events) = retainer.take();
         for record in &events {
             if let Some(node) = nodes.get_mut(record.frame) {
                 node.tree.events.push(record.clone());
@@ -298,6 +378,14 @@ impl TraceBuilder {
                 tree.children = kids;
             }
         }
-        (trees.into_iter().next().flatten(), events)
+        let mut root = trees.into_iter().next().flatten();
+        if let (Some(root), Some((items, hasher))) = (root.as_mut(), taken.untraced) {
+            root.omitted_frames = Some(Omitted {
+                items,
+                bytes: 0,
+                digest: runner_protocol::Bytes(hasher.finalize().as_bytes().to_vec()),
+            });
+        }
+        (root, events, omitted_events)
     }
 }

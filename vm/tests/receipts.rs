@@ -367,3 +367,83 @@ fn call_trees_keep_little_of_long_arguments_and_names() {
     // A short argument stays whole.
     assert_eq!(tree.arg.whole(), Some(&[][..]));
 }
+
+/// `events` emits n empty events topic "t" (n, a u32, in the argument);
+/// `refused` makes n calls, each given 1,000 gas, to a contract nobody
+/// deployed.
+const MANY: &str = r#"(module
+  (import "env" "emit" (func $emit (param i32 i32 i32)))
+  (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
+  (memory (export "memory") 2)
+  (global (export "A") i32 (i32.const 0))
+  (data (i32.const 70000) "t")
+  (func (export "events") (param i32) (result i32) (local $n i32)
+    (local.set $n (i32.load (i32.const 0)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (call $emit (i32.const 70000) (i32.const 1) (i32.const 0))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+    i32.const 0)
+  (func (export "refused") (param i32) (result i32) (local $n i32)
+    (local.set $n (i32.load (i32.const 0)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $n)))
+      (drop (call $c (i32.const 70100) (i32.const 70000) (i32.const 1) (i32.const 0) (i64.const 1000)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+    i32.const 0))"#;
+
+#[test]
+fn events_past_the_retained_count_are_counted_and_digested() {
+    let receipt = call_both(MANY, "events", &65_539u32.to_le_bytes(), 100_000_000);
+    assert_eq!(receipt.result, Ok(Vec::new()));
+    assert_eq!(receipt.events.len(), 65_536);
+    let omitted = receipt.omitted.events.as_ref().expect("three left out");
+    assert_eq!((omitted.items, omitted.bytes), (3, 3));
+    let mut hasher = blake3::Hasher::new();
+    let id = receipt.events[0].event.source;
+    for _ in 0..3 {
+        hasher.update(&id.0);
+        hasher.update(&1u64.to_le_bytes());
+        hasher.update(b"t");
+        hasher.update(&0u64.to_le_bytes());
+    }
+    assert_eq!(omitted.digest.0, hasher.finalize().as_bytes().to_vec());
+    let tree = receipt.call_tree.as_ref().expect("a tree");
+    assert_eq!(tree.events.len(), 65_536);
+    // One event fewer fits whole.
+    let receipt = call_both(MANY, "events", &65_536u32.to_le_bytes(), 100_000_000);
+    assert_eq!(receipt.events.len(), 65_536);
+    assert!(receipt.omitted.is_empty());
+}
+
+#[test]
+fn frames_past_the_traced_count_are_counted_and_digested() {
+    let receipt = call_both(MANY, "refused", &65_538u32.to_le_bytes(), 100_000_000);
+    assert_eq!(receipt.result, Ok(Vec::new()));
+    let tree = receipt.call_tree.as_ref().expect("a tree");
+    // The root and 65,535 refused calls are traced; 3 are not.
+    assert_eq!(tree.children.len(), 65_535);
+    let omitted = tree.omitted_frames.as_ref().expect("three left out");
+    assert_eq!((omitted.items, omitted.bytes), (3, 0));
+    let mut hasher = blake3::Hasher::new();
+    for _ in 0..3 {
+        serde_json::to_writer(&mut hasher, tree.children.last().expect("a child"))
+            .expect("serializes");
+    }
+    assert_eq!(omitted.digest.0, hasher.finalize().as_bytes().to_vec());
+    assert!(tree.render().ends_with(&format!(
+        "... 3 more frames, blake3 {}\n",
+        &hex::encode(&omitted.digest.0)[..16]
+    )));
+    // Production cannot be shown every frame that succeeded: not exposed.
+    let outcome = vm::normalize::call_outcome(&receipt, Default::default()).expect("maps");
+    assert_eq!(outcome.frames, None);
+    let receipt = call_both(MANY, "refused", &65_535u32.to_le_bytes(), 100_000_000);
+    let tree = receipt.call_tree.as_ref().expect("a tree");
+    assert_eq!(
+        (tree.children.len(), tree.omitted_frames.is_none()),
+        (65_535, true)
+    );
+}

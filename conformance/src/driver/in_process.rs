@@ -12,17 +12,29 @@ use vm::abi::ContractId;
 use vm::engine::Engine;
 use vm::{DeployOptions, Session, Vm, VmError, normalize};
 
+use std::time::Duration;
+
 use super::{Driver, DriverError};
 
 /// One of our engines.
 pub struct InProcess<'vm, E: Engine> {
     vm: &'vm Vm<E>,
     session: Option<Session<'vm, E>>,
+    /// The run's wall-clock limit of a step.
+    default_timeout: Duration,
+    /// The limit of the sessions opened from now on.
+    timeout: Duration,
 }
 
 impl<'vm, E: Engine> InProcess<'vm, E> {
-    pub fn new(vm: &'vm Vm<E>) -> Self {
-        InProcess { vm, session: None }
+    /// `vm` as a driver whose steps may take `step_timeout` each.
+    pub fn new(vm: &'vm Vm<E>, step_timeout: Duration) -> Self {
+        InProcess {
+            vm,
+            session: None,
+            default_timeout: step_timeout,
+            timeout: step_timeout,
+        }
     }
 
     fn error(&self, message: impl std::fmt::Display) -> DriverError {
@@ -53,8 +65,13 @@ where
         E::KIND.to_string()
     }
 
+    fn set_step_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout.unwrap_or(self.default_timeout);
+    }
+
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {
         let mut session = self.vm.session();
+        session.set_time_limit(Some(self.timeout));
         for (name, data) in &request.host_data {
             session.set_host_data(name, data.0.clone());
         }

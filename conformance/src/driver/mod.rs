@@ -37,11 +37,11 @@ pub enum DriverError {
         status: String,
         stderr: String,
     },
-    #[error("{engine}: no answer to {request} within {seconds} s; the runner was stopped")]
+    #[error("{engine}: no answer to {request} within {limit:?}; the runner was stopped")]
     Timeout {
         engine: String,
         request: String,
-        seconds: u64,
+        limit: Duration,
     },
     #[error("{engine}: the runner broke the protocol during {request}: {message}")]
     Protocol {
@@ -69,6 +69,10 @@ pub trait Driver: Send {
     fn baseline(&self) -> String {
         self.name()
     }
+    /// Sets the wall-clock limit of each step of the sessions opened from
+    /// now on (`None`: the run's, [`DriverConfig::step_timeout`]). A step
+    /// past it ends with the outcome `timeout`.
+    fn set_step_timeout(&mut self, timeout: Option<Duration>);
     /// Drops the current session and opens a new one.
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError>;
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError>;
@@ -82,7 +86,9 @@ pub trait Driver: Send {
 pub struct DriverConfig {
     /// The repository root (runners are built in `target/runners`).
     pub root: PathBuf,
-    /// How long a runner may take to answer one request.
+    /// How long one step (a deploy or a call) may take on any engine: our
+    /// engines abandon it, a runner process is stopped, and the step's
+    /// outcome is `timeout`.
     pub step_timeout: Duration,
 }
 
@@ -90,7 +96,7 @@ impl DriverConfig {
     pub fn new(root: &Path) -> Self {
         DriverConfig {
             root: root.to_path_buf(),
-            step_timeout: Duration::from_secs(60),
+            step_timeout: vm::DEFAULT_TIME_LIMIT,
         }
     }
 }
@@ -124,8 +130,13 @@ pub fn drivers<'vm>(
     let mut drivers: Vec<Box<dyn Driver + 'vm>> = Vec::new();
     for engine in engines {
         drivers.push(match engine {
-            EngineSpec::Wasmtime => Box::new(in_process::InProcess::new(&vms.wasmtime)),
-            EngineSpec::Wasmi => Box::new(in_process::InProcess::new(&vms.wasmi)),
+            EngineSpec::Wasmtime => Box::new(in_process::InProcess::new(
+                &vms.wasmtime,
+                config.step_timeout,
+            )),
+            EngineSpec::Wasmi => {
+                Box::new(in_process::InProcess::new(&vms.wasmi, config.step_timeout))
+            }
             EngineSpec::Piecrust(piecrust) => {
                 let (binary, baseline) =
                     build::runner_binary(piecrust, &config.root, &engine.name())?;

@@ -74,8 +74,15 @@ pub struct RunnerProcess {
     engine: String,
     baseline: String,
     binary: PathBuf,
+    /// The run's limit of one request.
+    default_timeout: Duration,
+    /// The limit of the requests of the sessions opened from now on.
     timeout: Duration,
     connection: Option<Connection>,
+    /// Why the current session is lost: a request of it was not answered
+    /// in time, so the process was stopped with its state, and every later
+    /// step of the session times out too.
+    lost_session: Option<String>,
     /// Whether sessions share a process (see [`RunnerProcess::persistent`]).
     persistent: bool,
     /// Whether the process may be broken: a trap raised through SIGSEGV
@@ -103,8 +110,10 @@ impl RunnerProcess {
             engine,
             baseline,
             binary,
+            default_timeout: timeout,
             timeout,
             connection: None,
+            lost_session: None,
             persistent: false,
             tainted: false,
             stats: RunnerStats::default(),
@@ -206,9 +215,10 @@ impl RunnerProcess {
             responses,
             stderr: kept,
         });
-        match self.request(&Request::Hello {
+        let hello = Request::Hello {
             protocol: PROTOCOL_VERSION,
-        })? {
+        };
+        match self.request_within(&hello, self.setup_timeout())? {
             Response::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {
                 self.hello = Some(hello);
                 Ok(())
@@ -297,6 +307,12 @@ impl RunnerProcess {
         self.request_within(request, self.timeout)
     }
 
+    /// How long starting a process and opening a session may take: a
+    /// scenario's short step limit is for its steps, not for these.
+    fn setup_timeout(&self) -> Duration {
+        self.timeout.max(self.default_timeout)
+    }
+
     /// [`RunnerProcess::request`] with its own timeout.
     fn request_within(
         &mut self,
@@ -347,7 +363,7 @@ impl RunnerProcess {
                 Err(DriverError::Timeout {
                     engine: self.engine.clone(),
                     request: what,
-                    seconds: timeout.as_secs(),
+                    limit: timeout,
                 })
             }
             Err(RecvTimeoutError::Disconnected) => Err(self.crashed(&what)),
@@ -368,7 +384,12 @@ impl Driver for RunnerProcess {
         self.baseline.clone()
     }
 
+    fn set_step_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout.unwrap_or(self.default_timeout);
+    }
+
     fn open_session(&mut self, request: &SessionRequest) -> Result<(), DriverError> {
+        self.lost_session = None;
         // A fresh process for every session (about 3 ms): production can
         // leave process-wide state broken (a trap raised through SIGSEGV
         // leaks a global lock of piecrust's memory, and dropping the session
@@ -388,13 +409,16 @@ impl Driver for RunnerProcess {
         }
         self.connection = None;
         self.start()?;
-        match self.request(&wire)? {
+        match self.request_within(&wire, self.setup_timeout())? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
         }
     }
 
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
+        if self.lost_session.is_some() {
+            return Ok(DeployOutcome::timed_out());
+        }
         let wire = Request::Deploy(request.clone());
         match self.request(&wire) {
             Ok(Response::Deploy(outcome)) => {
@@ -428,11 +452,21 @@ impl Driver for RunnerProcess {
                     state: BTreeMap::new(),
                 })
             }
+            Err(error @ DriverError::Timeout { .. }) => {
+                self.lost_session = Some(error.to_string());
+                Ok(DeployOutcome::timed_out())
+            }
             Err(error) => Err(error),
         }
     }
 
     fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
+        if let Some(lost) = &self.lost_session {
+            return Ok(CallOutcome::timed_out(
+                request.gas,
+                format!("an earlier step of the session timed out ({lost})"),
+            ));
+        }
         let wire = Request::Call(request.clone());
         match self.request(&wire) {
             Ok(Response::Call(outcome)) => {
@@ -469,6 +503,11 @@ impl Driver for RunnerProcess {
                     trace: None,
                     grow_refused: false,
                 })
+            }
+            Err(error @ DriverError::Timeout { .. }) => {
+                let detail = error.to_string();
+                self.lost_session = Some(detail.clone());
+                Ok(CallOutcome::timed_out(request.gas, detail))
             }
             Err(error) => Err(error),
         }

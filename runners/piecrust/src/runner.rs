@@ -28,8 +28,8 @@ use runner_protocol::wire::{
 };
 use runner_protocol::{
     Bytes, CallOutcome, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
-    MemoryState, Omissions, Omitted, PROTOCOL_VERSION, Request, Response, Retainer, TrapCode,
-    bounded_text,
+    MemoryState, Omissions, Omitted, PROTOCOL_VERSION, RETAINED_ITEMS, Request, Response, Retainer,
+    TrapCode, bounded_text,
 };
 
 /// Fed data as every engine keeps it: the bounded prefix and what was
@@ -379,6 +379,7 @@ impl Runner {
             omitted: Omissions {
                 debug: debug_omitted,
                 feed: feed.1,
+                events: None,
             },
             frames: None,
             state: BTreeMap::new(),
@@ -401,29 +402,34 @@ impl Runner {
             })
             .collect();
         frames.reverse();
+        // What every engine keeps of events: a bounded prefix, the rest
+        // counted and digested. A tree of more frames than ours keep is
+        // not exposed (ours cannot list every frame that succeeded then).
+        let (events, events_omitted) = receipt
+            .events
+            .into_iter()
+            .map(|event| Event {
+                source: protocol_id(&event.source),
+                topic: event.topic,
+                data: Bytes(event.data),
+                reverted: event.reverted,
+            })
+            .collect::<Retainer<Event>>()
+            .take();
+        let frames = (frames.len() <= RETAINED_ITEMS).then_some(frames);
         CallOutcome {
             result: CallResult::Output(Bytes(receipt.data)),
             gas_limit: receipt.gas_limit,
             gas_spent: Some(receipt.gas_spent),
-            events: Some(
-                receipt
-                    .events
-                    .into_iter()
-                    .map(|event| Event {
-                        source: protocol_id(&event.source),
-                        topic: event.topic,
-                        data: Bytes(event.data),
-                        reverted: event.reverted,
-                    })
-                    .collect(),
-            ),
+            events: Some(events),
             feed: feed.0.into_iter().map(Bytes).collect(),
             debug,
             omitted: Omissions {
                 debug: debug_omitted,
                 feed: feed.1,
+                events: events_omitted,
             },
-            frames: Some(frames),
+            frames,
             state: BTreeMap::new(),
             trace: None,
             grow_refused: false,

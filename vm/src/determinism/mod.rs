@@ -309,12 +309,11 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         result_block_types,
     };
 
+    // The VM's exports come first: Cranelift (wasmtime 48) looks for a
+    // global among the exports, in order, at every access it compiles, and
+    // every global the pass accesses is one of these. Listed last, a
+    // contract of 100,000 exports took two minutes to compile.
     let mut exports = ExportSection::new();
-    if let Some(reader) = input.exports.clone() {
-        reencoder
-            .parse_export_section(&mut exports, reader)
-            .map_err(encode_error)?;
-    }
     exports.export(FUEL_EXPORT, ExportKind::Global, layout.fuel);
     exports.export(SAVED_FUEL_EXPORT, ExportKind::Global, layout.saved_fuel);
     exports.export(STACK_EXPORT, ExportKind::Global, layout.depth);
@@ -330,6 +329,11 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         .collect();
     for &index in &state_globals {
         exports.export(&state_global_export(index), ExportKind::Global, index);
+    }
+    if let Some(reader) = input.exports.clone() {
+        reencoder
+            .parse_export_section(&mut exports, reader)
+            .map_err(encode_error)?;
     }
     module.section(&exports);
 

@@ -201,6 +201,12 @@ pub enum EngineError {
     /// process, not an outcome of the contract.
     #[error("{engine}: instance pool exhausted: {message}")]
     InstancePoolExhausted { engine: EngineKind, message: String },
+    /// The call ran past the session's wall-clock limit
+    /// ([`crate::host::HostState::deadline`]). It unwinds every frame of the
+    /// call, each rolled back, and becomes the call's outcome
+    /// ([`crate::CallError::Timeout`]): never an error of the run.
+    #[error("{engine}: the call ran past its wall-clock limit")]
+    Timeout { engine: EngineKind },
     #[error("{engine}: unknown error: {message}")]
     Unknown { engine: EngineKind, message: String },
     #[error("host invariant broken: {0}")]

@@ -1,10 +1,12 @@
 //! The shadow engine: the wasmi interpreter.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use wasmi::{
     AsContextMut, Caller, CompilationMode, Config, Extern, ExternType, Func, FuncType, Global,
-    Instance, Memory, Module, Store as WiStore, TrapCode, TypedFunc, Val, ValType,
+    Instance, Memory, Module, Store as WiStore, TrapCode, TypedFunc, TypedResumableCall, Val,
+    ValType,
 };
 
 use super::{
@@ -24,6 +26,12 @@ const KIND: EngineKind = EngineKind::Wasmi;
 /// determinism pass's limit always fires first.
 const MAX_RECURSION_DEPTH: usize = 1 << 20;
 const MAX_VALUE_STACK_BYTES: usize = 256 << 20;
+
+/// wasmi fuel a call gets at a time: when it runs out, the call looks at
+/// the clock and resumes or ends past its deadline. At wasmi's speed here
+/// (some 10^8 instructions a second) a slice lasts about 10 ms. wasmi's
+/// fuel only paces these checks: gas is the determinism pass's.
+const FUEL_SLICE: u64 = 1 << 20;
 
 fn unknown(error: impl std::fmt::Display) -> EngineError {
     EngineError::Unknown {
@@ -62,7 +70,8 @@ impl Engine for WasmiEngine {
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
             .floats(true)
-            .consume_fuel(false)
+            // Fuel paces the wall-clock checks of `rt_call`.
+            .consume_fuel(true)
             .compilation_mode(CompilationMode::Eager)
             .set_max_recursion_depth(MAX_RECURSION_DEPTH)
             .set_max_stack_height(MAX_VALUE_STACK_BYTES);
@@ -86,15 +95,16 @@ impl Engine for WasmiEngine {
     }
 
     fn new_store(&self, host: HostState) -> WasmiStore {
-        WasmiStore {
-            store: WiStore::new(
-                &self.engine,
-                StoreData {
-                    host,
-                    instances: Vec::new(),
-                },
-            ),
-        }
+        let mut store = WiStore::new(
+            &self.engine,
+            StoreData {
+                host,
+                instances: Vec::new(),
+            },
+        );
+        // Cannot fail: the engine consumes fuel. Calls refill it anyway.
+        let _ = store.set_fuel(FUEL_SLICE);
+        WasmiStore { store }
     }
 }
 
@@ -143,7 +153,7 @@ fn instantiate_at(
             module.width,
         )));
     }
-    let instantiate_error = |error: wasmi::Error| match map_call_error(error) {
+    let instantiate_error = |error: wasmi::Error| match map_call_error(&error) {
         CallFailure::Engine(EngineError::Unknown { message, .. }) => {
             CallFailure::Engine(EngineError::Instantiate {
                 engine: KIND,
@@ -308,7 +318,7 @@ fn to_val(value: Value) -> Val {
 }
 
 /// The explicit mapping of wasmi's errors.
-fn map_call_error(error: wasmi::Error) -> CallFailure {
+fn map_call_error(error: &wasmi::Error) -> CallFailure {
     if let Some(failure) = error.downcast_ref::<HostFailure>() {
         return match failure {
             HostFailure::Contract(host) => CallFailure::Trap(Trap::Host(host.clone())),
@@ -452,6 +462,13 @@ fn rt_set_state_global(
     handle.set(ctx, to_val(value)).map_err(unknown)
 }
 
+/// Gives the store `fuel` for the next slice of a call.
+fn refuel(ctx: &mut impl AsContextMut<Data = StoreData>, fuel: u64) -> Result<(), CallFailure> {
+    ctx.as_context_mut()
+        .set_fuel(fuel)
+        .map_err(|error| CallFailure::Engine(unknown(error)))
+}
+
 fn rt_call(
     ctx: &mut impl AsContextMut<Data = StoreData>,
     instance: InstanceId,
@@ -469,7 +486,27 @@ fn rt_call(
                 export: name.to_string(),
             })
         })?;
-    func.call(ctx, arg_len as i32).map_err(map_call_error)
+    let deadline = ctx.as_context_mut().data().host.deadline;
+    refuel(ctx, FUEL_SLICE)?;
+    let mut call = func
+        .call_resumable(&mut *ctx, arg_len as i32)
+        .map_err(|error| map_call_error(&error))?;
+    loop {
+        call = match call {
+            TypedResumableCall::Finished(result) => return Ok(result),
+            TypedResumableCall::HostTrap(trap) => return Err(map_call_error(trap.host_error())),
+            TypedResumableCall::OutOfFuel(paused) => {
+                if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    return Err(CallFailure::Engine(EngineError::Timeout { engine: KIND }));
+                }
+                let fuel = FUEL_SLICE.max(paused.required_fuel());
+                refuel(ctx, fuel)?;
+                paused
+                    .resume(&mut *ctx)
+                    .map_err(|error| map_call_error(&error))?
+            }
+        };
+    }
 }
 
 impl_runtime!(WasmiStore, this => &mut this.store);

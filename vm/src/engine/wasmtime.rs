@@ -4,6 +4,7 @@
 //! uninstrumented modules: the oracle the determinism pass is tested against.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use wasmtime::{
     AsContextMut, Caller, Config, Extern, Func, FuncType, Global, Instance,
@@ -75,6 +76,51 @@ fn pool_config(instances: u32) -> PoolingAllocationConfig {
     pool
 }
 
+/// How often an engine's epoch advances: the granularity of wall-clock
+/// limits. Compiled code checks the epoch at function entries and loop
+/// headers, a load and a compare.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// An epoch deadline no call reaches (the engine's epoch advances 100 times
+/// a second; `u64::MAX` itself would overflow wasmtime's addition).
+const NO_DEADLINE: u64 = u64::MAX / 2;
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] until the engine is
+/// dropped, from a thread that holds it only weakly.
+fn start_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("wasmtime-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(|_| ())
+        .map_err(|error| EngineError::Config {
+            engine: KIND,
+            message: format!("cannot start the epoch thread: {error}"),
+        })
+}
+
+/// The epoch deadline, in ticks from now, of a call that must end by
+/// `deadline`: 0 (the next check traps) once it has passed.
+fn epoch_ticks(deadline: Option<Instant>) -> u64 {
+    let Some(deadline) = deadline else {
+        return NO_DEADLINE;
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return 0;
+    }
+    // One tick more than the time left: the ticker's phase is not the
+    // call's, so the first tick may come at once.
+    let ticks = left.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) + 1;
+    u64::try_from(ticks).unwrap_or(NO_DEADLINE).min(NO_DEADLINE)
+}
+
 /// Table slots in the pool per instance slot.
 const POOL_TABLES_PER_INSTANCE: u32 = 2;
 
@@ -93,7 +139,10 @@ impl Engine for WasmtimeEngine {
     fn new(config: &EngineConfig) -> Result<Self, EngineError> {
         let mut wt = base_config(config);
         // The determinism pass canonicalizes NaNs itself, for both engines.
-        wt.cranelift_nan_canonicalization(false).consume_fuel(false);
+        // Epochs end calls past their wall-clock limit (`rt_call`).
+        wt.cranelift_nan_canonicalization(false)
+            .consume_fuel(false)
+            .epoch_interruption(true);
         if let Some(instances) = config.instance_pool {
             wt.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(instances)));
         }
@@ -101,6 +150,7 @@ impl Engine for WasmtimeEngine {
             engine: KIND,
             message: format!("{error:#}"),
         })?;
+        start_epoch_ticker(&engine)?;
         Ok(WasmtimeEngine {
             engine,
             pool_tables: config
@@ -135,15 +185,16 @@ impl Engine for WasmtimeEngine {
     }
 
     fn new_store(&self, host: HostState) -> WasmtimeStore {
-        WasmtimeStore {
-            store: WtStore::new(
-                &self.engine,
-                StoreData {
-                    host,
-                    instances: Vec::new(),
-                },
-            ),
-        }
+        let mut store = WtStore::new(
+            &self.engine,
+            StoreData {
+                host,
+                instances: Vec::new(),
+            },
+        );
+        // A store's epoch deadline starts as "now"; calls set their own.
+        store.set_epoch_deadline(NO_DEADLINE);
+        WasmtimeStore { store }
     }
 }
 
@@ -220,6 +271,11 @@ fn instantiate_at(
         }
         instantiate_failure(error)
     };
+    // Instantiation may run code (wasmtime compiles initializers): it gets the
+    // deadline of the call in progress, if any, and none otherwise.
+    let deadline = ctx.as_context().data().host.deadline;
+    ctx.as_context_mut()
+        .set_epoch_deadline(epoch_ticks(deadline));
     let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
     let missing = |export: &str| {
         CallFailure::Engine(EngineError::MissingExport {
@@ -458,6 +514,7 @@ fn map_call_error(error: wasmtime::Error) -> CallFailure {
         T::StackOverflow => {
             return CallFailure::Engine(EngineError::NativeStackOverflow { engine: KIND });
         }
+        T::Interrupt => return CallFailure::Engine(EngineError::Timeout { engine: KIND }),
         other => return CallFailure::Engine(unknown(format!("unexpected trap: {other}"))),
     })
 }
@@ -610,6 +667,11 @@ fn rt_call(
                 export: name.to_string(),
             })
         })?;
+    // Nested calls set the same absolute deadline again; wasmtime reloads
+    // it when the caller's code resumes.
+    let deadline = ctx.as_context().data().host.deadline;
+    ctx.as_context_mut()
+        .set_epoch_deadline(epoch_ticks(deadline));
     func.call(ctx, arg_len as i32).map_err(map_call_error)
 }
 
