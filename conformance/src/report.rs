@@ -40,7 +40,7 @@ fn debug_message(message: &str) -> String {
 
 /// `text` shown by `show`: whole up to 400 bytes, else its start (cut at a
 /// character boundary), its length in bytes and the start of its blake3.
-fn shortened(text: &str, show: impl Fn(&str) -> String) -> String {
+pub(crate) fn shortened(text: &str, show: impl Fn(&str) -> String) -> String {
     const SHOWN: usize = 400;
     if text.len() <= SHOWN {
         return show(text);

@@ -246,8 +246,20 @@ pub fn failure_report(scenario: &Scenario, report: &ScenarioReport) -> String {
     for contract in shown_contracts {
         let decl = &scenario.contracts[contract];
         text.push_str(&format!("  contract `{}`:\n", decl.name));
-        for line in decl.wat.lines().take(60) {
-            text.push_str(&format!("    {line}\n"));
+        // At most 60 lines, each shortened as long messages are: a
+        // contract's text can be megabytes on one line.
+        let lines = decl.wat.lines().count();
+        for line in decl.wat.lines().take(SHOWN_WAT_LINES) {
+            text.push_str(&format!(
+                "    {}\n",
+                crate::report::shortened(line, str::to_string)
+            ));
+        }
+        if lines > SHOWN_WAT_LINES {
+            text.push_str(&format!(
+                "    ... ({} more lines)\n",
+                lines - SHOWN_WAT_LINES
+            ));
         }
     }
     text.push_str(&format!(
@@ -256,6 +268,9 @@ pub fn failure_report(scenario: &Scenario, report: &ScenarioReport) -> String {
     ));
     text
 }
+
+/// Lines of a contract's text a divergence report shows.
+const SHOWN_WAT_LINES: usize = 60;
 
 /// The steps of `run` as rendered text (for `show`).
 pub fn render_run(scenario: &Scenario, run: &EngineRun) -> String {

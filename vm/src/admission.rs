@@ -30,6 +30,14 @@ pub struct Limits {
     /// Logical stack, in bytes, all active frames of one call may use
     /// ([`crate::determinism::stack`]).
     pub stack_budget: u64,
+    /// Most values a function's operand stack may hold at once: wasmi
+    /// translates locals and stack values into registers and cannot
+    /// translate a function that needs about 32,700, so this and
+    /// `max_function_locals` together stay below that.
+    pub max_operand_stack: u32,
+    /// Most targets (the default excluded) a `br_table` may have:
+    /// Cranelift's implementation limit in wasmtime 48.
+    pub max_br_table_targets: u32,
 }
 
 impl Default for Limits {
@@ -41,6 +49,8 @@ impl Default for Limits {
             max_function_locals: 10_000,
             max_call_depth: abi::MAX_CALL_DEPTH,
             stack_budget: crate::determinism::stack::STACK_BUDGET,
+            max_operand_stack: 22_000,
+            max_br_table_targets: 65_520,
         }
     }
 }
@@ -174,6 +184,22 @@ pub enum AdmissionError {
         limit: u32,
     },
     #[error(
+        "function {function} holds {height} values on its operand stack, more than the VM's limit of {limit}"
+    )]
+    OperandStackTooDeep {
+        function: u32,
+        height: u32,
+        limit: u32,
+    },
+    #[error(
+        "function {function} has a `br_table` of {targets} targets, more than the VM's limit of {limit}"
+    )]
+    BrTableTooLarge {
+        function: u32,
+        targets: u32,
+        limit: u32,
+    },
+    #[error(
         "function {function} uses `{instruction}`: tables and segments are immutable after instantiation"
     )]
     InstructionNotAllowed {
@@ -217,6 +243,8 @@ impl AdmissionError {
             AdmissionError::TableTooLarge { .. } => "table_too_large",
             AdmissionError::MutableReferenceGlobal { .. } => "mutable_reference_global",
             AdmissionError::TooManyLocals { .. } => "too_many_locals",
+            AdmissionError::OperandStackTooDeep { .. } => "operand_stack_too_deep",
+            AdmissionError::BrTableTooLarge { .. } => "br_table_too_large",
             AdmissionError::InstructionNotAllowed { .. } => "instruction_not_allowed",
         };
         rule.to_string()
@@ -307,7 +335,48 @@ pub fn admit(
     check_header(wasm)?;
     validate_features(wasm)?;
     let sections = Sections::read(wasm)?;
-    sections.check(limits, debug_imports)
+    let info = sections.check(limits, debug_imports)?;
+    check_operand_stacks(wasm, limits)?;
+    Ok(info)
+}
+
+/// Refuses a module with a function whose operand stack, as the validator
+/// follows it, gets deeper than [`Limits::max_operand_stack`]. Runs on a
+/// module that validated.
+fn check_operand_stacks(wasm: &[u8], limits: &Limits) -> Result<(), AdmissionError> {
+    let mut validator = Validator::new_with_features(allowed_features());
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(malformed)?;
+        let wasmparser::ValidPayload::Func(function, body) =
+            validator.payload(&payload).map_err(malformed)?
+        else {
+            continue;
+        };
+        let index = function.index;
+        let mut function = function.into_validator(Default::default());
+        for group in body.get_locals_reader().map_err(malformed)? {
+            let (count, ty) = group.map_err(malformed)?;
+            function
+                .define_locals(0, count, ty)
+                .map_err(|e| AdmissionError::Invalid(e.to_string()))?;
+        }
+        let mut operators = body.get_operators_reader().map_err(malformed)?;
+        while !operators.eof() {
+            let (operator, offset) = operators.read_with_offset().map_err(malformed)?;
+            function
+                .op(offset, &operator)
+                .map_err(|e| AdmissionError::Invalid(e.to_string()))?;
+            let height = function.operand_stack_height();
+            if height > limits.max_operand_stack {
+                return Err(AdmissionError::OperandStackTooDeep {
+                    function: index,
+                    height,
+                    limit: limits.max_operand_stack,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The magic number every module starts with.
@@ -418,6 +487,8 @@ struct Sections {
 struct BodyFacts {
     function: u32,
     locals: u64,
+    /// Targets of its largest `br_table`, the default excluded.
+    br_table_targets: u32,
     forbidden: Option<&'static str>,
 }
 
@@ -546,6 +617,13 @@ impl Sections {
                     function: body.function,
                     count,
                     limit: limits.max_function_locals,
+                });
+            }
+            if body.br_table_targets > limits.max_br_table_targets {
+                return Err(AdmissionError::BrTableTooLarge {
+                    function: body.function,
+                    targets: body.br_table_targets,
+                    limit: limits.max_br_table_targets,
                 });
             }
             if let Some(instruction) = body.forbidden {
@@ -816,9 +894,14 @@ fn body_facts(function: u32, body: &wasmparser::FunctionBody) -> Result<BodyFact
         locals += u64::from(count);
     }
     let mut forbidden = None;
+    let mut br_table_targets = 0;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !reader.eof() {
         let name = match reader.read().map_err(malformed)? {
+            Operator::BrTable { targets } => {
+                br_table_targets = br_table_targets.max(targets.len());
+                continue;
+            }
             Operator::TableSet { .. } => "table.set",
             Operator::TableGrow { .. } => "table.grow",
             Operator::TableFill { .. } => "table.fill",
@@ -834,6 +917,7 @@ fn body_facts(function: u32, body: &wasmparser::FunctionBody) -> Result<BodyFact
     Ok(BodyFacts {
         function,
         locals,
+        br_table_targets,
         forbidden,
     })
 }

@@ -307,3 +307,51 @@ fn messages_speak_to_contract_authors() {
         "exported function `f` has type () -> (i32); exported functions must be (i32) -> (i32)"
     );
 }
+
+/// A contract with a function holding `height` values on its operand stack
+/// beside 10,000 locals, and one with a `br_table` of `targets` targets.
+fn deep_and_wide(height: usize, targets: usize) -> String {
+    contract_with(&format!(
+        "(func (param i32) (local {}) {} unreachable)
+         (func (param i32) (block (br_table {} (local.get 0))))",
+        "i64 ".repeat(9_999),
+        "i32.const 1 ".repeat(height),
+        "0 ".repeat(targets + 1)
+    ))
+}
+
+#[test]
+fn engine_limits_bound_operand_stacks_and_branch_tables() {
+    let limits = Limits::default();
+    assert_eq!(
+        (limits.max_operand_stack, limits.max_br_table_targets),
+        (22_000, 65_520)
+    );
+    for (height, targets) in [(21_999, 65_519), (22_000, 65_520)] {
+        admit_wat(&deep_and_wide(height, targets)).expect("at the limits");
+    }
+    assert_eq!(
+        rejected(&deep_and_wide(22_001, 1)),
+        AdmissionError::OperandStackTooDeep {
+            function: 0,
+            height: 22_001,
+            limit: 22_000
+        }
+    );
+    assert_eq!(
+        rejected(&deep_and_wide(1, 65_521)),
+        AdmissionError::BrTableTooLarge {
+            function: 1,
+            targets: 65_521,
+            limit: 65_520
+        }
+    );
+    assert_eq!(
+        rejected(&deep_and_wide(1, 65_521)).rule(),
+        "br_table_too_large"
+    );
+    assert_eq!(
+        rejected(&deep_and_wide(22_001, 1)).to_string(),
+        "function 0 holds 22001 values on its operand stack, more than the VM's limit of 22000"
+    );
+}
