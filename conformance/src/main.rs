@@ -199,10 +199,8 @@ fn arg_file(path: &Path) -> Result<Vec<u8>, InputError> {
 }
 
 fn load_contract(path: &Path) -> Result<(Vec<u8>, String), InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes = conformance::scenario::read_bounded_bytes(path)
+        .map_err(|error| InputError::Usage(format!("cannot read {}: {error}", path.display())))?;
     if bytes.starts_with(b"\0asm") {
         let text = wasmprinter::print_bytes(&bytes).unwrap_or_else(|_| "(binary module)".into());
         return Ok((bytes, text));

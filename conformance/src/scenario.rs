@@ -77,7 +77,7 @@ fn rust_contract_path(corpus: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 /// Reads at most [`MAX_FILE_BYTES`] of `path`.
-fn read_bounded_bytes(path: &Path) -> Result<Vec<u8>, String> {
+pub fn read_bounded_bytes(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();

@@ -51,13 +51,14 @@ fn expect(args: &[&str], code: i32, needles: &[&str]) {
 const OURS: &str = "wasmtime,wasmi";
 const COUNTER: &str = "corpus/contracts/counter.wat";
 
-/// A scenario of one inline contract (`body` inside its module) and one
-/// call of `f` with `gas`, after `session`.
+/// A scenario of one inline contract (`body`, imports first, then its
+/// memory and argument buffer) and one call of `f` with `gas`, after
+/// `session`.
 fn scenario(name: &str, session: &str, body: &str, arg: &str, gas: &str) -> String {
     file(
         name,
         format!(
-            "{session}\n[contract.a]\nwat = '''(module (memory (export \"memory\") 2) (global (export \"A\") i32 (i32.const 0))\n{body})'''\n\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\narg = \"{arg}\"\ngas = {gas}\n"
+            "{session}\n[contract.a]\nwat = '''(module\n{body}\n(memory (export \"memory\") 2) (global (export \"A\") i32 (i32.const 0)))'''\n\n[[step]]\ndeploy = \"a\"\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\narg = \"{arg}\"\ngas = {gas}\n"
         )
         .as_bytes(),
     )
