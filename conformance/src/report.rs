@@ -57,6 +57,17 @@ pub(crate) fn shortened(text: &str, show: impl Fn(&str) -> String) -> String {
     )
 }
 
+/// A function name as reports print it: as it is, or quoted with escapes
+/// when it holds control characters (a contract may call a name of 64 KiB
+/// of zero bytes).
+fn printable_name(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        format!("{name:?}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// What an outcome left out past the retained bound.
 fn omitted_items(omitted: &runner_protocol::Omitted) -> String {
     format!(
@@ -98,7 +109,7 @@ fn tree(out: &mut String, base: &str, tree: &CallTree, depth: usize, names: &Nam
         out,
         "{indent}{} {}({}) gas {}/{} -> {outcome}",
         names.of(&runner_protocol::ContractId(tree.contract.0)),
-        tree.function,
+        printable_name(&tree.function),
         tree.arg,
         tree.gas_spent,
         tree.gas_limit,

@@ -38,6 +38,9 @@ pub struct Limits {
     /// Most targets (the default excluded) a `br_table` may have:
     /// Cranelift's implementation limit in wasmtime 48.
     pub max_br_table_targets: u32,
+    /// Most exports a module may have, of every kind: production's parser
+    /// (wasmparser under Dusk's wasmtime 21) refuses more.
+    pub max_exports: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             stack_budget: crate::determinism::stack::STACK_BUDGET,
             max_operand_stack: 22_000,
             max_br_table_targets: 65_520,
+            max_exports: 100_000,
         }
     }
 }
@@ -183,6 +187,8 @@ pub enum AdmissionError {
         count: u64,
         limit: u32,
     },
+    #[error("has {count} exports, more than the VM's limit of {limit}")]
+    TooManyExports { count: usize, limit: usize },
     #[error(
         "function {function} holds {height} values on its operand stack, more than the VM's limit of {limit}"
     )]
@@ -243,6 +249,7 @@ impl AdmissionError {
             AdmissionError::TableTooLarge { .. } => "table_too_large",
             AdmissionError::MutableReferenceGlobal { .. } => "mutable_reference_global",
             AdmissionError::TooManyLocals { .. } => "too_many_locals",
+            AdmissionError::TooManyExports { .. } => "too_many_exports",
             AdmissionError::OperandStackTooDeep { .. } => "operand_stack_too_deep",
             AdmissionError::BrTableTooLarge { .. } => "br_table_too_large",
             AdmissionError::InstructionNotAllowed { .. } => "instruction_not_allowed",
@@ -583,6 +590,12 @@ impl Sections {
     }
 
     fn check(self, limits: &Limits, debug_imports: bool) -> Result<ModuleInfo, AdmissionError> {
+        if self.exports.len() > limits.max_exports {
+            return Err(AdmissionError::TooManyExports {
+                count: self.exports.len(),
+                limit: limits.max_exports,
+            });
+        }
         for export in &self.exports {
             if export.name.starts_with(RESERVED_PREFIX) {
                 return Err(AdmissionError::ReservedName {

@@ -355,3 +355,33 @@ fn engine_limits_bound_operand_stacks_and_branch_tables() {
         "function 0 holds 22001 values on its operand stack, more than the VM's limit of 22000"
     );
 }
+
+/// A contract exporting its one function `count - 2` times, beside its
+/// memory and argument buffer.
+fn exporting(count: usize) -> String {
+    let names: String = (0..count - 2)
+        .map(|i| format!("(export \"e{i}\" (func 0))"))
+        .collect();
+    format!(
+        r#"(module (func (param i32) (result i32) i32.const 0) {names}
+            (memory (export "memory") 2) (global (export "A") i32 (i32.const 0)))"#
+    )
+}
+
+#[test]
+fn exports_are_bounded_as_production_bounds_them() {
+    // Production (piecrust 0.32.2 and 0.31.0, through their runners)
+    // deploys 100,000 exports and refuses 100,001: "exports count exceeds
+    // limit of 100000".
+    assert_eq!(Limits::default().max_exports, 100_000);
+    let info = admit_wat(&exporting(100_000)).expect("at the limit");
+    assert_eq!(info.exports.len(), 99_998);
+    assert_eq!(
+        rejected(&exporting(100_001)),
+        AdmissionError::TooManyExports {
+            count: 100_001,
+            limit: 100_000
+        }
+    );
+    assert_eq!(rejected(&exporting(100_001)).rule(), "too_many_exports");
+}
