@@ -207,10 +207,13 @@ pub fn deploy_outcome(
                 },
                 // An engine that cannot compile a module rejects it: the
                 // comparison then shows which engine accepted it.
-                DeployError::Engine(EngineError::Compile { .. }) => DeployFailure::Rejected {
-                    message: error.to_string(),
-                    rule: Some("engine_compile".into()),
-                },
+                // Reports name the engine already: its message alone.
+                DeployError::Engine(EngineError::Compile { message, .. }) => {
+                    DeployFailure::Rejected {
+                        message: format!("compilation failed: {message}"),
+                        rule: Some("engine_compile".into()),
+                    }
+                }
                 DeployError::Engine(other) => return Err(other.clone()),
                 DeployError::DuplicateId(_) => DeployFailure::DuplicateId,
                 DeployError::InstantiationTrap { trap } => match trap_kind(trap) {
