@@ -96,13 +96,17 @@ enum Command {
     },
     /// Run an oracle on a saved input.
     Replay {
+        /// The oracle the input was found by.
         #[arg(long, value_enum)]
         target: Target,
+        /// A deliberately wrong shadow engine, to see the oracle find it.
         #[arg(long, value_enum)]
         fault: Option<FaultChoice>,
         /// The production engine run beside ours, or `none`.
         #[arg(long, default_value = "piecrust-0.32.2")]
         production: String,
+        /// The saved input: a libFuzzer artifact, a seed, or a finding's
+        /// `input` file.
         input: PathBuf,
     },
 }
