@@ -6,6 +6,7 @@
 use std::marker::PhantomData;
 
 use vm::abi::ARGBUF_LEN;
+use vm::admission::Limits;
 use vm::determinism::InstrumentedModule;
 use vm::engine::{
     CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Value,
@@ -152,9 +153,9 @@ impl<E: Engine, F: Fault> Engine for Faulty<E, F> {
     type Module = E::Module;
     type Store = FaultyStore<E::Store, F>;
 
-    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+    fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
         Ok(Faulty {
-            inner: E::new(config)?,
+            inner: E::new(config, limits)?,
             fault: PhantomData,
         })
     }
@@ -232,8 +233,8 @@ impl<E: Engine> Engine for RejectsLargeModules<E> {
     type Module = E::Module;
     type Store = E::Store;
 
-    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
-        Ok(RejectsLargeModules(E::new(config)?))
+    fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
+        Ok(RejectsLargeModules(E::new(config, limits)?))
     }
 
     fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError> {

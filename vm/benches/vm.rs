@@ -177,7 +177,7 @@ fn module_of_size(bytes: usize) -> Vec<u8> {
 
 fn prepare<E: Engine>(c: &mut Criterion, name: &str, wasm: &[u8], label: &str) {
     let config = VmConfig::default();
-    let engine = E::new(&config.engine).expect("engine");
+    let engine = E::new(&config.engine, &config.limits).expect("engine");
     c.bench_function(&format!("prepare/{label}/{name}"), |b| {
         b.iter(|| {
             let info =

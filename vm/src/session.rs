@@ -161,7 +161,7 @@ pub struct Vm<E: Engine> {
 impl<E: Engine> Vm<E> {
     pub fn new(config: VmConfig) -> Result<Self, EngineError> {
         Ok(Vm {
-            engine: E::new(&config.engine)?,
+            engine: E::new(&config.engine, &config.limits)?,
             cache: BytecodeCache::new(config.module_cache_capacity),
             config,
             compiled: AtomicU64::new(0),

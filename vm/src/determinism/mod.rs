@@ -102,8 +102,6 @@ pub struct InstrumentedModule {
     pub width: PtrWidth,
     /// The contract's mutable globals, by index: they are contract state.
     pub state_globals: Vec<u32>,
-    /// Size of the dirty-page map, in bytes.
-    pub dirty_map_len: u64,
 }
 
 /// Indices the rewritten code refers to.
@@ -371,6 +369,5 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         imports: info.imports.clone(),
         width,
         state_globals,
-        dirty_map_len,
     })
 }

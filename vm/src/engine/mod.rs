@@ -92,6 +92,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::admission::Limits;
 use crate::determinism::InstrumentedModule;
 use crate::determinism::stack::NATIVE_STACK_LIMIT;
 use crate::host::{HostError, HostState};
@@ -297,7 +298,9 @@ pub trait Engine: Sized {
     type Module: Clone;
     type Store: Store<Module = Self::Module>;
 
-    fn new(config: &EngineConfig) -> Result<Self, EngineError>;
+    /// An engine for modules admitted under `limits` (the instance pool,
+    /// where there is one, sizes its slots from them).
+    fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError>;
 
     /// Compiles an instrumented module.
     fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError>;

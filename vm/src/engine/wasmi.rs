@@ -52,7 +52,10 @@ impl Engine for WasmiEngine {
     type Module = WasmiModule;
     type Store = WasmiStore;
 
-    fn new(_config: &EngineConfig) -> Result<Self, EngineError> {
+    fn new(
+        _config: &EngineConfig,
+        _limits: &crate::admission::Limits,
+    ) -> Result<Self, EngineError> {
         let mut config = Config::default();
         config
             .wasm_mutable_global(true)

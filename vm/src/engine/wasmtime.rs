@@ -17,6 +17,7 @@ use super::{
     Value, VmGlobal,
 };
 use crate::abi::{self, HostImport};
+use crate::admission::Limits;
 use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
@@ -52,11 +53,11 @@ fn base_config(config: &EngineConfig) -> Config {
     wt
 }
 
-/// Memory and tables the pool keeps per slot. Every contract memory fits:
-/// admission caps memories at 4,096 pages and tables at 65,536 elements.
-/// An instrumented module has two memories (the contract's and the
-/// dirty-page map) and any number of tables, up to the pool's total.
-fn pool_config(instances: u32) -> PoolingAllocationConfig {
+/// Memory and tables the pool keeps per slot, from the limits admission
+/// enforces, so that every admitted contract fits. An instrumented module
+/// has two memories (the contract's and the dirty-page map) and any number
+/// of tables, up to the pool's total.
+fn pool_config(instances: u32, limits: &Limits) -> PoolingAllocationConfig {
     let tables = instances.saturating_mul(POOL_TABLES_PER_INSTANCE);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(instances)
@@ -64,8 +65,11 @@ fn pool_config(instances: u32) -> PoolingAllocationConfig {
         .total_tables(tables)
         .max_memories_per_module(2)
         .max_tables_per_module(tables)
-        .max_memory_size(256 << 20)
-        .table_elements(65_536)
+        .max_memory_size(
+            usize::try_from(limits.max_memory_pages.saturating_mul(abi::WASM_PAGE))
+                .unwrap_or(usize::MAX),
+        )
+        .table_elements(usize::try_from(limits.max_table_elements).unwrap_or(usize::MAX))
         // VM contexts of large modules (many functions or globals) fit;
         // it is address space, touched only as used.
         .max_core_instance_size(64 << 20)
@@ -136,7 +140,7 @@ impl Engine for WasmtimeEngine {
     type Module = WasmtimeModule;
     type Store = WasmtimeStore;
 
-    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+    fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
         let mut wt = base_config(config);
         // The determinism pass canonicalizes NaNs itself, for both engines.
         // Epochs end calls past their wall-clock limit (`rt_call`).
@@ -144,7 +148,9 @@ impl Engine for WasmtimeEngine {
             .consume_fuel(false)
             .epoch_interruption(true);
         if let Some(instances) = config.instance_pool {
-            wt.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(instances)));
+            wt.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(
+                instances, limits,
+            )));
         }
         let engine = wasmtime::Engine::new(&wt).map_err(|error| EngineError::Config {
             engine: KIND,
