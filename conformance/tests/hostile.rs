@@ -48,6 +48,13 @@ fn expect(args: &[&str], code: i32, needles: &[&str]) {
     assert!(!text.contains("panicked"), "{args:?}:\n{text}");
 }
 
+/// Writes a scenario file `name` and runs `show` on our engines, insisting
+/// as [`expect`] does.
+fn show_scenario(name: &str, text: &[u8], code: i32, needles: &[&str]) {
+    let path = file(name, text);
+    expect(&["show", &path, "--engine", OURS], code, needles);
+}
+
 const OURS: &str = "wasmtime,wasmi";
 const COUNTER: &str = "corpus/contracts/counter.wat";
 
@@ -275,15 +282,19 @@ fn a_scenario_shown_from_another_folder_finds_its_contracts() {
 
 #[test]
 fn a_scenario_that_is_not_toml() {
-    let path = file("syntax.toml", b"[contract.a\nwat = 1\n");
-    expect(&["show", &path, "--engine", OURS], 2, &["syntax.toml:1:"]);
+    show_scenario(
+        "syntax.toml",
+        b"[contract.a\nwat = 1\n",
+        2,
+        &["syntax.toml:1:"],
+    );
 }
 
 #[test]
 fn a_scenario_nested_past_the_parser_s_depth() {
-    let path = file("deep.toml", format!("x = {}", "[".repeat(200)).as_bytes());
-    expect(
-        &["show", &path, "--engine", OURS],
+    show_scenario(
+        "deep.toml",
+        format!("x = {}", "[".repeat(200)).as_bytes(),
         2,
         &["deep.toml:1:", "recursion"],
     );
@@ -291,12 +302,9 @@ fn a_scenario_nested_past_the_parser_s_depth() {
 
 #[test]
 fn a_scenario_with_an_unknown_field() {
-    let path = file(
+    show_scenario(
         "unknown.toml",
         b"[contract.a]\nwat = '(module)'\ncolour = 1\n\n[[step]]\ndeploy = \"a\"\n",
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
         2,
         &["unknown.toml:", "colour"],
     );
@@ -322,22 +330,11 @@ fn a_contract_file_outside_the_corpus() {
 #[test]
 fn host_data_and_an_owner_past_the_argument_buffer() {
     let long = format!("zeros:{}", 65_537);
-    let path = file(
-        "hd.toml",
-        format!("[session]\nhost_data = {{ k = \"{long}\" }}\n\n[contract.a]\nwat = '(module)'\n\n[[step]]\ndeploy = \"a\"\n").as_bytes(),
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
-        2,
-        &["hd.toml:2: host data `k` of 65537 bytes does not fit"],
-    );
-    let path = file(
+    show_scenario("hd.toml", format!("[session]\nhost_data = {{ k = \"{long}\" }}\n\n[contract.a]\nwat = '(module)'\n\n[[step]]\ndeploy = \"a\"\n").as_bytes(), 2, &["hd.toml:2: host data `k` of 65537 bytes does not fit"]);
+    show_scenario(
         "owner.toml",
         format!("[contract.a]\nwat = '(module)'\nowner = \"{long}\"\n\n[[step]]\ndeploy = \"a\"\n")
             .as_bytes(),
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
         2,
         &["owner.toml:", "65537"],
     );
@@ -345,19 +342,11 @@ fn host_data_and_an_owner_past_the_argument_buffer() {
 
 #[test]
 fn inline_wat_errors_point_at_the_line_in_the_scenario() {
-    let path = file(
-        "wat.toml",
-        b"description = \"x\"\n\n[contract.a]\nwat = '''\n(module\n  (memory 1)\n  (func (export \"f\") (param i32) (result i32)\n     i32.const 0 i32.bogus))\n'''\n\n[[step]]\ndeploy = \"a\"\n",
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
-        2,
-        &[
+    show_scenario("wat.toml", b"description = \"x\"\n\n[contract.a]\nwat = '''\n(module\n  (memory 1)\n  (func (export \"f\") (param i32) (result i32)\n     i32.const 0 i32.bogus))\n'''\n\n[[step]]\ndeploy = \"a\"\n", 2, &[
             "wat.toml:8: contract `a`: invalid WAT",
             "wat.toml:8:18",
             "i32.const 0 i32.bogus",
-        ],
-    );
+        ]);
 }
 
 #[test]
@@ -378,11 +367,7 @@ fn a_step_timeout_of_zero() {
 
 #[test]
 fn a_call_before_its_deploy() {
-    let path = file(
-        "early.toml",
-        b"[contract.a]\nwat = '(module)'\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\n\n[[step]]\ndeploy = \"a\"\n",
-    );
-    expect(&["show", &path, "--engine", OURS], 2, &["early.toml:4:"]);
+    show_scenario("early.toml", b"[contract.a]\nwat = '(module)'\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\n\n[[step]]\ndeploy = \"a\"\n", 2, &["early.toml:4:"]);
 }
 
 // --- modules: a refusal is an outcome the engines agree on ---
@@ -400,12 +385,9 @@ fn bytes_that_do_not_start_as_a_module() {
         "{text}"
     );
     assert!(!text.contains("expected=["), "{text}");
-    let path = file(
+    show_scenario(
         "empty.toml",
         b"[contract.a]\nwasm = \"\"\n\n[[step]]\ndeploy = \"a\"\n",
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
         0,
         &["it starts with nothing (0 bytes)"],
     );
@@ -413,15 +395,7 @@ fn bytes_that_do_not_start_as_a_module() {
 
 #[test]
 fn a_module_without_memory_and_one_past_the_page_cap() {
-    let path = file(
-        "modules.toml",
-        b"[contract.none]\nwat = '(module)'\n[contract.big]\nwat = '(module (memory 4097))'\n\n[[step]]\ndeploy = \"none\"\n\n[[step]]\ndeploy = \"big\"\n",
-    );
-    expect(
-        &["show", &path, "--engine", OURS],
-        0,
-        &["rejected", "== engines agree"],
-    );
+    show_scenario("modules.toml", b"[contract.none]\nwat = '(module)'\n[contract.big]\nwat = '(module (memory 4097))'\n\n[[step]]\ndeploy = \"none\"\n\n[[step]]\ndeploy = \"big\"\n", 0, &["rejected", "== engines agree"]);
 }
 
 // --- runtime abuse: bounded outcomes, the same on both engines ---

@@ -45,6 +45,16 @@ fn scenario() -> Scenario {
     .expect("loads")
 }
 
+/// A call of `function` on the zero contract with no argument.
+fn call_of(function: &str, gas: u64) -> CallRequest {
+    CallRequest {
+        contract: ContractId([0; 32]),
+        function: function.into(),
+        arg: Bytes::default(),
+        gas,
+    }
+}
+
 fn open(binary: PathBuf) -> Result<(), DriverError> {
     process(binary).open_session(&session_request(&scenario()))
 }
@@ -109,12 +119,7 @@ fn a_runner_that_hangs_times_out() {
         .expect("opens");
     let started = std::time::Instant::now();
     let outcome = runner
-        .call(&CallRequest {
-            contract: ContractId([0; 32]),
-            function: "f".into(),
-            arg: Bytes::default(),
-            gas: 1,
-        })
+        .call(&call_of("f", 1))
         .expect("a step past its limit has an outcome");
     assert!(started.elapsed() < Duration::from_secs(10));
     let CallResult::Failed(failure) = &outcome.result else {
@@ -135,16 +140,9 @@ fn a_runner_that_hangs_times_out() {
         "nothing else of a timed-out call is seen"
     );
     // The session is lost with the process: its later steps time out at
-    // once, and a new session starts a new process.
+    // once.
     let started = std::time::Instant::now();
-    let later = runner
-        .call(&CallRequest {
-            contract: ContractId([0; 32]),
-            function: "g".into(),
-            arg: Bytes::default(),
-            gas: 7,
-        })
-        .expect("an outcome");
+    let later = runner.call(&call_of("g", 7)).expect("an outcome");
     assert!(started.elapsed() < Duration::from_millis(500));
     assert_eq!(
         later,
@@ -188,12 +186,7 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
         .open_session(&session_request(&scenario()))
         .expect("opens");
     let outcome = runner
-        .call(&CallRequest {
-            contract: ContractId([0; 32]),
-            function: "f".into(),
-            arg: Bytes::default(),
-            gas: 1,
-        })
+        .call(&call_of("f", 1))
         .expect("a crash is the call's outcome");
     match outcome.result {
         CallResult::Failed(failure) => {
