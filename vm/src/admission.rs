@@ -340,50 +340,54 @@ pub fn admit(
     debug_imports: bool,
 ) -> Result<ModuleInfo, AdmissionError> {
     check_header(wasm)?;
-    validate_features(wasm)?;
+    let deepest = validate_features(wasm, limits)?;
     let sections = Sections::read(wasm)?;
     let info = sections.check(limits, debug_imports)?;
-    check_operand_stacks(wasm, limits)?;
+    if let Some((function, height)) = deepest {
+        return Err(AdmissionError::OperandStackTooDeep {
+            function,
+            height,
+            limit: limits.max_operand_stack,
+        });
+    }
     Ok(info)
 }
 
-/// Refuses a module with a function whose operand stack, as the validator
-/// follows it, gets deeper than [`Limits::max_operand_stack`]. Runs on a
-/// module that validated.
-fn check_operand_stacks(wasm: &[u8], limits: &Limits) -> Result<(), AdmissionError> {
-    let mut validator = Validator::new_with_features(allowed_features());
+/// Validates `wasm` with `features`, following each function's operand
+/// stack as the validator sees it: the first function whose stack gets
+/// deeper than `max_stack` values, and how deep, if there is one.
+fn validate(
+    wasm: &[u8],
+    features: WasmFeatures,
+    max_stack: u32,
+) -> Result<Option<(u32, u32)>, wasmparser::BinaryReaderError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut too_deep = None;
     for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(malformed)?;
-        let wasmparser::ValidPayload::Func(function, body) =
-            validator.payload(&payload).map_err(malformed)?
-        else {
+        let payload = payload?;
+        let wasmparser::ValidPayload::Func(function, body) = validator.payload(&payload)? else {
             continue;
         };
         let index = function.index;
         let mut function = function.into_validator(Default::default());
-        for group in body.get_locals_reader().map_err(malformed)? {
-            let (count, ty) = group.map_err(malformed)?;
-            function
-                .define_locals(0, count, ty)
-                .map_err(|e| AdmissionError::Invalid(e.to_string()))?;
+        let mut locals = body.get_locals_reader()?;
+        for _ in 0..locals.get_count() {
+            let offset = locals.original_position();
+            let (count, ty) = locals.read()?;
+            function.define_locals(offset, count, ty)?;
         }
-        let mut operators = body.get_operators_reader().map_err(malformed)?;
+        let mut operators = body.get_operators_reader()?;
         while !operators.eof() {
-            let (operator, offset) = operators.read_with_offset().map_err(malformed)?;
-            function
-                .op(offset, &operator)
-                .map_err(|e| AdmissionError::Invalid(e.to_string()))?;
+            let (operator, offset) = operators.read_with_offset()?;
+            function.op(offset, &operator)?;
             let height = function.operand_stack_height();
-            if height > limits.max_operand_stack {
-                return Err(AdmissionError::OperandStackTooDeep {
-                    function: index,
-                    height,
-                    limit: limits.max_operand_stack,
-                });
+            if height > max_stack && too_deep.is_none() {
+                too_deep = Some((index, height));
             }
         }
+        operators.finish()?;
     }
-    Ok(())
+    Ok(too_deep)
 }
 
 /// The magic number every module starts with.
@@ -412,13 +416,16 @@ fn check_header(wasm: &[u8]) -> Result<(), AdmissionError> {
 
 /// Validates with the allow-list; names the first forbidden feature that a
 /// module needs when that is why it fails.
-fn validate_features(wasm: &[u8]) -> Result<(), AdmissionError> {
+///
+/// A valid module's result is what [`validate`] found of its operand
+/// stacks, so that the module is validated once.
+fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>, AdmissionError> {
     if Parser::is_component(wasm) {
         return Err(AdmissionError::Component);
     }
     let allowed = allowed_features();
-    let error = match Validator::new_with_features(allowed).validate_all(wasm) {
-        Ok(_) => return Ok(()),
+    let error = match validate(wasm, allowed, limits.max_operand_stack) {
+        Ok(deepest) => return Ok(deepest),
         Err(error) => error,
     };
     for &(feature, name) in FORBIDDEN_FEATURES {
