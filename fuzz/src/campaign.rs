@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Unstructured;
 use serde::Serialize;
-use vm::admission::Limits;
+use vm::limits::Limits;
 use vm::{Vm, VmConfig, WasmiEngine};
 
 use crate::faulty::{ArgbufBound, ExtraGas, Faulty, FlipNan, OutputBound};
@@ -148,7 +148,7 @@ impl JudgeEngines {
     fn new(fault: Option<FaultChoice>) -> Result<Self, String> {
         let engines = Engines::new()?;
         let config = engines.config.clone();
-        let error = |e: vm::engine::EngineError| e.to_string();
+        let error = |e: vm::failure::EngineError| e.to_string();
         let shadow = match fault {
             None => Shadow::Correct,
             Some(FaultChoice::ExtraGas) => Shadow::ExtraGas(Vm::new(config).map_err(error)?),

@@ -6,13 +6,11 @@
 use std::marker::PhantomData;
 
 use vm::abi::ARGBUF_LEN;
-use vm::admission::Limits;
 use vm::determinism::InstrumentedModule;
-use vm::engine::{
-    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Value,
-    VmGlobal,
-};
+use vm::engine::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
+use vm::failure::{CallFailure, EngineError, EngineKind};
 use vm::host::HostState;
+use vm::limits::Limits;
 
 /// What a wrong engine gets wrong.
 pub trait Fault: 'static {

@@ -6,7 +6,8 @@ use runner_protocol::FailureKind;
 use runner_protocol::outcome::CallResult;
 use runner_protocol::{Bytes, CallOutcome, Difference, compare_calls, compare_deploys};
 use serde::Serialize;
-use vm::engine::{Engine, EngineError, Trap};
+use vm::engine::Engine;
+use vm::failure::{EngineError, Trap};
 use vm::oracle::NativeFuelOracle;
 use vm::{
     CallError, DeployError, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine, normalize,
@@ -678,7 +679,7 @@ pub fn known_contracts(corpus: &std::path::Path) -> Result<Vec<generate::KnownCo
     let mut known = Vec::new();
     for path in files {
         let wasm = wat::parse_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let info = vm::admission::admit(&wasm, &vm::admission::Limits::default(), true)
+        let info = vm::admission::admit(&wasm, &vm::limits::Limits::default(), true)
             .map_err(|e| format!("{}: not admitted: {e}", path.display()))?;
         let exports: Vec<String> = info.exports.into_iter().filter(|e| e != "init").collect();
         if !exports.is_empty() {

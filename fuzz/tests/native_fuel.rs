@@ -19,7 +19,8 @@ use fuzz::generate::{self, Case, CaseCall};
 use fuzz::oracle::{self, DiscardCause, Engines, Verdict};
 use fuzz::production::Production;
 use proptest::prelude::*;
-use vm::admission::{self, Limits};
+use vm::admission;
+use vm::limits::Limits;
 
 const GAS_LIMITS: [u64; 10] = [0, 1, 2, 3, 7, 20, 64, 300, 5_000, 200_000];
 

@@ -389,3 +389,12 @@ mod tests {
         );
     }
 }
+
+/// An event a contract emitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub source: ContractId,
+    pub topic: String,
+    #[serde(with = "hex_vec")]
+    pub data: Vec<u8>,
+}

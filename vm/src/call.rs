@@ -5,58 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
-use crate::abi::{ARGBUF_LEN, CallErrorCode};
+use crate::abi::ARGBUF_LEN;
 use crate::determinism::AbortCode;
-use crate::engine::{CallFailure, EngineError, InstanceId, Runtime, Trap, VmGlobal};
+use crate::engine::{InstanceId, Runtime, VmGlobal};
+use crate::failure::{CallError, CallFailure, EngineError, HostError, HostFailure, Trap};
 use crate::gas::GasCounter;
-use crate::host::{self, Frame, HostError, HostFailure};
+use crate::host::{self, Frame};
 use crate::trace::{FrameOutcome, TracedBytes};
-
-/// Why a call did not produce output. What a contract author sees.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum CallError {
-    #[error("panic: {message}")]
-    Panic { message: String },
-    #[error("out of gas")]
-    OutOfGas,
-    #[error("trap: {trap}")]
-    Trap { trap: Trap },
-    #[error("host function failed: {error}")]
-    Host { error: HostError },
-    #[error("no contract with id {id}")]
-    DoesNotExist { id: String },
-    #[error("the contract has no exported function `{name}`")]
-    MissingFunction { name: String },
-    #[error("`init` runs only at deploy")]
-    InitNotCallable,
-    #[error("call depth would exceed {max}")]
-    DepthExceeded { max: usize },
-    #[error("input of {len} bytes does not fit the 65536-byte argument buffer")]
-    InputTooLarge { len: usize },
-    #[error("the contract returned output length {len}, outside 0..=65536")]
-    OutputLength { len: i32 },
-    /// The top-level call ran past its wall-clock limit: every frame was
-    /// abandoned and rolled back. Never seen by a calling contract, and
-    /// not deterministic: a slower machine may time out where a faster
-    /// one finishes.
-    #[error("the call ran past its wall-clock limit of {limit:?}")]
-    Timeout { limit: std::time::Duration },
-}
-
-impl CallError {
-    /// The code a calling contract sees for this failure of its callee.
-    pub fn code(&self) -> CallErrorCode {
-        match self {
-            CallError::Panic { .. } => CallErrorCode::Panic,
-            CallError::OutOfGas => CallErrorCode::OutOfGas,
-            CallError::DoesNotExist { .. } => CallErrorCode::DoesNotExist,
-            _ => CallErrorCode::Unknown,
-        }
-    }
-}
 
 /// The contract-visible error of a failed execution. A failure while no gas
 /// remains is out-of-gas, whatever raised it.

@@ -9,67 +9,19 @@ use runner_protocol::Retainer;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use serde::{Deserialize, Serialize};
-
 use crate::abi::{
-    self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, HostImport, INIT_EXPORT,
+    self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, Event, HostImport, INIT_EXPORT,
     PtrWidth,
 };
-use crate::admission::Limits;
-use crate::call::{self, CallError, FrameRequest};
+use crate::call::{self, FrameRequest};
 use crate::determinism::DIRTY_PAGE_SHIFT;
-use crate::engine::{EngineError, InstanceId, Runtime, Value, VmGlobal};
+use crate::engine::{InstanceId, Runtime, Value, VmGlobal};
+use crate::failure::{CallError, EngineError, HostError, HostFailure};
 use crate::gas::GasCounter;
+use crate::limits::Limits;
 use crate::query::QueryRegistry;
 use crate::state::Journal;
 use crate::trace::TraceBuilder;
-
-/// Why a host function made its calling contract fail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "error")]
-pub enum HostError {
-    #[error("panic: {message}")]
-    Panic { message: String },
-    #[error("out of gas")]
-    OutOfGas,
-    #[error("pointer range [{start:#x}, +{len}) is outside memory of {memory_len} bytes")]
-    MemoryRange {
-        start: u64,
-        len: u64,
-        memory_len: u64,
-    },
-    #[error("length {len} exceeds the 65536-byte argument buffer")]
-    ArgbufLength { len: u64 },
-    #[error("{what} is not valid UTF-8")]
-    InvalidUtf8 { what: String },
-    #[error("the session has no feeder")]
-    NoFeeder,
-    #[error("no host query named `{name}`")]
-    UnknownQuery { name: String },
-    #[error("host query output of {len} bytes does not fit the argument buffer")]
-    QueryOutputTooLong { len: u64 },
-}
-
-/// A host function's failure: the contract's doing, or the engine's.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum HostFailure {
-    #[error(transparent)]
-    Contract(HostError),
-    #[error(transparent)]
-    Engine(EngineError),
-}
-
-impl From<HostError> for HostFailure {
-    fn from(error: HostError) -> Self {
-        HostFailure::Contract(error)
-    }
-}
-
-impl From<EngineError> for HostFailure {
-    fn from(error: EngineError) -> Self {
-        HostFailure::Engine(error)
-    }
-}
 
 /// What the host knows about a deployed contract.
 #[derive(Clone, Debug)]
@@ -116,15 +68,6 @@ impl Frame {
     pub fn spent(&self, counter: GasCounter) -> u64 {
         self.limit.saturating_sub(self.left(counter))
     }
-}
-
-/// An event a contract emitted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub source: ContractId,
-    pub topic: String,
-    #[serde(with = "abi::hex_vec")]
-    pub data: Vec<u8>,
 }
 
 /// Everything the host functions read and write, kept in the store.

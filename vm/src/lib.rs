@@ -13,8 +13,10 @@ pub mod cache;
 pub mod call;
 pub mod determinism;
 pub mod engine;
+pub mod failure;
 pub mod gas;
 pub mod host;
+pub mod limits;
 pub mod normalize;
 pub mod oracle;
 pub mod query;
@@ -22,8 +24,8 @@ pub mod session;
 pub mod state;
 pub mod trace;
 
-pub use call::CallError;
-pub use engine::{EngineKind, wasmi::WasmiEngine, wasmtime::WasmtimeEngine};
+pub use engine::{wasmi::WasmiEngine, wasmtime::WasmtimeEngine};
+pub use failure::{CallError, EngineError, EngineKind, HostError, Trap};
 pub use session::{
     CallReceipt, DEFAULT_TIME_LIMIT, DeployError, DeployOptions, Session, Vm, VmConfig, VmError,
 };

@@ -15,9 +15,7 @@ use runner_protocol::{
 };
 
 use crate::abi::ContractId;
-use crate::call::CallError;
-use crate::engine::{EngineError, Trap};
-use crate::host::HostError;
+use crate::failure::{CallError, EngineError, HostError, Trap};
 use crate::session::{CallReceipt, DeployError, Deployment};
 use crate::trace::{CallTree, FrameOutcome};
 

@@ -17,9 +17,10 @@ use std::sync::Arc;
 use crate::abi::ARGBUF_LEN;
 use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
-use crate::call::{CallError, classify};
+use crate::call::classify;
 use crate::engine::wasmtime::NativeFuelEngine;
-use crate::engine::{CallFailure, EngineError, Runtime, VmGlobal};
+use crate::engine::{Runtime, VmGlobal};
+use crate::failure::{CallError, CallFailure, EngineError};
 use crate::gas::GasCounter;
 use crate::host::{self, ContractSlot, Frame, HostState};
 use crate::session::VmConfig;
@@ -39,7 +40,7 @@ pub enum OracleError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("instantiation trapped: {0}")]
-    InstantiationTrap(crate::engine::Trap),
+    InstantiationTrap(crate::failure::Trap),
 }
 
 /// Whether wasmtime 48's native fuel places gas where production's does for

@@ -15,14 +15,14 @@ use runner_protocol::MemoryState;
 use serde::{Deserialize, Serialize};
 
 use crate::abi::{ARGBUF_LEN, ContractId, INIT_EXPORT};
-use crate::admission::{self, AdmissionError, Limits, ModuleInfo};
+use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
-use crate::call::{self, CallError, FrameRequest};
+use crate::call::{self, FrameRequest};
 use crate::determinism::{self, InstrumentError, InstrumentedModule};
-use crate::engine::{
-    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
-};
+use crate::engine::{Engine, EngineConfig, InstanceId, Runtime, Store};
+use crate::failure::{CallError, CallFailure, EngineError, EngineKind, Trap};
 use crate::host::{ContractSlot, HostState};
+use crate::limits::Limits;
 use crate::query::{HostQuery, builtin_queries};
 use crate::state::ContractState;
 use crate::trace::{CallTree, EventRecord};

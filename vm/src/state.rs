@@ -31,7 +31,8 @@ use runner_protocol::digest::{digest_of_root, node_hash, page_hash, zero_page_ha
 use runner_protocol::{Bytes, MemoryState};
 
 use crate::determinism::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_PAGE_SPILL};
-use crate::engine::{EngineError, InstanceId, Runtime, Value};
+use crate::engine::{InstanceId, Runtime, Value};
+use crate::failure::EngineError;
 
 // The dirty-page marks and the digest's leaves are the same pages.
 const _: () = assert!(DIRTY_PAGE_SIZE as usize == runner_protocol::digest::DIGEST_PAGE);

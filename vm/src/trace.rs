@@ -6,8 +6,8 @@ use runner_protocol::{Omitted, RETAINED_ITEMS, RetainedItem, Retainer};
 use serde::{Deserialize, Serialize};
 
 use crate::abi::ContractId;
-use crate::call::CallError;
-use crate::host::Event;
+use crate::abi::Event;
+use crate::failure::CallError;
 
 /// How a frame ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

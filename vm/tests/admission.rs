@@ -2,7 +2,8 @@
 //! 64-bit contracts, and both engines see exactly the admitted modules.
 
 use vm::abi::PtrWidth;
-use vm::admission::{AdmissionError, Limits, admit};
+use vm::admission::{AdmissionError, admit};
+use vm::limits::Limits;
 
 fn admit_wat(wat: &str) -> Result<vm::admission::ModuleInfo, AdmissionError> {
     admit(

@@ -8,10 +8,10 @@ mod common;
 
 use common::wasm;
 use vm::abi::ContractId;
-use vm::admission::{AdmissionError, Limits};
+use vm::admission::AdmissionError;
 use vm::engine::Engine;
-use vm::engine::Trap;
-use vm::host::HostError;
+use vm::failure::{HostError, Trap};
+use vm::limits::Limits;
 use vm::session::Deployment;
 use vm::{CallError, CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 

@@ -5,8 +5,7 @@ mod common;
 
 use common::{Engines, call_both, wasm};
 use vm::abi::ContractId;
-use vm::engine::Trap;
-use vm::host::HostError;
+use vm::failure::{HostError, Trap};
 use vm::session::Deployment;
 use vm::{CallError, DeployError, DeployOptions};
 

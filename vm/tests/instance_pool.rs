@@ -1,8 +1,9 @@
 //! wasmtime with an instance pool (`EngineConfig::instance_pool`): the same
 //! receipts as without, and a typed error when the pool runs out.
 
-use vm::admission::{self, Limits};
-use vm::engine::EngineError;
+use vm::admission;
+use vm::failure::EngineError;
+use vm::limits::Limits;
 use vm::{DeployError, DeployOptions, Vm, VmConfig, WasmtimeEngine};
 
 fn pooled(instances: u32) -> Vm<WasmtimeEngine> {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Engines, call_both, call_both_with, call_checked, contract, wasm};
-use vm::engine::Trap;
+use vm::failure::Trap;
 use vm::{CallError, DeployOptions};
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use common::eval;
 use vm::CallError;
-use vm::engine::Trap;
+use vm::failure::Trap;
 
 fn i32_of(expr: &str) -> i32 {
     let bytes = eval("i32", expr).expect("evaluates");

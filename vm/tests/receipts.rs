@@ -6,8 +6,7 @@ mod common;
 
 use common::{call_both, wasm};
 use vm::abi::ContractId;
-use vm::engine::Trap;
-use vm::host::HostError;
+use vm::failure::{HostError, Trap};
 use vm::trace::CallTree;
 use vm::{CallError, DeployOptions, Vm, VmConfig, WasmtimeEngine};
 

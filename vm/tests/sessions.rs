@@ -163,7 +163,7 @@ fn every_error_code_and_the_panic_encoding() {
     assert_eq!(
         receipt.result,
         Err(vm::CallError::Host {
-            error: vm::host::HostError::InvalidUtf8 {
+            error: vm::failure::HostError::InvalidUtf8 {
                 what: "function name".into()
             }
         })

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Engines, call_both, contract};
-use vm::engine::Trap;
+use vm::failure::Trap;
 use vm::{CallError, DeployOptions};
 
 /// A function recursing `n` times (n read from the argument buffer) with

@@ -5,7 +5,8 @@ mod common;
 
 use common::Engines;
 use proptest::prelude::*;
-use vm::admission::{AdmissionError, Limits, admit};
+use vm::admission::{AdmissionError, admit};
+use vm::limits::Limits;
 use vm::{DeployError, DeployOptions};
 
 fn any_feature_config() -> wasm_smith::Config {

@@ -110,7 +110,7 @@ pub struct OurVms {
 impl OurVms {
     pub fn new() -> Result<Self, DriverError> {
         let config = VmConfig::default();
-        let engine = |engine: &str, error: vm::engine::EngineError| DriverError::Engine {
+        let engine = |engine: &str, error: vm::failure::EngineError| DriverError::Engine {
             engine: engine.into(),
             message: error.to_string(),
         };

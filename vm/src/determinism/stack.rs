@@ -3,7 +3,7 @@
 //! wasmtime runs Wasm on the native stack and wasmi on its own stacks, so
 //! their native limits differ. The determinism pass charges every function
 //! a frame size on entry and refunds it on exit; a call that would take the
-//! total over [`STACK_BUDGET`] fails with stack exhaustion on both engines,
+//! total over the budget ([`crate::limits::Limits::stack_budget`]) fails with stack exhaustion on both engines,
 //! at the same depth, long before either native limit (wasmtime's is set to
 //! [`NATIVE_STACK_LIMIT`], wasmi's are raised far above the budget).
 
@@ -14,9 +14,6 @@ pub const FRAME_OVERHEAD: u64 = 64;
 /// Logical bytes per parameter, local and operand-stack slot. Sixteen bytes
 /// cover a `v128` and any spill Cranelift makes for a slot.
 pub const SLOT_SIZE: u64 = 16;
-
-/// Total logical stack all active frames of one call may use.
-pub const STACK_BUDGET: u64 = 384 * 1024;
 
 /// The native stack wasmtime may use for Wasm (`Config::max_wasm_stack`),
 /// host frames of nested inter-contract calls included: far above the

@@ -88,41 +88,11 @@ macro_rules! impl_runtime {
 pub mod wasmi;
 pub mod wasmtime;
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-use crate::admission::Limits;
 use crate::determinism::InstrumentedModule;
 use crate::determinism::stack::NATIVE_STACK_LIMIT;
-use crate::host::{HostError, HostState};
-
-/// Which engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// wasmtime with Cranelift: the reference.
-    Wasmtime,
-    /// wasmi: the shadow interpreter.
-    Wasmi,
-}
-
-impl EngineKind {
-    pub const ALL: [EngineKind; 2] = [EngineKind::Wasmtime, EngineKind::Wasmi];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Wasmtime => "wasmtime",
-            EngineKind::Wasmi => "wasmi",
-        }
-    }
-}
-
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::failure::{CallFailure, EngineError, EngineKind};
+use crate::host::HostState;
+use crate::limits::Limits;
 
 /// Index of a contract instance in a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -153,76 +123,6 @@ pub enum VmGlobal {
     Abort,
     /// How many `memory.grow` operations returned -1.
     GrowRefused,
-}
-
-/// A trap: how a Wasm execution stopped abnormally. The same on both engines.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
-pub enum Trap {
-    #[error("unreachable executed")]
-    Unreachable,
-    #[error("memory access out of bounds")]
-    MemoryOutOfBounds,
-    #[error("table access out of bounds")]
-    TableOutOfBounds,
-    #[error("indirect call to a null table entry")]
-    IndirectCallToNull,
-    #[error("indirect call signature mismatch")]
-    BadSignature,
-    #[error("integer divide by zero")]
-    IntegerDivisionByZero,
-    #[error("integer overflow")]
-    IntegerOverflow,
-    #[error("invalid conversion to integer")]
-    BadConversionToInteger,
-    #[error("logical stack exhausted")]
-    StackExhausted,
-    #[error("out of gas")]
-    OutOfGas,
-    #[error("host function failed: {0}")]
-    Host(HostError),
-}
-
-/// A failure of the engine itself: never a contract's doing, never equal to
-/// anything. Seeing one means the VM has a bug or hit a resource limit.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum EngineError {
-    #[error("{engine}: configuration rejected: {message}")]
-    Config { engine: EngineKind, message: String },
-    #[error("{engine}: compilation failed: {message}")]
-    Compile { engine: EngineKind, message: String },
-    #[error("{engine}: instantiation failed: {message}")]
-    Instantiate { engine: EngineKind, message: String },
-    #[error("{engine}: export `{export}` missing from the instrumented module")]
-    MissingExport { engine: EngineKind, export: String },
-    #[error("{engine}: native stack overflow before the logical limit")]
-    NativeStackOverflow { engine: EngineKind },
-    /// A module or session needs more than the engine's instance pool
-    /// holds (see [`EngineConfig::instance_pool`]): a limit of this
-    /// process, not an outcome of the contract.
-    #[error("{engine}: instance pool exhausted: {message}")]
-    InstancePoolExhausted { engine: EngineKind, message: String },
-    /// The call ran past the session's wall-clock limit
-    /// ([`crate::host::HostState::deadline`]). It unwinds every frame of the
-    /// call, each rolled back, and becomes the call's outcome
-    /// ([`crate::CallError::Timeout`]): never an error of the run.
-    #[error("{engine}: the call ran past its wall-clock limit")]
-    Timeout { engine: EngineKind },
-    #[error("{engine}: unknown error: {message}")]
-    Unknown { engine: EngineKind, message: String },
-    #[error("host invariant broken: {0}")]
-    HostInvariant(String),
-}
-
-/// How an engine call ended, other than with a result.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CallFailure {
-    /// The contract trapped (or a host function failed).
-    #[error(transparent)]
-    Trap(Trap),
-    /// The engine failed.
-    #[error(transparent)]
-    Engine(EngineError),
 }
 
 /// Settings shared by both engines.

@@ -9,16 +9,14 @@ use wasmi::{
     ValType,
 };
 
-use super::{
-    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
-    Value, VmGlobal,
-};
+use super::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
 use crate::abi::{self, HostImport};
 use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
-use crate::host::{self, HostFailure, HostState};
+use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
+use crate::host::{self, HostState};
 
 const KIND: EngineKind = EngineKind::Wasmi;
 
@@ -52,10 +50,7 @@ impl Engine for WasmiEngine {
     type Module = WasmiModule;
     type Store = WasmiStore;
 
-    fn new(
-        _config: &EngineConfig,
-        _limits: &crate::admission::Limits,
-    ) -> Result<Self, EngineError> {
+    fn new(_config: &EngineConfig, _limits: &crate::limits::Limits) -> Result<Self, EngineError> {
         let mut config = Config::default();
         config
             .wasm_mutable_global(true)

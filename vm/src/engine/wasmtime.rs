@@ -12,18 +12,16 @@ use wasmtime::{
     PoolingAllocationConfig, Store as WtStore, TypedFunc, Val, ValType,
 };
 
-use super::{
-    CallFailure, Engine, EngineConfig, EngineError, EngineKind, InstanceId, Runtime, Store, Trap,
-    Value, VmGlobal,
-};
+use super::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
 use crate::abi::{self, HostImport};
-use crate::admission::Limits;
 use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
+use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
 use crate::gas::{GasCounter, StoreClass};
-use crate::host::{self, HostFailure, HostState};
+use crate::host::{self, HostState};
+use crate::limits::Limits;
 
 const KIND: EngineKind = EngineKind::Wasmtime;
 
