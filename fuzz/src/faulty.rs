@@ -7,7 +7,9 @@ use std::marker::PhantomData;
 
 use vm::abi::ARGBUF_LEN;
 use vm::determinism::InstrumentedModule;
-use vm::engine::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
+use vm::engine::{
+    Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal,
+};
 use vm::failure::{CallFailure, EngineError, EngineKind};
 use vm::host::HostState;
 use vm::limits::Limits;
@@ -18,15 +20,25 @@ pub trait Fault: 'static {
     /// Runs after a successful top-level call returned `len` (the output
     /// length, not yet checked against the argument buffer); returns the
     /// length the engine reports.
-    fn after_call(
-        store: &mut dyn Runtime,
+    fn after_call<H: Host>(
+        store: &mut dyn Runtime<H>,
         instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError>;
 }
 
+/// The ABI's host state of a store: faults read what the call did there.
+/// A store with another host is refused, never guessed at.
+fn host_state<H: Host>(store: &mut dyn Runtime<H>) -> Result<&mut HostState, EngineError> {
+    (store.host() as &mut dyn std::any::Any)
+        .downcast_mut::<HostState>()
+        .ok_or_else(|| {
+            EngineError::HostInvariant("a faulty engine runs under the ABI's host only".into())
+        })
+}
+
 /// Charges one more gas unit than the call spent.
-fn charge_one_more(store: &mut dyn Runtime, instance: InstanceId) -> Result<(), EngineError> {
+fn charge_one_more(store: &mut dyn Instances, instance: InstanceId) -> Result<(), EngineError> {
     let saved = store.vm_global(instance, VmGlobal::SavedFuel)?;
     if saved < 0 {
         store.set_vm_global(instance, VmGlobal::SavedFuel, saved + 1)?;
@@ -39,8 +51,8 @@ pub struct ExtraGas;
 
 impl Fault for ExtraGas {
     const NAME: &'static str = "extra-gas";
-    fn after_call(
-        store: &mut dyn Runtime,
+    fn after_call<H: Host>(
+        store: &mut dyn Runtime<H>,
         instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
@@ -55,8 +67,8 @@ pub struct OutputBound;
 
 impl Fault for OutputBound {
     const NAME: &'static str = "output-bound";
-    fn after_call(
-        _store: &mut dyn Runtime,
+    fn after_call<H: Host>(
+        _store: &mut dyn Runtime<H>,
         _instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
@@ -75,12 +87,12 @@ pub struct ArgbufBound;
 
 impl Fault for ArgbufBound {
     const NAME: &'static str = "argbuf-bound";
-    fn after_call(
-        store: &mut dyn Runtime,
+    fn after_call<H: Host>(
+        store: &mut dyn Runtime<H>,
         instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
-        let host = store.host();
+        let host = host_state(store)?;
         let full = |bytes: &[u8]| bytes.len() == ARGBUF_LEN;
         let read_whole_buffer = host
             .trace
@@ -111,13 +123,12 @@ pub struct FlipNan;
 
 impl Fault for FlipNan {
     const NAME: &'static str = "flip-nan";
-    fn after_call(
-        store: &mut dyn Runtime,
+    fn after_call<H: Host>(
+        store: &mut dyn Runtime<H>,
         instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
-        let offset = store
-            .host()
+        let offset = host_state(store)?
             .contracts
             .get(instance.0)
             .map_or(0, |slot| slot.argbuf_offset as usize);
@@ -149,7 +160,7 @@ pub struct FaultyStore<S, F> {
 impl<E: Engine, F: Fault> Engine for Faulty<E, F> {
     const KIND: EngineKind = E::KIND;
     type Module = E::Module;
-    type Store = FaultyStore<E::Store, F>;
+    type Store<H: Host> = FaultyStore<E::Store<H>, F>;
 
     fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
         Ok(Faulty {
@@ -162,7 +173,7 @@ impl<E: Engine, F: Fault> Engine for Faulty<E, F> {
         self.inner.compile(module)
     }
 
-    fn new_store(&self, host: HostState) -> Self::Store {
+    fn new_store<H: Host>(&self, host: H) -> Self::Store<H> {
         FaultyStore {
             inner: self.inner.new_store(host),
             fault: PhantomData,
@@ -170,7 +181,7 @@ impl<E: Engine, F: Fault> Engine for Faulty<E, F> {
     }
 }
 
-impl<S: Store, F: Fault> Store for FaultyStore<S, F> {
+impl<H: Host, S: Store<H>, F: Fault> Store<H> for FaultyStore<S, F> {
     type Module = S::Module;
 
     fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, CallFailure> {
@@ -178,7 +189,7 @@ impl<S: Store, F: Fault> Store for FaultyStore<S, F> {
     }
 }
 
-impl<S: Store, F: Fault> Runtime for FaultyStore<S, F> {
+impl<S: Instances, F: Fault> Instances for FaultyStore<S, F> {
     fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
         self.inner.memory(instance)
     }
@@ -213,11 +224,14 @@ impl<S: Store, F: Fault> Runtime for FaultyStore<S, F> {
     fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
         self.inner.reinstantiate(instance)
     }
+}
+
+impl<H: Host, S: Runtime<H>, F: Fault> Runtime<H> for FaultyStore<S, F> {
     fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure> {
         let len = self.inner.call(instance, name, arg_len)?;
         F::after_call(&mut self.inner, instance, len).map_err(CallFailure::Engine)
     }
-    fn host(&mut self) -> &mut HostState {
+    fn host(&mut self) -> &mut H {
         self.inner.host()
     }
 }
@@ -229,7 +243,7 @@ pub struct RejectsLargeModules<E>(E);
 impl<E: Engine> Engine for RejectsLargeModules<E> {
     const KIND: EngineKind = E::KIND;
     type Module = E::Module;
-    type Store = E::Store;
+    type Store<H: Host> = E::Store<H>;
 
     fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
         Ok(RejectsLargeModules(E::new(config, limits)?))
@@ -245,7 +259,7 @@ impl<E: Engine> Engine for RejectsLargeModules<E> {
         self.0.compile(module)
     }
 
-    fn new_store(&self, host: HostState) -> Self::Store {
+    fn new_store<H: Host>(&self, host: H) -> Self::Store<H> {
         self.0.new_store(host)
     }
 }

@@ -10,7 +10,6 @@
 pub mod abi;
 pub mod admission;
 pub mod cache;
-pub mod call;
 pub mod determinism;
 pub mod engine;
 pub mod failure;

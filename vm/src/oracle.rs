@@ -17,11 +17,11 @@ use std::sync::Arc;
 use crate::abi::ARGBUF_LEN;
 use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
-use crate::call::classify;
 use crate::engine::wasmtime::NativeFuelEngine;
-use crate::engine::{Runtime, VmGlobal};
+use crate::engine::{Instances, Runtime, VmGlobal};
 use crate::failure::{CallError, CallFailure, EngineError};
 use crate::gas::GasCounter;
+use crate::host::frame::classify;
 use crate::host::{self, ContractSlot, Frame, HostState};
 use crate::session::VmConfig;
 
@@ -147,9 +147,9 @@ impl NativeFuelOracle {
                 CallFailure::Engine(error) => OracleError::Engine(error),
             })?;
         let arg = &arg[..arg.len().min(ARGBUF_LEN)];
-        host::write_memory(&mut store, instance, info.argbuf_offset, arg).map_err(|failure| {
-            EngineError::HostInvariant(format!("writing the oracle's input: {failure}"))
-        })?;
+        host::imports::write_memory(&mut store, instance, info.argbuf_offset, arg).map_err(
+            |failure| EngineError::HostInvariant(format!("writing the oracle's input: {failure}")),
+        )?;
         store.set_vm_global(
             instance,
             VmGlobal::Fuel,

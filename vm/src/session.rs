@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::abi::{ARGBUF_LEN, ContractId, INIT_EXPORT};
 use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
-use crate::call::{self, FrameRequest};
 use crate::determinism::{self, InstrumentError, InstrumentedModule};
 use crate::engine::{Engine, EngineConfig, InstanceId, Runtime, Store};
 use crate::failure::{CallError, CallFailure, EngineError, EngineKind, Trap};
+use crate::host::frame::{self, FrameRequest};
 use crate::host::{ContractSlot, HostState};
 use crate::limits::Limits;
 use crate::query::{HostQuery, builtin_queries};
@@ -203,11 +203,7 @@ impl<E: Engine> Vm<E> {
     /// A new session with no contracts, no host data, the built-in host
     /// queries (`hash`, `echo`, `priced`, `panics`) and no feeder.
     pub fn session(&self) -> Session<'_, E> {
-        let host = HostState {
-            queries: builtin_queries(),
-            limits: self.config.limits,
-            ..HostState::default()
-        };
+        let host = HostState::new(builtin_queries(), self.config.limits);
         Session {
             vm: self,
             store: self.engine.new_store(host),
@@ -220,7 +216,7 @@ impl<E: Engine> Vm<E> {
 /// Deployed contracts and their state on one engine.
 pub struct Session<'vm, E: Engine> {
     vm: &'vm Vm<E>,
-    store: E::Store,
+    store: E::Store<HostState>,
     digests: bool,
     time_limit: Option<Duration>,
 }
@@ -321,7 +317,7 @@ impl<E: Engine> Session<'_, E> {
             &prepared.instrumented.state_globals,
             prepared.info.initialized.as_deref(),
         )?;
-        self.store.host().journal.add_contract(state);
+        self.store.host().add_contract_state(state);
         let init = if prepared.info.has_init() {
             // Production deploys without a feeder: `feed` in `init` fails.
             let feeder = self.store.host().feeder.take();
@@ -377,8 +373,7 @@ impl<E: Engine> Session<'_, E> {
     pub fn committed_memory(&mut self, id: &ContractId) -> Option<Vec<u8>> {
         let host = self.store.host();
         let instance = host.live_contract(id)?;
-        host.journal
-            .contract(instance)
+        host.contract_state(instance)
             .map(|state| state.memory().to_vec())
     }
 
@@ -386,28 +381,17 @@ impl<E: Engine> Session<'_, E> {
     pub fn state_digest(&mut self, id: &ContractId) -> Option<[u8; 32]> {
         let host = self.store.host();
         let instance = host.live_contract(id)?;
-        host.journal
-            .contract_mut(instance)
-            .map(ContractState::digest)
+        host.contract_state(instance).map(ContractState::digest)
     }
 
     /// Every deployed contract's checkpointed memory: length and digest, by
     /// id, in the runner protocol's terms.
     pub fn memory_states(&mut self) -> BTreeMap<runner_protocol::ContractId, MemoryState> {
-        let host = self.store.host();
-        let mut states = BTreeMap::new();
-        for (index, slot) in host.contracts.iter().enumerate() {
-            if !slot.live {
-                continue;
-            }
-            if let Some(state) = host.journal.contract_mut(InstanceId(index)) {
-                states.insert(
-                    crate::normalize::protocol_id(&slot.id),
-                    state.memory_state(),
-                );
-            }
-        }
-        states
+        self.store
+            .host()
+            .live_states()
+            .map(|(slot, state)| (runner_protocol::ContractId(slot.id.0), state.memory_state()))
+            .collect()
     }
 
     /// Whether receipts carry a digest of every contract's state (on by
@@ -445,7 +429,7 @@ impl<E: Engine> Session<'_, E> {
         }
         self.store.host().grow_refused = false;
         self.store.host().deadline = self.time_limit.map(|limit| Instant::now() + limit);
-        let frame = call::run_frame(
+        let frame = frame::run_frame(
             &mut self.store,
             FrameRequest {
                 callee: instance,
@@ -495,16 +479,10 @@ impl<E: Engine> Session<'_, E> {
         if !self.digests {
             return BTreeMap::new();
         }
-        let host = self.store.host();
-        let mut digests = BTreeMap::new();
-        for (index, slot) in host.contracts.iter().enumerate() {
-            if !slot.live {
-                continue;
-            }
-            if let Some(state) = host.journal.contract_mut(InstanceId(index)) {
-                digests.insert(slot.id.to_string(), hex::encode(state.digest()));
-            }
-        }
-        digests
+        self.store
+            .host()
+            .live_states()
+            .map(|(slot, state)| (slot.id.to_string(), hex::encode(state.digest())))
+            .collect()
     }
 }

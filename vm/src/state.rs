@@ -31,7 +31,7 @@ use runner_protocol::digest::{digest_of_root, node_hash, page_hash, zero_page_ha
 use runner_protocol::{Bytes, MemoryState};
 
 use crate::determinism::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_PAGE_SPILL};
-use crate::engine::{InstanceId, Runtime, Value};
+use crate::engine::{InstanceId, Instances, Value};
 use crate::failure::EngineError;
 
 // The dirty-page marks and the digest's leaves are the same pages.
@@ -223,7 +223,7 @@ impl ContractState {
     /// pages and writes none then costs neither 256 MiB nor the time to
     /// copy and hash them. Without the list, the whole memory is copied.
     pub fn capture(
-        rt: &mut dyn Runtime,
+        rt: &mut dyn Instances,
         instance: InstanceId,
         state_globals: &[u32],
         initialized: Option<&[(u64, u64)]>,
@@ -340,6 +340,11 @@ impl Journal {
         self.contracts.get_mut(instance.0)
     }
 
+    /// Every contract's state, by instance.
+    pub fn states_mut(&mut self) -> impl Iterator<Item = &mut ContractState> {
+        self.contracts.iter_mut()
+    }
+
     /// Notes that a frame of the contract starts: it may change, and its
     /// globals return to their initial values when the top-level call ends.
     pub fn enter(&mut self, instance: InstanceId) {
@@ -349,7 +354,7 @@ impl Journal {
 
     /// Sets the globals of every contract entered since the last call to
     /// their initial values: a top-level call has ended.
-    pub fn reset_globals(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+    pub fn reset_globals(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
         for contract in std::mem::take(&mut self.entered) {
             if let Some(state) = self.contracts.get(contract) {
                 for &(index, value) in &state.initial_globals {
@@ -371,7 +376,7 @@ impl Journal {
     }
 
     /// Opens a level: checkpoints every contract.
-    pub fn begin(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+    pub fn begin(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
         self.checkpoint(rt)?;
         self.levels.push(Level::default());
         Ok(())
@@ -379,7 +384,7 @@ impl Journal {
 
     /// Closes the innermost level successfully. Closing the outermost one
     /// commits everything.
-    pub fn commit(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+    pub fn commit(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
         let Some(level) = self.levels.pop() else {
             return Err(no_level());
         };
@@ -401,7 +406,7 @@ impl Journal {
     /// `running` are the contracts active further up the call stack.
     pub fn rollback(
         &mut self,
-        rt: &mut dyn Runtime,
+        rt: &mut dyn Instances,
         running: &BTreeSet<usize>,
     ) -> Result<Rollback, EngineError> {
         let level = self.levels.pop().ok_or_else(no_level)?;
@@ -470,7 +475,7 @@ impl Journal {
 
     /// Replaces contracts whose memory had to shrink while they were
     /// running, once nothing runs. Call when no level is open.
-    pub fn settle(&mut self, rt: &mut dyn Runtime) -> Result<usize, EngineError> {
+    pub fn settle(&mut self, rt: &mut dyn Instances) -> Result<usize, EngineError> {
         let pending = std::mem::take(&mut self.pending_reinstantiation);
         for &contract in &pending {
             self.replace_instance(rt, contract)?;
@@ -480,7 +485,7 @@ impl Journal {
 
     fn replace_instance(
         &mut self,
-        rt: &mut dyn Runtime,
+        rt: &mut dyn Instances,
         contract: usize,
     ) -> Result<(), EngineError> {
         let instance = InstanceId(contract);
@@ -510,7 +515,7 @@ impl Journal {
 
     /// Copies every contract's pages written since the last checkpoint into
     /// its checkpointed copy, logging what they replace in the running level.
-    fn checkpoint(&mut self, rt: &mut dyn Runtime) -> Result<(), EngineError> {
+    fn checkpoint(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
         let touched = std::mem::take(&mut self.touched);
         let count = self.contracts.len();
         for contract in touched.into_iter().filter(|&c| c < count) {
@@ -570,7 +575,7 @@ fn page_range(page: usize, memory_len: usize) -> std::ops::Range<usize> {
 
 /// The dirty pages of the first `memory_len` bytes, clearing their marks.
 fn take_dirty_pages(
-    rt: &mut dyn Runtime,
+    rt: &mut dyn Instances,
     instance: InstanceId,
     memory_len: usize,
 ) -> Result<Vec<usize>, EngineError> {

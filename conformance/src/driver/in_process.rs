@@ -10,6 +10,7 @@ use runner_protocol::{
 };
 use vm::abi::ContractId;
 use vm::engine::Engine;
+use vm::host::HostState;
 use vm::{DeployOptions, Session, Vm, VmError, normalize};
 
 use std::time::Duration;
@@ -58,7 +59,7 @@ impl<'vm, E: Engine> InProcess<'vm, E> {
 impl<E> Driver for InProcess<'_, E>
 where
     E: Engine + Sync,
-    E::Store: Send,
+    E::Store<HostState>: Send,
     E::Module: Send + Sync,
 {
     fn name(&self) -> String {

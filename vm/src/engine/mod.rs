@@ -4,16 +4,22 @@
 //! the instances of every contract of a session, so that a host function
 //! running on behalf of one contract can call into any other (or itself)
 //! through the same [`Runtime`] interface the session uses from outside.
+//!
+//! Engines know nothing of the host they run contracts for: a store holds
+//! a host of any type implementing [`Host`], binds every import to
+//! [`Host::dispatch`] and ends calls past [`Host::deadline`]. The ABI's
+//! host (`crate::host`) is one such type, built on top of this module.
 //! Everything engine-specific stays in [`wasmtime`] and [`wasmi`]; both map
 //! their errors into the shared [`Trap`] and [`EngineError`] through explicit
 //! tables, and an error neither table knows is an [`EngineError`], never a
 //! trap.
 
-/// Implements [`Runtime`] for a store or caller wrapper of an engine module
-/// by delegating to that module's `rt_*` functions over its context.
+/// Implements [`Instances`] and [`Runtime`] for a store or caller wrapper
+/// of an engine module by delegating to that module's `rt_*` functions over
+/// its context.
 macro_rules! impl_runtime {
-    ($ty:ty, $ctx:ident => $expr:expr) => {
-        impl Runtime for $ty {
+    ([$($generics:tt)*] $ty:ty, $ctx:ident => $expr:expr) => {
+        impl<$($generics)*> Instances for $ty {
             fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
                 let $ctx = self;
                 rt_memory($expr, instance)
@@ -64,6 +70,13 @@ macro_rules! impl_runtime {
                 let $ctx = self;
                 rt_set_state_global($expr, instance, index, value)
             }
+            fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+                let $ctx = self;
+                rt_reinstantiate($expr, instance)
+            }
+        }
+
+        impl<$($generics)*> Runtime<H> for $ty {
             fn call(
                 &mut self,
                 instance: InstanceId,
@@ -73,11 +86,7 @@ macro_rules! impl_runtime {
                 let $ctx = self;
                 rt_call($expr, instance, name, arg_len)
             }
-            fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
-                let $ctx = self;
-                rt_reinstantiate($expr, instance)
-            }
-            fn host(&mut self) -> &mut HostState {
+            fn host(&mut self) -> &mut H {
                 let $ctx = self;
                 &mut ($expr).data_mut().host
             }
@@ -90,8 +99,10 @@ pub mod wasmtime;
 
 use crate::determinism::InstrumentedModule;
 use crate::determinism::stack::NATIVE_STACK_LIMIT;
-use crate::failure::{CallFailure, EngineError, EngineKind};
-use crate::host::HostState;
+use std::time::Instant;
+
+use crate::abi::HostImport;
+use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure};
 use crate::limits::Limits;
 
 /// Index of a contract instance in a store.
@@ -150,16 +161,35 @@ impl Default for EngineConfig {
     }
 }
 
-/// Access to the instances of a store: from the session between calls, and
-/// from host functions during a call (re-entrantly).
-pub trait Runtime {
+/// What an engine needs from the host its contracts import from.
+pub trait Host: Sized + Send + 'static {
+    /// Runs host import `import` for the instance `caller` with `args`
+    /// (already checked against the import's signature by the engine),
+    /// with access to every instance of the store, re-entrantly.
+    fn dispatch(
+        rt: &mut dyn Runtime<Self>,
+        caller: InstanceId,
+        import: HostImport,
+        args: &[Value],
+    ) -> Result<Option<Value>, HostFailure>;
+
+    /// When the call in progress must end (its wall-clock limit): engines
+    /// check it as they run and fail with [`EngineError::Timeout`] past it.
+    fn deadline(&self) -> Option<Instant>;
+}
+
+/// The instances of a store, without its host: what state checkpoints and
+/// rollbacks work on. Nothing reached through it runs contract code.
+pub trait Instances {
     /// The contract's linear memory.
     fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError>;
     /// Grows the contract's memory by `pages`; `false` if it cannot.
     fn grow_memory(&mut self, instance: InstanceId, pages: u64) -> Result<bool, EngineError>;
     /// The contract's dirty-page map.
     fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError>;
+    /// One of the VM's globals of the instance.
     fn vm_global(&mut self, instance: InstanceId, global: VmGlobal) -> Result<i64, EngineError>;
+    /// Sets one of the VM's globals of the instance.
     fn set_vm_global(
         &mut self,
         instance: InstanceId,
@@ -168,6 +198,7 @@ pub trait Runtime {
     ) -> Result<(), EngineError>;
     /// The contract's mutable global with this module index.
     fn state_global(&mut self, instance: InstanceId, index: u32) -> Result<Value, EngineError>;
+    /// Sets the contract's mutable global with this module index.
     fn set_state_global(
         &mut self,
         instance: InstanceId,
@@ -176,18 +207,25 @@ pub trait Runtime {
     ) -> Result<(), EngineError>;
     /// Replaces the instance by a fresh one of the same module: the only way
     /// to take back memory growth, as neither engine shrinks memories.
+    /// Instantiation runs no contract code (admission forbids a start
+    /// function).
     fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError>;
-    /// Calls the contract's export `name` with the argument length.
-    fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure>;
-    /// The host state of the store.
-    fn host(&mut self) -> &mut HostState;
 }
 
-/// A store: the instances of one session on one engine.
-pub trait Store: Runtime {
+/// A store seen whole, host `H` included: from the session between calls,
+/// and from host functions during a call (re-entrantly).
+pub trait Runtime<H>: Instances {
+    /// Calls the contract's export `name` with the argument length.
+    fn call(&mut self, instance: InstanceId, name: &str, arg_len: u32) -> Result<i32, CallFailure>;
+    /// The host of the store.
+    fn host(&mut self) -> &mut H;
+}
+
+/// A store: the instances of one session on one engine, and its host.
+pub trait Store<H: Host>: Runtime<H> {
     type Module;
 
-    /// Instantiates `module`, binding its imports to the host dispatcher.
+    /// Instantiates `module`, binding its imports to [`Host::dispatch`].
     /// Instantiation traps (a segment out of bounds) are the contract's.
     fn instantiate(&mut self, module: &Self::Module) -> Result<InstanceId, CallFailure>;
 }
@@ -196,7 +234,7 @@ pub trait Store: Runtime {
 pub trait Engine: Sized {
     const KIND: EngineKind;
     type Module: Clone;
-    type Store: Store<Module = Self::Module>;
+    type Store<H: Host>: Store<H, Module = Self::Module>;
 
     /// An engine for modules admitted under `limits` (the instance pool,
     /// where there is one, sizes its slots from them).
@@ -205,6 +243,6 @@ pub trait Engine: Sized {
     /// Compiles an instrumented module.
     fn compile(&self, module: &InstrumentedModule) -> Result<Self::Module, EngineError>;
 
-    /// A new, empty store.
-    fn new_store(&self, host: HostState) -> Self::Store;
+    /// A new, empty store with this host.
+    fn new_store<H: Host>(&self, host: H) -> Self::Store<H>;
 }

@@ -9,14 +9,13 @@ use wasmi::{
     ValType,
 };
 
-use super::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
+use super::{Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal};
 use crate::abi::{self, HostImport};
 use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
-use crate::host::{self, HostState};
 
 const KIND: EngineKind = EngineKind::Wasmi;
 
@@ -48,7 +47,7 @@ pub struct WasmiEngine {
 impl Engine for WasmiEngine {
     const KIND: EngineKind = KIND;
     type Module = WasmiModule;
-    type Store = WasmiStore;
+    type Store<H: Host> = WasmiStore<H>;
 
     fn new(_config: &EngineConfig, _limits: &crate::limits::Limits) -> Result<Self, EngineError> {
         let mut config = Config::default();
@@ -92,7 +91,7 @@ impl Engine for WasmiEngine {
         })
     }
 
-    fn new_store(&self, host: HostState) -> WasmiStore {
+    fn new_store<H: Host>(&self, host: H) -> WasmiStore<H> {
         let mut store = WiStore::new(
             &self.engine,
             StoreData {
@@ -125,20 +124,20 @@ struct Handles {
 }
 
 /// Store data: the host state and every instance's handles.
-pub struct StoreData {
-    host: HostState,
+pub struct StoreData<H> {
+    host: H,
     instances: Vec<Handles>,
 }
 
 /// A store of contract instances.
-pub struct WasmiStore {
-    store: WiStore<StoreData>,
+pub struct WasmiStore<H: 'static> {
+    store: WiStore<StoreData<H>>,
 }
 
 /// Instantiates `module` for slot `slot`, with its host imports bound to
 /// that slot.
-fn instantiate_at(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn instantiate_at<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     slot: InstanceId,
     module: &WasmiModule,
 ) -> Result<Handles, CallFailure> {
@@ -220,7 +219,7 @@ fn instantiate_at(
     })
 }
 
-impl Store for WasmiStore {
+impl<H: Host> Store<H> for WasmiStore<H> {
     type Module = WasmiModule;
 
     fn instantiate(&mut self, module: &WasmiModule) -> Result<InstanceId, CallFailure> {
@@ -232,8 +231,8 @@ impl Store for WasmiStore {
 }
 
 /// Replaces an instance by a fresh one of the same module.
-fn rt_reinstantiate(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_reinstantiate<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<(), EngineError> {
     let module = handles(ctx.as_context_mut().data(), instance)?
@@ -249,14 +248,14 @@ fn rt_reinstantiate(
     Ok(())
 }
 
-fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineError> {
+fn handles<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
     data.instances
         .get(instance.0)
         .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
 }
 
-fn host_function(
-    store: impl AsContextMut<Data = StoreData>,
+fn host_function<H: Host>(
+    store: impl AsContextMut<Data = StoreData<H>>,
     slot: InstanceId,
     import: HostImport,
     width: abi::PtrWidth,
@@ -273,12 +272,12 @@ fn host_function(
     Func::new(
         store,
         ty,
-        move |mut caller: Caller<'_, StoreData>, params: &[Val], results: &mut [Val]| {
+        move |mut caller: Caller<'_, StoreData<H>>, params: &[Val], results: &mut [Val]| {
             let args: Vec<Value> = params.iter().map(from_val).collect::<Result<_, _>>()?;
             let mut rt = CallerRuntime {
                 caller: &mut caller,
             };
-            match host::dispatch(&mut rt, slot, import, &args) {
+            match H::dispatch(&mut rt, slot, import, &args) {
                 Ok(Some(value)) => {
                     if let Some(result) = results.first_mut() {
                         *result = to_val(value);
@@ -358,16 +357,16 @@ fn map_call_error(error: &wasmi::Error) -> CallFailure {
     })
 }
 
-fn rt_memory(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_memory<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
     let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
     Ok(memory.data_mut(ctx.as_context_mut()))
 }
 
-fn rt_grow(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_grow<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     pages: u64,
 ) -> Result<bool, EngineError> {
@@ -375,16 +374,16 @@ fn rt_grow(
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
-fn rt_dirty(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_dirty<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
     let dirty = handles(ctx.as_context_mut().data(), instance)?.dirty;
     Ok(dirty.data_mut(ctx.as_context_mut()))
 }
 
-fn vm_global_handle(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn vm_global_handle<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<Global, EngineError> {
@@ -402,8 +401,8 @@ fn vm_global_handle(
         .ok_or_else(|| unknown("VM global missing"))
 }
 
-fn rt_vm_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_vm_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<i64, EngineError> {
@@ -415,8 +414,8 @@ fn rt_vm_global(
     }
 }
 
-fn rt_set_vm_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_set_vm_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
     value: i64,
@@ -429,8 +428,8 @@ fn rt_set_vm_global(
     handle.set(ctx, value).map_err(unknown)
 }
 
-fn state_global_handle(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn state_global_handle<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
 ) -> Result<Global, EngineError> {
@@ -441,8 +440,8 @@ fn state_global_handle(
         .ok_or_else(|| unknown(format!("no state global {index}")))
 }
 
-fn rt_state_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_state_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
 ) -> Result<Value, EngineError> {
@@ -450,8 +449,8 @@ fn rt_state_global(
     from_val(&handle.get(ctx.as_context_mut())).map_err(unknown)
 }
 
-fn rt_set_state_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_set_state_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
     value: Value,
@@ -461,14 +460,17 @@ fn rt_set_state_global(
 }
 
 /// Gives the store `fuel` for the next slice of a call.
-fn refuel(ctx: &mut impl AsContextMut<Data = StoreData>, fuel: u64) -> Result<(), CallFailure> {
+fn refuel<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
+    fuel: u64,
+) -> Result<(), CallFailure> {
     ctx.as_context_mut()
         .set_fuel(fuel)
         .map_err(|error| CallFailure::Engine(unknown(error)))
 }
 
-fn rt_call(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_call<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     name: &str,
     arg_len: u32,
@@ -484,7 +486,7 @@ fn rt_call(
                 export: name.to_string(),
             })
         })?;
-    let deadline = ctx.as_context_mut().data().host.deadline;
+    let deadline = ctx.as_context_mut().data().host.deadline();
     refuel(ctx, FUEL_SLICE)?;
     let mut call = func
         .call_resumable(&mut *ctx, arg_len as i32)
@@ -507,11 +509,11 @@ fn rt_call(
     }
 }
 
-impl_runtime!(WasmiStore, this => &mut this.store);
+impl_runtime!([H: Host] WasmiStore<H>, this => &mut this.store);
 
 /// The runtime seen from inside a host function.
-struct CallerRuntime<'a, 'c> {
-    caller: &'a mut Caller<'c, StoreData>,
+struct CallerRuntime<'a, 'c, H: 'static> {
+    caller: &'a mut Caller<'c, StoreData<H>>,
 }
 
-impl_runtime!(CallerRuntime<'_, '_>, this => &mut *this.caller);
+impl_runtime!([H: Host] CallerRuntime<'_, '_, H>, this => &mut *this.caller);

@@ -12,7 +12,7 @@ use wasmtime::{
     PoolingAllocationConfig, Store as WtStore, TypedFunc, Val, ValType,
 };
 
-use super::{Engine, EngineConfig, InstanceId, Runtime, Store, Value, VmGlobal};
+use super::{Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal};
 use crate::abi::{self, HostImport};
 use crate::determinism::{
     ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
@@ -20,7 +20,6 @@ use crate::determinism::{
 };
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
 use crate::gas::{GasCounter, StoreClass};
-use crate::host::{self, HostState};
 use crate::limits::Limits;
 
 const KIND: EngineKind = EngineKind::Wasmtime;
@@ -136,7 +135,7 @@ pub struct WasmtimeEngine {
 impl Engine for WasmtimeEngine {
     const KIND: EngineKind = KIND;
     type Module = WasmtimeModule;
-    type Store = WasmtimeStore;
+    type Store<H: Host> = WasmtimeStore<H>;
 
     fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
         let mut wt = base_config(config);
@@ -188,7 +187,7 @@ impl Engine for WasmtimeEngine {
         })
     }
 
-    fn new_store(&self, host: HostState) -> WasmtimeStore {
+    fn new_store<H: Host>(&self, host: H) -> WasmtimeStore<H> {
         let mut store = WtStore::new(
             &self.engine,
             StoreData {
@@ -237,21 +236,21 @@ struct Handles {
 }
 
 /// Store data: the host state and every instance's handles.
-pub struct StoreData {
-    host: HostState,
+pub struct StoreData<H> {
+    host: H,
     instances: Vec<Handles>,
 }
 
 /// A store of contract instances.
-pub struct WasmtimeStore {
-    store: WtStore<StoreData>,
+pub struct WasmtimeStore<H: 'static> {
+    store: WtStore<StoreData<H>>,
 }
 
 /// Instantiates `module` for slot `slot`, with its host imports bound to
 /// that slot.
 #[allow(clippy::too_many_arguments)]
-fn instantiate_at(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn instantiate_at<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     slot: InstanceId,
     module: &Module,
     imports: &[HostImport],
@@ -277,7 +276,7 @@ fn instantiate_at(
     };
     // Instantiation may run code (wasmtime compiles initializers): it gets the
     // deadline of the call in progress, if any, and none otherwise.
-    let deadline = ctx.as_context().data().host.deadline;
+    let deadline = ctx.as_context().data().host.deadline();
     ctx.as_context_mut()
         .set_epoch_deadline(epoch_ticks(deadline));
     let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
@@ -351,7 +350,7 @@ fn instantiate_at(
     })
 }
 
-impl Store for WasmtimeStore {
+impl<H: Host> Store<H> for WasmtimeStore<H> {
     type Module = WasmtimeModule;
 
     fn instantiate(&mut self, module: &WasmtimeModule) -> Result<InstanceId, CallFailure> {
@@ -371,8 +370,8 @@ impl Store for WasmtimeStore {
 }
 
 /// Replaces an instance by a fresh one of the same module.
-fn rt_reinstantiate(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_reinstantiate<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<(), EngineError> {
     let (module, imports, width, globals, native_fuel) = {
@@ -410,15 +409,15 @@ fn reinstantiation_failed(failure: CallFailure) -> EngineError {
     }
 }
 
-fn handles(data: &StoreData, instance: InstanceId) -> Result<&Handles, EngineError> {
+fn handles<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
     data.instances
         .get(instance.0)
         .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
 }
 
 /// Binds a host import of instance `slot` to the dispatcher.
-fn host_function(
-    store: impl AsContextMut<Data = StoreData>,
+fn host_function<H: Host>(
+    store: impl AsContextMut<Data = StoreData<H>>,
     engine: &wasmtime::Engine,
     slot: InstanceId,
     import: HostImport,
@@ -437,12 +436,12 @@ fn host_function(
     Func::new(
         store,
         ty,
-        move |mut caller: Caller<'_, StoreData>, params: &[Val], results: &mut [Val]| {
+        move |mut caller: Caller<'_, StoreData<H>>, params: &[Val], results: &mut [Val]| {
             let args: Vec<Value> = params.iter().map(from_val).collect::<Result<_, _>>()?;
             let mut rt = CallerRuntime {
                 caller: &mut caller,
             };
-            match host::dispatch(&mut rt, slot, import, &args) {
+            match H::dispatch(&mut rt, slot, import, &args) {
                 Ok(Some(value)) => {
                     if let Some(result) = results.first_mut() {
                         *result = to_val(value);
@@ -524,16 +523,16 @@ fn map_call_error(error: wasmtime::Error) -> CallFailure {
 }
 
 /// The [`Runtime`] operations over any wasmtime store context.
-fn rt_memory(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_memory<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
     let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
     Ok(memory.data_mut(ctx))
 }
 
-fn rt_grow(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_grow<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     pages: u64,
 ) -> Result<bool, EngineError> {
@@ -541,8 +540,8 @@ fn rt_grow(
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
-fn rt_dirty(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_dirty<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
     match handles(ctx.as_context_mut().data(), instance)?.dirty {
@@ -563,8 +562,8 @@ fn vm_global_name(global: VmGlobal) -> &'static str {
 }
 
 /// Whether the instance runs on native fuel, and the handle of a VM global.
-fn vm_global_handle(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn vm_global_handle<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<(bool, Option<Global>), EngineError> {
@@ -576,8 +575,8 @@ fn vm_global_handle(
     ))
 }
 
-fn rt_vm_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_vm_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<i64, EngineError> {
@@ -599,8 +598,8 @@ fn rt_vm_global(
     }
 }
 
-fn rt_set_vm_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_set_vm_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
     value: i64,
@@ -623,8 +622,8 @@ fn rt_set_vm_global(
     handle.set(ctx, value).map_err(unknown)
 }
 
-fn state_global_handle(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn state_global_handle<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
 ) -> Result<Global, EngineError> {
@@ -635,8 +634,8 @@ fn state_global_handle(
         .ok_or_else(|| unknown(format!("no state global {index}")))
 }
 
-fn rt_state_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_state_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
 ) -> Result<Value, EngineError> {
@@ -644,8 +643,8 @@ fn rt_state_global(
     from_val(&global.get(ctx)).map_err(unknown)
 }
 
-fn rt_set_state_global(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_set_state_global<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     index: u32,
     value: Value,
@@ -654,8 +653,8 @@ fn rt_set_state_global(
     global.set(ctx, to_val(value)).map_err(unknown)
 }
 
-fn rt_call(
-    ctx: &mut impl AsContextMut<Data = StoreData>,
+fn rt_call<H: Host>(
+    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     name: &str,
     arg_len: u32,
@@ -673,20 +672,20 @@ fn rt_call(
         })?;
     // Nested calls set the same absolute deadline again; wasmtime reloads
     // it when the caller's code resumes.
-    let deadline = ctx.as_context().data().host.deadline;
+    let deadline = ctx.as_context().data().host.deadline();
     ctx.as_context_mut()
         .set_epoch_deadline(epoch_ticks(deadline));
     func.call(ctx, arg_len as i32).map_err(map_call_error)
 }
 
-impl_runtime!(WasmtimeStore, this => &mut this.store);
+impl_runtime!([H: Host] WasmtimeStore<H>, this => &mut this.store);
 
 /// The runtime seen from inside a host function.
-struct CallerRuntime<'a, 'c> {
-    caller: &'a mut Caller<'c, StoreData>,
+struct CallerRuntime<'a, 'c, H: 'static> {
+    caller: &'a mut Caller<'c, StoreData<H>>,
 }
 
-impl_runtime!(CallerRuntime<'_, '_>, this => &mut *this.caller);
+impl_runtime!([H: Host] CallerRuntime<'_, '_, H>, this => &mut *this.caller);
 
 /// wasmtime with native fuel on an uninstrumented module and the reference
 /// cost table: the oracle for gas.
@@ -750,13 +749,13 @@ impl NativeFuelEngine {
     }
 
     /// A store holding one instance of an uninstrumented contract.
-    pub fn instantiate(
+    pub fn instantiate<H: Host>(
         &self,
         module: &Module,
         imports: &[HostImport],
         width: abi::PtrWidth,
-        host: HostState,
-    ) -> Result<(WasmtimeStore, InstanceId), CallFailure> {
+        host: H,
+    ) -> Result<(WasmtimeStore<H>, InstanceId), CallFailure> {
         let mut store = WasmtimeStore {
             store: WtStore::new(
                 &self.engine,

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::abi::ARGBUF_LEN;
+use super::imports::write_memory;
+use super::{Frame, HostState, with_journal};
+use crate::abi::{ARGBUF_LEN, ContractId};
 use crate::determinism::AbortCode;
 use crate::engine::{InstanceId, Runtime, VmGlobal};
 use crate::failure::{CallError, CallFailure, EngineError, HostError, HostFailure, Trap};
 use crate::gas::GasCounter;
-use crate::host::{self, Frame};
 use crate::trace::{FrameOutcome, TracedBytes};
 
 /// The contract-visible error of a failed execution. A failure while no gas
@@ -70,7 +71,10 @@ fn masked_failure(trap: &Trap, abort: Option<AbortCode>, remaining: u64) -> Opti
 
 /// Runs a frame: checkpoints state, calls the export, and commits or rolls
 /// back. The callee must exist and export `function` (the caller checks).
-pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameResult, EngineError> {
+pub fn run_frame(
+    rt: &mut dyn Runtime<HostState>,
+    request: FrameRequest,
+) -> Result<FrameResult, EngineError> {
     let FrameRequest {
         callee,
         function,
@@ -85,14 +89,11 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
         .get(callee.0)
         .cloned()
         .ok_or_else(|| EngineError::HostInvariant(format!("no contract slot {}", callee.0)))?;
-    let mut journal = std::mem::take(&mut rt.host().journal);
-    let begun = journal.begin(rt);
-    rt.host().journal = journal;
-    begun?;
+    with_journal(rt, |journal, instances| journal.begin(instances))?;
     rt.host().trace.enter(slot.id, function, arg, gas_limit);
     rt.host().journal.enter(callee);
 
-    host::write_memory(rt, callee, slot.argbuf_offset, arg).map_err(|failure| match failure {
+    write_memory(rt, callee, slot.argbuf_offset, arg).map_err(|failure| match failure {
         HostFailure::Engine(error) => error,
         HostFailure::Contract(error) => {
             EngineError::HostInvariant(format!("writing the input: {error}"))
@@ -151,35 +152,31 @@ pub fn run_frame(rt: &mut dyn Runtime, request: FrameRequest) -> Result<FrameRes
 /// Commits or rolls back the frame's level; at top level, also replaces
 /// contracts whose growth had to wait and puts every contract that ran back
 /// to its initial globals.
-fn finish_state(rt: &mut dyn Runtime, success: bool) -> Result<(), EngineError> {
+fn finish_state(rt: &mut dyn Runtime<HostState>, success: bool) -> Result<(), EngineError> {
     let running: BTreeSet<usize> = rt
         .host()
         .frames
         .iter()
         .map(|frame| frame.instance.0)
         .collect();
-    let mut journal = std::mem::take(&mut rt.host().journal);
-    let result = if success {
-        journal.commit(rt)
-    } else {
-        journal.rollback(rt, &running).map(|_| ())
-    };
-    let result = result.and_then(|()| {
-        if journal.depth() == 0 {
-            journal.settle(rt)?;
-            journal.reset_globals(rt)
+    with_journal(rt, |journal, instances| {
+        if success {
+            journal.commit(instances)?;
         } else {
-            Ok(())
+            journal.rollback(instances, &running)?;
         }
-    });
-    rt.host().journal = journal;
-    result
+        if journal.depth() == 0 {
+            journal.settle(instances)?;
+            journal.reset_globals(instances)?;
+        }
+        Ok(())
+    })
 }
 
 /// Records, in the trace, a nested call refused before it ran.
 pub(crate) fn trace_refused(
-    rt: &mut dyn Runtime,
-    contract: crate::abi::ContractId,
+    rt: &mut dyn Runtime<HostState>,
+    contract: ContractId,
     function: &str,
     arg: &[u8],
     gas_limit: u64,

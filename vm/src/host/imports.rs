@@ -1,145 +1,27 @@
 //! The host imports: one engine-independent dispatcher.
 //!
-//! Engines bind every import of a contract to [`dispatch`], passing the
-//! [`Runtime`] of the running store and the calling instance. All bounds
-//! checks, gas charges and argument-buffer effects of the ABI are here and
-//! nowhere else.
+//! Engines bind every import of a contract to [`HostState`]'s
+//! [`Host::dispatch`](crate::engine::Host::dispatch), which is [`dispatch`]:
+//! it gets the [`Runtime`] of the running store and the calling instance.
+//! All bounds checks, gas charges and argument-buffer effects of the ABI are
+//! here and nowhere else.
 
-use runner_protocol::Retainer;
-use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use super::HostState;
+use super::frame::{self, FrameRequest};
 use crate::abi::{
     self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, Event, HostImport, INIT_EXPORT,
-    PtrWidth,
 };
-use crate::call::{self, FrameRequest};
 use crate::determinism::DIRTY_PAGE_SHIFT;
 use crate::engine::{InstanceId, Runtime, Value, VmGlobal};
 use crate::failure::{CallError, EngineError, HostError, HostFailure};
 use crate::gas::GasCounter;
-use crate::limits::Limits;
-use crate::query::QueryRegistry;
-use crate::state::Journal;
-use crate::trace::TraceBuilder;
-
-/// What the host knows about a deployed contract.
-#[derive(Clone, Debug)]
-pub struct ContractSlot {
-    pub id: ContractId,
-    pub owner: Vec<u8>,
-    pub argbuf_offset: u64,
-    pub width: PtrWidth,
-    /// Exported functions, `init` included.
-    pub functions: std::sync::Arc<[String]>,
-    /// Whether calls may reach it: false for a contract whose deploy failed.
-    pub live: bool,
-}
-
-/// An active call frame.
-#[derive(Clone, Copy, Debug)]
-pub struct Frame {
-    pub instance: InstanceId,
-    pub limit: u64,
-    /// Gas the frame has left beyond what its `i64` counter holds: limits
-    /// are `u64`, as in production, and the counter stops at `i64::MAX`.
-    pub beyond_counter: u64,
-}
-
-impl Frame {
-    /// A frame of `instance` with `limit` gas: the counter starts at the
-    /// limit, or at `i64::MAX` with the rest beyond it.
-    pub fn new(instance: InstanceId, limit: u64) -> (Frame, GasCounter) {
-        let counter = GasCounter::with_limit(limit);
-        let frame = Frame {
-            instance,
-            limit,
-            beyond_counter: limit - counter.remaining(),
-        };
-        (frame, counter)
-    }
-
-    /// Gas left to the frame whose counter reads `counter`.
-    pub fn left(&self, counter: GasCounter) -> u64 {
-        counter.remaining().saturating_add(self.beyond_counter)
-    }
-
-    /// Gas the frame whose counter reads `counter` has spent.
-    pub fn spent(&self, counter: GasCounter) -> u64 {
-        self.limit.saturating_sub(self.left(counter))
-    }
-}
-
-/// Everything the host functions read and write, kept in the store.
-#[derive(Default)]
-pub struct HostState {
-    /// Deployed contracts, by instance.
-    pub contracts: Vec<ContractSlot>,
-    /// Active frames, outermost first.
-    pub frames: Vec<Frame>,
-    /// Contract state and the undo logs of the calls in progress.
-    pub journal: Journal,
-    /// The call tree of the call in progress.
-    pub trace: TraceBuilder,
-    /// Host data the embedder set, by name.
-    pub host_data: BTreeMap<String, Vec<u8>>,
-    /// Host queries the embedder registered, by name.
-    pub queries: QueryRegistry,
-    /// Data fed out by contracts, when a feeder is attached (the prefix
-    /// every engine keeps; see [`runner_protocol::retained`]).
-    pub feeder: Option<Retainer<Vec<u8>>>,
-    /// Debug messages of the call in progress, bounded alike.
-    pub debug_messages: Retainer<String>,
-    /// Whether a `memory.grow` returned -1 in the call in progress.
-    pub grow_refused: bool,
-    /// The VM's limits (the call depth is checked here).
-    pub limits: Limits,
-    /// When the call in progress must end (its wall-clock limit): engines
-    /// check it as they run and fail with [`EngineError::Timeout`] past it.
-    pub deadline: Option<std::time::Instant>,
-}
-
-impl std::fmt::Debug for HostState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostState")
-            .field("contracts", &self.contracts)
-            .field("frames", &self.frames)
-            .field("queries", &self.queries.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl HostState {
-    fn slot(&self, instance: InstanceId) -> Result<&ContractSlot, HostFailure> {
-        self.contracts.get(instance.0).ok_or_else(|| {
-            HostFailure::Engine(EngineError::HostInvariant(format!(
-                "host call from unknown instance {}",
-                instance.0
-            )))
-        })
-    }
-
-    /// The live contract with this id.
-    pub fn live_contract(&self, id: &ContractId) -> Option<InstanceId> {
-        self.contracts
-            .iter()
-            .position(|slot| slot.live && slot.id == *id)
-            .map(InstanceId)
-    }
-
-    fn current_frame(&self) -> Result<Frame, HostFailure> {
-        self.frames.last().copied().ok_or_else(|| {
-            HostFailure::Engine(EngineError::HostInvariant(
-                "host call outside any frame".into(),
-            ))
-        })
-    }
-}
 
 /// Runs host import `import` for `caller` with `args` (already checked
 /// against the import's signature by the engine).
 pub fn dispatch(
-    rt: &mut dyn Runtime,
+    rt: &mut dyn Runtime<HostState>,
     caller: InstanceId,
     import: HostImport,
     args: &[Value],
@@ -302,7 +184,7 @@ fn bad_argument(index: usize, value: Value) -> HostFailure {
 
 /// A host call in progress.
 struct Host<'r> {
-    rt: &'r mut dyn Runtime,
+    rt: &'r mut dyn Runtime<HostState>,
     caller: InstanceId,
 }
 
@@ -454,11 +336,11 @@ impl Host<'_> {
         };
         let (result, charge) = match (refused, callee, failed_in_frame) {
             (Some(error), _, _) => {
-                call::trace_refused(self.rt, id, &function, &input, limit, &error);
+                frame::trace_refused(self.rt, id, &function, &input, limit, &error);
                 (Err(error), 0)
             }
             (None, _, Some((_, error))) => {
-                call::trace_refused(self.rt, id, &function, &input, limit, &error);
+                frame::trace_refused(self.rt, id, &function, &input, limit, &error);
                 (Err(error), limit)
             }
             (None, None, None) => {
@@ -467,7 +349,7 @@ impl Host<'_> {
                 )));
             }
             (None, Some(callee), None) => {
-                let frame = call::run_frame(
+                let frame = frame::run_frame(
                     self.rt,
                     FrameRequest {
                         callee,
@@ -548,7 +430,7 @@ impl Host<'_> {
 /// Writes `bytes` at `offset` of the instance's memory and marks the pages
 /// dirty, as a contract's own store would.
 pub fn write_memory(
-    rt: &mut dyn Runtime,
+    rt: &mut dyn Runtime<HostState>,
     instance: InstanceId,
     offset: u64,
     bytes: &[u8],

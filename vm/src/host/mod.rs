@@ -1,0 +1,208 @@
+//! The host: what contracts reach through their imports, and the frames
+//! of calls, above the engine trait.
+//!
+//! [`HostState`] is the host every store holds ([`crate::engine::Host`]).
+//! Its two halves call each other, as a call does: [`frame`] runs a
+//! contract's export in a new frame (checkpoint, gas, commit or rollback,
+//! trace), the contract's code calls imports, and [`imports`] runs them,
+//! `c` by running a nested frame.
+
+pub mod frame;
+pub mod imports;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use runner_protocol::Retainer;
+
+use crate::abi::{ContractId, HostImport, PtrWidth};
+use crate::engine::{Host, InstanceId, Instances, Runtime, Value};
+use crate::failure::{EngineError, HostFailure};
+use crate::gas::GasCounter;
+use crate::limits::Limits;
+use crate::query::QueryRegistry;
+use crate::state::Journal;
+use crate::trace::TraceBuilder;
+
+/// What the host knows about a deployed contract.
+#[derive(Clone, Debug)]
+pub struct ContractSlot {
+    pub id: ContractId,
+    pub owner: Vec<u8>,
+    pub argbuf_offset: u64,
+    pub width: PtrWidth,
+    /// Exported functions, `init` included.
+    pub functions: std::sync::Arc<[String]>,
+    /// Whether calls may reach it: false for a contract whose deploy failed.
+    pub live: bool,
+}
+
+/// An active call frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub instance: InstanceId,
+    pub limit: u64,
+    /// Gas the frame has left beyond what its `i64` counter holds: limits
+    /// are `u64`, as in production, and the counter stops at `i64::MAX`.
+    pub beyond_counter: u64,
+}
+
+impl Frame {
+    /// A frame of `instance` with `limit` gas: the counter starts at the
+    /// limit, or at `i64::MAX` with the rest beyond it.
+    pub fn new(instance: InstanceId, limit: u64) -> (Frame, GasCounter) {
+        let counter = GasCounter::with_limit(limit);
+        let frame = Frame {
+            instance,
+            limit,
+            beyond_counter: limit - counter.remaining(),
+        };
+        (frame, counter)
+    }
+
+    /// Gas left to the frame whose counter reads `counter`.
+    pub fn left(&self, counter: GasCounter) -> u64 {
+        counter.remaining().saturating_add(self.beyond_counter)
+    }
+
+    /// Gas the frame whose counter reads `counter` has spent.
+    pub fn spent(&self, counter: GasCounter) -> u64 {
+        self.limit.saturating_sub(self.left(counter))
+    }
+}
+
+/// Everything the host functions read and write, kept in the store.
+#[derive(Default)]
+pub struct HostState {
+    /// Deployed contracts, by instance.
+    pub contracts: Vec<ContractSlot>,
+    /// Active frames, outermost first.
+    pub frames: Vec<Frame>,
+    /// Contract state and the undo logs of the calls in progress: reached
+    /// through [`HostState::contract_state`] and [`with_journal`] only.
+    journal: Journal,
+    /// The call tree of the call in progress.
+    pub trace: TraceBuilder,
+    /// Host data the embedder set, by name.
+    pub host_data: BTreeMap<String, Vec<u8>>,
+    /// Host queries the embedder registered, by name.
+    pub queries: QueryRegistry,
+    /// Data fed out by contracts, when a feeder is attached (the prefix
+    /// every engine keeps; see [`runner_protocol::retained`]).
+    pub feeder: Option<Retainer<Vec<u8>>>,
+    /// Debug messages of the call in progress, bounded alike.
+    pub debug_messages: Retainer<String>,
+    /// Whether a `memory.grow` returned -1 in the call in progress.
+    pub grow_refused: bool,
+    /// The VM's limits (the call depth is checked here).
+    pub limits: Limits,
+    /// When the call in progress must end (its wall-clock limit): engines
+    /// check it as they run and fail with [`EngineError::Timeout`] past it.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("contracts", &self.contracts)
+            .field("frames", &self.frames)
+            .field("queries", &self.queries.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostState {
+    fn slot(&self, instance: InstanceId) -> Result<&ContractSlot, HostFailure> {
+        self.contracts.get(instance.0).ok_or_else(|| {
+            HostFailure::Engine(EngineError::HostInvariant(format!(
+                "host call from unknown instance {}",
+                instance.0
+            )))
+        })
+    }
+
+    /// The live contract with this id.
+    pub fn live_contract(&self, id: &ContractId) -> Option<InstanceId> {
+        self.contracts
+            .iter()
+            .position(|slot| slot.live && slot.id == *id)
+            .map(InstanceId)
+    }
+
+    fn current_frame(&self) -> Result<Frame, HostFailure> {
+        self.frames.last().copied().ok_or_else(|| {
+            HostFailure::Engine(EngineError::HostInvariant(
+                "host call outside any frame".into(),
+            ))
+        })
+    }
+}
+
+impl HostState {
+    /// A host with no contracts and no host data, these host queries and
+    /// limits.
+    pub fn new(queries: QueryRegistry, limits: Limits) -> Self {
+        HostState {
+            queries,
+            limits,
+            ..HostState::default()
+        }
+    }
+
+    /// Adds a deployed contract's state to the journal, as the next
+    /// instance.
+    pub fn add_contract_state(&mut self, state: crate::state::ContractState) -> InstanceId {
+        self.journal.add_contract(state)
+    }
+
+    /// Every live contract with its committed state, in deploy order.
+    pub fn live_states(
+        &mut self,
+    ) -> impl Iterator<Item = (&ContractSlot, &mut crate::state::ContractState)> {
+        self.contracts
+            .iter()
+            .zip(self.journal.states_mut())
+            .filter(|(slot, _)| slot.live)
+    }
+
+    /// The committed state of an instance.
+    pub fn contract_state(
+        &mut self,
+        instance: InstanceId,
+    ) -> Option<&mut crate::state::ContractState> {
+        self.journal.contract_mut(instance)
+    }
+}
+
+impl Host for HostState {
+    fn dispatch(
+        rt: &mut dyn Runtime<Self>,
+        caller: InstanceId,
+        import: HostImport,
+        args: &[Value],
+    ) -> Result<Option<Value>, HostFailure> {
+        imports::dispatch(rt, caller, import, args)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+/// Runs `work` on the journal and the store's instances.
+///
+/// The journal lives in the host state, which lives in the store, and its
+/// checkpoints and rollbacks work on the store's instances: it leaves the
+/// host state for the time of `work` and is put back whatever `work`
+/// returns. `work` gets the store as [`Instances`] only, without its host,
+/// so nothing in it can reach the host state, or the journal's empty place
+/// there, and nothing in it runs contract code.
+pub fn with_journal<R>(
+    rt: &mut dyn Runtime<HostState>,
+    work: impl FnOnce(&mut Journal, &mut dyn Instances) -> R,
+) -> R {
+    let mut journal = std::mem::take(&mut rt.host().journal);
+    let result = work(&mut journal, rt);
+    rt.host().journal = journal;
+    result
+}
