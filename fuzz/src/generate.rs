@@ -20,59 +20,126 @@
 //! generated code) makes a nested call.
 
 use arbitrary::{Arbitrary, Unstructured};
-use vm::abi::ContractId;
+use vm::abi::{self, ContractId, HOST_MODULE, HostImport, PtrWidth, Signature, ValType};
+use vm::features;
 use wasm_encoder::reencode::{Error, Reencode, utils};
 use wasm_encoder::{ConstExpr, GlobalSection};
+use wasmparser::WasmFeatures;
 
-/// Host imports offered to generated code, for either width.
-fn available_imports(memory64: bool) -> Vec<u8> {
-    let ptr = if memory64 { "i64" } else { "i32" };
-    wat::parse_str(format!(
-        r#"(module
-            (import "env" "c" (func (param {ptr} {ptr} i32 i32 i64) (result i32)))
-            (import "env" "hq" (func (param {ptr} i32 i32) (result i32)))
-            (import "env" "hd" (func (param {ptr} i32) (result i32)))
-            (import "env" "emit" (func (param {ptr} i32 i32)))
-            (import "env" "feed" (func (param i32)))
-            (import "env" "caller" (func (result i32)))
-            (import "env" "callstack" (func (result i32)))
-            (import "env" "limit" (func (result i64)))
-            (import "env" "spent" (func (result i64)))
-            (import "env" "panic" (func (param i32)))
-            (import "env" "owner" (func (param {ptr}) (result i32)))
-            (import "env" "self_id" (func))
-            (import "env" "hdebug" (func (param i32))))"#
-    ))
-    .unwrap_or_default()
+/// The ABI's value type in wasm-encoder's terms.
+fn encoder_type(ty: ValType) -> wasm_encoder::ValType {
+    match ty {
+        ValType::I32 => wasm_encoder::ValType::I32,
+        ValType::I64 => wasm_encoder::ValType::I64,
+    }
 }
 
-fn required_exports(memory64: bool) -> Vec<u8> {
-    let (idx, ptr) = if memory64 {
-        ("i64", "i64")
-    } else {
-        ("", "i32")
+/// Every host import of the ABI table, offered to generated code with its
+/// signature for the width, each distinct signature typed once in order of
+/// first use.
+fn available_imports(width: PtrWidth) -> Vec<u8> {
+    let mut signatures: Vec<Signature> = Vec::new();
+    let mut imports = wasm_encoder::ImportSection::new();
+    for import in HostImport::ALL {
+        let signature = import.signature(width);
+        let index = match signatures.iter().position(|known| *known == signature) {
+            Some(index) => index,
+            None => {
+                signatures.push(signature);
+                signatures.len() - 1
+            }
+        };
+        imports.import(
+            HOST_MODULE,
+            import.name(),
+            wasm_encoder::EntityType::Function(index as u32),
+        );
+    }
+    let mut types = wasm_encoder::TypeSection::new();
+    for signature in &signatures {
+        types.ty().function(
+            signature.params.iter().copied().map(encoder_type),
+            signature.results.iter().copied().map(encoder_type),
+        );
+    }
+    let mut module = wasm_encoder::Module::new();
+    module.section(&types).section(&imports);
+    module.finish()
+}
+
+/// The exports every generated contract has: a memory of 2 to 4 pages, the
+/// argument buffer's global `A` at 0, and `f`, `g` and `` (the empty name)
+/// of the export signature, whose bodies wasm-smith replaces.
+fn required_exports(width: PtrWidth) -> Vec<u8> {
+    let export_signature = abi::export_signature();
+    let mut types = wasm_encoder::TypeSection::new();
+    types.ty().function(
+        export_signature.params.iter().copied().map(encoder_type),
+        export_signature.results.iter().copied().map(encoder_type),
+    );
+    let mut functions = wasm_encoder::FunctionSection::new();
+    let mut code = wasm_encoder::CodeSection::new();
+    let names = ["f", "g", ""];
+    for _ in names {
+        functions.function(0);
+        let mut body = wasm_encoder::Function::new([]);
+        body.instructions().unreachable().end();
+        code.function(&body);
+    }
+    let mut memories = wasm_encoder::MemorySection::new();
+    memories.memory(wasm_encoder::MemoryType {
+        minimum: 2,
+        maximum: Some(4),
+        memory64: width == PtrWidth::Wasm64,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut globals = GlobalSection::new();
+    let (pointer, zero) = match width {
+        PtrWidth::Wasm32 => (wasm_encoder::ValType::I32, ConstExpr::i32_const(0)),
+        PtrWidth::Wasm64 => (wasm_encoder::ValType::I64, ConstExpr::i64_const(0)),
     };
-    wat::parse_str(format!(
-        r#"(module
-            (memory (export "memory") {idx} 2 4)
-            (global (export "A") {ptr} ({ptr}.const 0))
-            (func (export "f") (param i32) (result i32) unreachable)
-            (func (export "g") (param i32) (result i32) unreachable)
-            (func (export "") (param i32) (result i32) unreachable))"#
-    ))
-    .unwrap_or_default()
+    globals.global(
+        wasm_encoder::GlobalType {
+            val_type: pointer,
+            mutable: false,
+            shared: false,
+        },
+        &zero,
+    );
+    let mut exports = wasm_encoder::ExportSection::new();
+    exports.export("memory", wasm_encoder::ExportKind::Memory, 0);
+    exports.export(abi::ARGBUF_EXPORT, wasm_encoder::ExportKind::Global, 0);
+    for (index, name) in names.iter().enumerate() {
+        exports.export(name, wasm_encoder::ExportKind::Func, index as u32);
+    }
+    let mut module = wasm_encoder::Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code);
+    module.finish()
 }
 
-/// The wasm-smith configuration for contracts: admitted features only.
+/// The wasm-smith configuration for contracts: the proposals of
+/// [`vm::features::CONTRACT`] (memory64 only when `memory64`), the ABI's
+/// imports and exports.
 pub fn config(memory64: bool, disallow_traps: bool) -> wasm_smith::Config {
+    let allowed = |proposal: WasmFeatures| features::CONTRACT.contains(proposal);
+    let width = if memory64 {
+        PtrWidth::Wasm64
+    } else {
+        PtrWidth::Wasm32
+    };
     wasm_smith::Config {
-        available_imports: Some(available_imports(memory64)),
-        exports: Some(required_exports(memory64)),
+        available_imports: Some(available_imports(width)),
+        exports: Some(required_exports(width)),
         // The required exports bring the one memory.
         min_memories: 0,
         max_memories: 0,
-        // Reference types would bring externref, which contracts may not use.
-        reference_types_enabled: false,
         max_tables: 1,
         max_funcs: 8,
         max_instructions: 400,
@@ -83,15 +150,26 @@ pub fn config(memory64: bool, disallow_traps: bool) -> wasm_smith::Config {
         max_elements: 20,
         max_table_elements: 64,
         max_nesting_depth: 6,
-        threads_enabled: false,
-        tail_call_enabled: false,
-        relaxed_simd_enabled: false,
-        gc_enabled: false,
-        exceptions_enabled: false,
-        extended_const_enabled: false,
-        custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
-        memory64_enabled: memory64,
+        saturating_float_to_int_enabled: allowed(WasmFeatures::SATURATING_FLOAT_TO_INT),
+        sign_extension_ops_enabled: allowed(WasmFeatures::SIGN_EXTENSION),
+        multi_value_enabled: allowed(WasmFeatures::MULTI_VALUE),
+        bulk_memory_enabled: allowed(WasmFeatures::BULK_MEMORY),
+        simd_enabled: allowed(WasmFeatures::SIMD),
+        // wasm-smith's reference types bring externref, which contracts may
+        // not use (admission refuses it as a GC type): funcref tables come
+        // without them.
+        reference_types_enabled: false,
+        threads_enabled: allowed(WasmFeatures::THREADS),
+        tail_call_enabled: allowed(WasmFeatures::TAIL_CALL),
+        relaxed_simd_enabled: allowed(WasmFeatures::RELAXED_SIMD),
+        gc_enabled: allowed(WasmFeatures::GC),
+        exceptions_enabled: allowed(WasmFeatures::EXCEPTIONS),
+        extended_const_enabled: allowed(WasmFeatures::EXTENDED_CONST),
+        custom_page_sizes_enabled: allowed(WasmFeatures::CUSTOM_PAGE_SIZES),
+        wide_arithmetic_enabled: allowed(WasmFeatures::WIDE_ARITHMETIC),
+        shared_everything_threads_enabled: allowed(WasmFeatures::SHARED_EVERYTHING_THREADS),
+        custom_descriptors_enabled: allowed(WasmFeatures::CUSTOM_DESCRIPTORS),
+        memory64_enabled: memory64 && allowed(WasmFeatures::MEMORY64),
         allow_start_export: false,
         ..wasm_smith::Config::default()
     }

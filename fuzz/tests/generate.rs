@@ -110,3 +110,74 @@ fn generated_contracts_deploy_alike_on_both_engines_and_most_deploy() {
     assert_eq!(generated, 200);
     assert_eq!(deployed, 197, "{deployed} of {generated} deployed");
 }
+
+#[test]
+fn the_generator_offers_every_abi_import_with_its_signature() {
+    use vm::abi::{HostImport, PtrWidth};
+    for (memory64, width) in [(false, PtrWidth::Wasm32), (true, PtrWidth::Wasm64)] {
+        let config = generate::config(memory64, false);
+        let module = config.available_imports.expect("imports offered");
+        let mut types = Vec::new();
+        let mut offered = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&module) {
+            match payload.expect("a valid module") {
+                wasmparser::Payload::TypeSection(reader) => {
+                    for group in reader {
+                        for ty in group.expect("a type").into_types() {
+                            types.push(ty.unwrap_func().clone());
+                        }
+                    }
+                }
+                wasmparser::Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import.expect("an import");
+                        let wasmparser::TypeRef::Func(index) = import.ty else {
+                            panic!("only functions are offered");
+                        };
+                        offered.push((import.module, import.name, types[index as usize].clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(offered.len(), HostImport::ALL.len());
+        for (import, (module, name, ty)) in HostImport::ALL.iter().zip(&offered) {
+            assert_eq!((*module, *name), ("env", import.name()));
+            let signature = import.signature(width);
+            let text = |types: &[wasmparser::ValType]| {
+                types
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let expected = |types: &[vm::abi::ValType]| {
+                types
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            assert_eq!(text(ty.params()), expected(&signature.params), "{name}");
+            assert_eq!(text(ty.results()), expected(&signature.results), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_generator_uses_only_proposals_contracts_may_use() {
+    for memory64 in [false, true] {
+        // wasm-smith counts GC types in its baseline (`WasmFeatures::WASM1`)
+        // whatever its settings; without GC or reference types it generates
+        // none (admission of what it generates is checked above).
+        let features =
+            generate::config(memory64, false).features() - wasmparser::WasmFeatures::GC_TYPES;
+        assert!(
+            vm::features::CONTRACT.contains(features),
+            "the generator enables {:?}",
+            features - vm::features::CONTRACT
+        );
+    }
+    assert!(generate::config(true, false).memory64_enabled);
+    assert!(!generate::config(false, false).memory64_enabled);
+}

@@ -55,9 +55,7 @@ fn check_contract(engines: &Engines, wasm: &[u8], extra_limit: u64) -> Result<()
     let info = info.expect("assumed");
     let instrumented =
         vm::determinism::instrument(wasm, &info).expect("admitted modules instrument");
-    let mut features = admission::allowed_features();
-    features |= wasmparser::WasmFeatures::MULTI_MEMORY;
-    wasmparser::Validator::new_with_features(features)
+    wasmparser::Validator::new_with_features(vm::features::INSTRUMENTED)
         .validate_all(&instrumented.wasm)
         .expect("the instrumented module validates");
 

@@ -13,55 +13,8 @@ use crate::abi::{
     self, ARGBUF_EXPORT, ARGBUF_LEN, HOST_MODULE, HostImport, INIT_EXPORT, PtrWidth,
     RESERVED_PREFIX, Signature, WASM_PAGE,
 };
+use crate::features;
 use crate::limits::Limits;
-
-/// The Wasm proposals a contract may use: those both engines execute
-/// deterministically and that current Rust toolchains emit for wasm32.
-pub fn allowed_features() -> WasmFeatures {
-    WasmFeatures::FLOATS
-        | WasmFeatures::MUTABLE_GLOBAL
-        | WasmFeatures::SATURATING_FLOAT_TO_INT
-        | WasmFeatures::SIGN_EXTENSION
-        | WasmFeatures::MULTI_VALUE
-        | WasmFeatures::BULK_MEMORY
-        | WasmFeatures::REFERENCE_TYPES
-        | WasmFeatures::SIMD
-        | WasmFeatures::MEMORY64
-}
-
-/// Proposals outside the allow-list, each with the name admission reports
-/// when a module uses it.
-const FORBIDDEN_FEATURES: &[(WasmFeatures, &str)] = &[
-    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
-    (WasmFeatures::THREADS, "threads (shared memory and atomics)"),
-    (WasmFeatures::TAIL_CALL, "tail calls"),
-    (WasmFeatures::MULTI_MEMORY, "multiple memories"),
-    (WasmFeatures::EXCEPTIONS, "exception handling"),
-    (WasmFeatures::LEGACY_EXCEPTIONS, "legacy exception handling"),
-    (
-        WasmFeatures::EXTENDED_CONST,
-        "extended constant expressions",
-    ),
-    (
-        WasmFeatures::FUNCTION_REFERENCES,
-        "typed function references",
-    ),
-    (WasmFeatures::GC, "garbage collection"),
-    (
-        WasmFeatures::GC_TYPES,
-        "reference types other than funcref (externref, GC types)",
-    ),
-    (WasmFeatures::CUSTOM_PAGE_SIZES, "custom page sizes"),
-    (WasmFeatures::MEMORY_CONTROL, "memory control"),
-    (WasmFeatures::STACK_SWITCHING, "stack switching"),
-    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
-    (
-        WasmFeatures::SHARED_EVERYTHING_THREADS,
-        "shared-everything threads",
-    ),
-    (WasmFeatures::CUSTOM_DESCRIPTORS, "custom descriptors"),
-    (WasmFeatures::COMPACT_IMPORTS, "compact imports"),
-];
 
 /// Why a module is not a valid Dusk contract.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -379,12 +332,12 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
     if Parser::is_component(wasm) {
         return Err(AdmissionError::Component);
     }
-    let allowed = allowed_features();
+    let allowed = features::CONTRACT;
     let error = match validate(wasm, allowed, limits.max_operand_stack) {
         Ok(deepest) => return Ok(deepest),
         Err(error) => error,
     };
-    for &(feature, name) in FORBIDDEN_FEATURES {
+    for &(feature, name) in features::FORBIDDEN {
         if Validator::new_with_features(allowed | feature)
             .validate_all(wasm)
             .is_ok()
@@ -393,14 +346,14 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
         }
     }
     // A module may need several forbidden features at once.
-    let everything = FORBIDDEN_FEATURES
+    let everything = features::FORBIDDEN
         .iter()
         .fold(allowed, |features, &(feature, _)| features | feature);
     if Validator::new_with_features(everything)
         .validate_all(wasm)
         .is_ok()
     {
-        let names: Vec<&str> = FORBIDDEN_FEATURES
+        let names: Vec<&str> = features::FORBIDDEN
             .iter()
             .filter(|&&(feature, _)| {
                 Validator::new_with_features(everything - feature)

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod determinism;
 pub mod engine;
 pub mod failure;
+pub mod features;
 pub mod gas;
 pub mod host;
 pub mod limits;

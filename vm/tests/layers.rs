@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("cache", 0),
     ("query", 0),
     ("failure", 1),
+    ("features", 1),
     ("gas", 1),
     ("limits", 1),
     // What a module is: admitted, then rewritten for determinism.

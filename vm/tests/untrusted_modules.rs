@@ -37,7 +37,7 @@ proptest! {
         // not a module or an invalid one; nothing else is admitted.
         let mut with_header = b"\0asm\x01\0\0\0".to_vec();
         with_header.extend_from_slice(&bytes);
-        let validates = wasmparser::Validator::new_with_features(vm::admission::allowed_features())
+        let validates = wasmparser::Validator::new_with_features(vm::features::CONTRACT)
             .validate_all(&with_header)
             .is_ok();
         match admit(&with_header, &Limits::default(), true) {

@@ -35,7 +35,8 @@ use wasm_encoder::{
 use wasmparser::{FuncType, Parser, Payload, ValidPayload, Validator};
 
 use crate::abi::{PtrWidth, WASM_PAGE};
-use crate::admission::{ModuleInfo, allowed_features};
+use crate::admission::ModuleInfo;
+use crate::features;
 
 /// Export name of the fuel variable (an `i64` that counts up to zero).
 pub const FUEL_EXPORT: &str = "__dusk_fuel";
@@ -166,7 +167,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
     let invalid =
         |error: wasmparser::BinaryReaderError| InstrumentError::Invalid(error.to_string());
     let mut input = Input::default();
-    let mut validator = Validator::new_with_features(allowed_features());
+    let mut validator = Validator::new_with_features(features::CONTRACT);
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(invalid)?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload).map_err(invalid)? {

@@ -16,6 +16,7 @@ use crate::determinism::{
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
+use crate::features;
 
 const KIND: EngineKind = EngineKind::Wasmi;
 
@@ -39,6 +40,37 @@ fn unknown(error: impl std::fmt::Display) -> EngineError {
 
 impl wasmi::errors::HostError for HostFailure {}
 
+/// Turns a proposal on or off by its wasmparser name. wasmi implements no
+/// proposal it has no setter for, so those are off already; turning one on
+/// is a configuration error.
+fn enable_proposal(config: &mut Config, name: &str, enable: bool) -> Result<(), EngineError> {
+    match name {
+        "MUTABLE_GLOBAL" => config.wasm_mutable_global(enable),
+        "SATURATING_FLOAT_TO_INT" => config.wasm_saturating_float_to_int(enable),
+        "SIGN_EXTENSION" => config.wasm_sign_extension(enable),
+        "REFERENCE_TYPES" => config.wasm_reference_types(enable),
+        "MULTI_VALUE" => config.wasm_multi_value(enable),
+        "BULK_MEMORY" => config.wasm_bulk_memory(enable),
+        "SIMD" => config.wasm_simd(enable),
+        "RELAXED_SIMD" => config.wasm_relaxed_simd(enable),
+        "TAIL_CALL" => config.wasm_tail_call(enable),
+        "FLOATS" => config.floats(enable),
+        "MULTI_MEMORY" => config.wasm_multi_memory(enable),
+        "MEMORY64" => config.wasm_memory64(enable),
+        "EXTENDED_CONST" => config.wasm_extended_const(enable),
+        "CUSTOM_PAGE_SIZES" => config.wasm_custom_page_sizes(enable),
+        "WIDE_ARITHMETIC" => config.wasm_wide_arithmetic(enable),
+        _ if !enable => config,
+        _ => {
+            return Err(EngineError::Config {
+                engine: KIND,
+                message: format!("wasmi does not implement the proposal {name}"),
+            });
+        }
+    };
+    Ok(())
+}
+
 /// The shadow engine.
 pub struct WasmiEngine {
     engine: wasmi::Engine,
@@ -51,22 +83,10 @@ impl Engine for WasmiEngine {
 
     fn new(_config: &EngineConfig, _limits: &crate::limits::Limits) -> Result<Self, EngineError> {
         let mut config = Config::default();
+        for (name, flag) in features::proposals() {
+            enable_proposal(&mut config, name, features::INSTRUMENTED.contains(flag))?;
+        }
         config
-            .wasm_mutable_global(true)
-            .wasm_sign_extension(true)
-            .wasm_saturating_float_to_int(true)
-            .wasm_multi_value(true)
-            .wasm_multi_memory(true)
-            .wasm_bulk_memory(true)
-            .wasm_reference_types(true)
-            .wasm_tail_call(false)
-            .wasm_extended_const(false)
-            .wasm_memory64(true)
-            .wasm_simd(true)
-            .wasm_relaxed_simd(false)
-            .wasm_wide_arithmetic(false)
-            .wasm_custom_page_sizes(false)
-            .floats(true)
             // Fuel paces the wall-clock checks of `rt_call`.
             .consume_fuel(true)
             .compilation_mode(CompilationMode::Eager)

@@ -19,6 +19,7 @@ use crate::determinism::{
     SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
 };
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
+use crate::features;
 use crate::gas::{GasCounter, StoreClass};
 use crate::limits::Limits;
 
@@ -31,23 +32,34 @@ fn unknown(error: impl std::fmt::Display) -> EngineError {
     }
 }
 
-/// Settings both wasmtime configurations share: the Wasm features the
-/// instrumented modules use and the native stack limit.
-fn base_config(config: &EngineConfig) -> Config {
+/// Settings both wasmtime configurations share: the Wasm proposals of
+/// [`features::INSTRUMENTED`], every other one off, and the native stack
+/// limit.
+fn base_config(config: &EngineConfig) -> Result<Config, EngineError> {
     let mut wt = Config::new();
-    wt.wasm_simd(true)
-        .wasm_relaxed_simd(false)
-        .wasm_memory64(true)
-        .wasm_multi_memory(true)
-        .wasm_bulk_memory(true)
-        .wasm_multi_value(true)
-        .wasm_tail_call(false)
-        .max_wasm_stack(config.native_stack_limit)
+    for (name, flag) in features::proposals() {
+        let enable = features::INSTRUMENTED.contains(flag);
+        // wasmtime reads modules with an older wasmparser: the same flags
+        // by name, and none of those it does not know.
+        match wasmtime::WasmFeatures::from_name(name) {
+            Some(theirs) => {
+                wt.wasm_features(theirs, enable);
+            }
+            None if !enable => {}
+            None => {
+                return Err(EngineError::Config {
+                    engine: KIND,
+                    message: format!("wasmtime does not know the proposal {name}"),
+                });
+            }
+        }
+    }
+    wt.max_wasm_stack(config.native_stack_limit)
         // Traps are outcomes here, not bugs to debug: capturing a backtrace
         // for each would cost microseconds per failed call.
         .wasm_backtrace_max_frames(None)
         .cranelift_opt_level(OptLevel::Speed);
-    wt
+    Ok(wt)
 }
 
 /// Memory and tables the pool keeps per slot, from the limits admission
@@ -138,7 +150,7 @@ impl Engine for WasmtimeEngine {
     type Store<H: Host> = WasmtimeStore<H>;
 
     fn new(config: &EngineConfig, limits: &Limits) -> Result<Self, EngineError> {
-        let mut wt = base_config(config);
+        let mut wt = base_config(config)?;
         // The determinism pass canonicalizes NaNs itself, for both engines.
         // Epochs end calls past their wall-clock limit (`rt_call`).
         wt.cranelift_nan_canonicalization(false)
@@ -729,7 +741,7 @@ fn reference_operator_cost() -> OperatorCost {
 
 impl NativeFuelEngine {
     pub fn new(config: &EngineConfig) -> Result<Self, EngineError> {
-        let mut wt = base_config(config);
+        let mut wt = base_config(config)?;
         wt.consume_fuel(true)
             .operator_cost(reference_operator_cost())
             .cranelift_nan_canonicalization(true);
