@@ -21,6 +21,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use vm::abi::{self, ContractId, HOST_MODULE, HostImport, PtrWidth, Signature, ValType};
+use vm::admission::ForbiddenInstruction;
 use vm::features;
 use wasm_encoder::reencode::{Error, Reencode, utils};
 use wasm_encoder::{ConstExpr, GlobalSection};
@@ -284,20 +285,21 @@ impl Reencode for Contractify {
                     function.instruction(&I::I32And);
                 }
             }
-            let replacement: &[I] = match op {
-                O::DataDrop { .. } | O::ElemDrop { .. } => &[I::Nop],
-                O::TableSet { .. } => &[I::Drop, I::Drop],
-                O::TableGrow { .. } => &[I::Drop, I::Drop, I::I32Const(-1)],
-                O::TableFill { .. } | O::TableCopy { .. } | O::TableInit { .. } => {
-                    &[I::Drop, I::Drop, I::Drop]
-                }
-                other => {
-                    function.instruction(&self.instruction(other)?);
-                    continue;
-                }
+            // What admission forbids becomes its stack effect: operands
+            // dropped, and a failed `table.grow`'s -1.
+            let Some(forbidden) = ForbiddenInstruction::of(&op) else {
+                function.instruction(&self.instruction(op)?);
+                continue;
             };
-            for instruction in replacement {
-                function.instruction(instruction);
+            let (pops, pushes) = forbidden.stack_effect();
+            if pops == 0 && !pushes {
+                function.instruction(&I::Nop);
+            }
+            for _ in 0..pops {
+                function.instruction(&I::Drop);
+            }
+            if pushes {
+                function.instruction(&I::I32Const(-1));
             }
         }
         code.function(&function);

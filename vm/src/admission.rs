@@ -16,6 +16,62 @@ use crate::abi::{
 use crate::features;
 use crate::limits::Limits;
 
+/// The instructions a contract may not use although their proposal is
+/// allowed: those that change tables or drop segments, which production's
+/// state model does not keep. Admission refuses them; the fuzz generator
+/// replaces them by their stack effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForbiddenInstruction {
+    TableSet,
+    TableGrow,
+    TableFill,
+    TableCopy,
+    TableInit,
+    ElemDrop,
+    DataDrop,
+}
+
+impl ForbiddenInstruction {
+    /// The forbidden instruction `operator` is, if it is one.
+    pub fn of(operator: &Operator<'_>) -> Option<Self> {
+        Some(match operator {
+            Operator::TableSet { .. } => ForbiddenInstruction::TableSet,
+            Operator::TableGrow { .. } => ForbiddenInstruction::TableGrow,
+            Operator::TableFill { .. } => ForbiddenInstruction::TableFill,
+            Operator::TableCopy { .. } => ForbiddenInstruction::TableCopy,
+            Operator::TableInit { .. } => ForbiddenInstruction::TableInit,
+            Operator::ElemDrop { .. } => ForbiddenInstruction::ElemDrop,
+            Operator::DataDrop { .. } => ForbiddenInstruction::DataDrop,
+            _ => return None,
+        })
+    }
+
+    /// Its name in the text format, as admission reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForbiddenInstruction::TableSet => "table.set",
+            ForbiddenInstruction::TableGrow => "table.grow",
+            ForbiddenInstruction::TableFill => "table.fill",
+            ForbiddenInstruction::TableCopy => "table.copy",
+            ForbiddenInstruction::TableInit => "table.init",
+            ForbiddenInstruction::ElemDrop => "elem.drop",
+            ForbiddenInstruction::DataDrop => "data.drop",
+        }
+    }
+
+    /// How many operands it pops, and whether it pushes an `i32` result.
+    pub fn stack_effect(self) -> (usize, bool) {
+        match self {
+            ForbiddenInstruction::TableSet => (2, false),
+            ForbiddenInstruction::TableGrow => (2, true),
+            ForbiddenInstruction::TableFill
+            | ForbiddenInstruction::TableCopy
+            | ForbiddenInstruction::TableInit => (3, false),
+            ForbiddenInstruction::ElemDrop | ForbiddenInstruction::DataDrop => (0, false),
+        }
+    }
+}
+
 /// Why a module is not a valid Dusk contract.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
@@ -826,22 +882,15 @@ fn body_facts(function: u32, body: &wasmparser::FunctionBody) -> Result<BodyFact
     let mut br_table_targets = 0;
     let mut reader = body.get_operators_reader().map_err(malformed)?;
     while !reader.eof() {
-        let name = match reader.read().map_err(malformed)? {
-            Operator::BrTable { targets } => {
-                br_table_targets = br_table_targets.max(targets.len());
-                continue;
-            }
-            Operator::TableSet { .. } => "table.set",
-            Operator::TableGrow { .. } => "table.grow",
-            Operator::TableFill { .. } => "table.fill",
-            Operator::TableCopy { .. } => "table.copy",
-            Operator::TableInit { .. } => "table.init",
-            Operator::ElemDrop { .. } => "elem.drop",
-            Operator::DataDrop { .. } => "data.drop",
-            _ => continue,
-        };
-        forbidden = Some(name);
-        break;
+        let operator = reader.read().map_err(malformed)?;
+        if let Operator::BrTable { targets } = &operator {
+            br_table_targets = br_table_targets.max(targets.len());
+            continue;
+        }
+        if let Some(instruction) = ForbiddenInstruction::of(&operator) {
+            forbidden = Some(instruction.name());
+            break;
+        }
     }
     Ok(BodyFacts {
         function,
