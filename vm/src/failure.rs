@@ -199,3 +199,14 @@ impl CallError {
         }
     }
 }
+
+impl From<HostFailure> for CallFailure {
+    /// A host function's failure as its call's: the contract's doing traps
+    /// it, the engine's fails the engine.
+    fn from(failure: HostFailure) -> Self {
+        match failure {
+            HostFailure::Contract(error) => CallFailure::Trap(Trap::Host(error)),
+            HostFailure::Engine(error) => CallFailure::Engine(error),
+        }
+    }
+}

@@ -94,11 +94,15 @@ macro_rules! impl_runtime {
     };
 }
 
+mod handles;
 pub mod wasmi;
 pub mod wasmtime;
 
-use crate::determinism::InstrumentedModule;
 use crate::determinism::stack::NATIVE_STACK_LIMIT;
+use crate::determinism::{
+    ABORT_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule, SAVED_FUEL_EXPORT,
+    STACK_EXPORT,
+};
 use std::time::Instant;
 
 use crate::abi::HostImport;
@@ -134,6 +138,44 @@ pub enum VmGlobal {
     Abort,
     /// How many `memory.grow` operations returned -1.
     GrowRefused,
+}
+
+impl VmGlobal {
+    /// Every VM global, in the order of [`VmGlobal::index`].
+    pub const ALL: [VmGlobal; 5] = [
+        VmGlobal::Fuel,
+        VmGlobal::SavedFuel,
+        VmGlobal::Stack,
+        VmGlobal::Abort,
+        VmGlobal::GrowRefused,
+    ];
+
+    /// Its position in [`VmGlobal::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            VmGlobal::Fuel => 0,
+            VmGlobal::SavedFuel => 1,
+            VmGlobal::Stack => 2,
+            VmGlobal::Abort => 3,
+            VmGlobal::GrowRefused => 4,
+        }
+    }
+
+    /// The name the determinism pass exports it under.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            VmGlobal::Fuel => FUEL_EXPORT,
+            VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
+            VmGlobal::Stack => STACK_EXPORT,
+            VmGlobal::Abort => ABORT_EXPORT,
+            VmGlobal::GrowRefused => GROW_REFUSED_EXPORT,
+        }
+    }
+
+    /// Whether it is an `i32` global (the others are `i64`).
+    pub fn is_i32(self) -> bool {
+        matches!(self, VmGlobal::Abort | VmGlobal::GrowRefused)
+    }
 }
 
 /// Settings shared by both engines.

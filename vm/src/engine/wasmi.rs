@@ -1,6 +1,5 @@
 //! The shadow engine: the wasmi interpreter.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use wasmi::{
@@ -9,12 +8,11 @@ use wasmi::{
     ValType,
 };
 
-use super::{Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal};
-use crate::abi::{self, HostImport};
-use crate::determinism::{
-    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
-    SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
+use super::{
+    Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal, handles,
 };
+use crate::abi::{self, HostImport};
+use crate::determinism::InstrumentedModule;
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
 use crate::features;
 
@@ -134,13 +132,10 @@ pub struct WasmiModule {
     width: abi::PtrWidth,
 }
 
+/// Handles of one contract instance.
 struct Handles {
     module: WasmiModule,
-    memory: Memory,
-    dirty: Memory,
-    vm_globals: HashMap<&'static str, Global>,
-    state_globals: HashMap<u32, Global>,
-    exports: HashMap<String, TypedFunc<i32, i32>>,
+    instance: handles::Handles<TypedFunc<i32, i32>, Memory, Global>,
 }
 
 /// Store data: the host state and every instance's handles.
@@ -180,63 +175,62 @@ fn instantiate_at<H: Host>(
         other => other,
     };
     let instance = Instance::new(&mut *ctx, &module.module, &externs).map_err(instantiate_error)?;
-    let missing = |export: &str| {
-        CallFailure::Engine(EngineError::MissingExport {
-            engine: KIND,
-            export: export.to_string(),
-        })
+    let mut lookup = Lookup {
+        ctx: &mut *ctx,
+        instance,
+        module: &module.module,
     };
-    let mut exports = HashMap::new();
-    let mut memory = None;
-    for export in module.module.exports() {
-        match export.ty() {
-            ExternType::Func(ty)
-                if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
-            {
-                let func = instance
-                    .get_typed_func::<i32, i32>(&*ctx, export.name())
-                    .map_err(instantiate_error)?;
-                exports.insert(export.name().to_string(), func);
-            }
-            ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
-                memory = instance.get_memory(&*ctx, export.name());
-            }
-            _ => {}
-        }
-    }
-    let memory = memory.ok_or_else(|| missing("memory"))?;
-    let dirty = instance
-        .get_memory(&*ctx, DIRTY_EXPORT)
-        .ok_or_else(|| missing(DIRTY_EXPORT))?;
-    let mut vm_globals = HashMap::new();
-    for name in [
-        FUEL_EXPORT,
-        SAVED_FUEL_EXPORT,
-        STACK_EXPORT,
-        ABORT_EXPORT,
-        GROW_REFUSED_EXPORT,
-    ] {
-        let global = instance
-            .get_global(&*ctx, name)
-            .ok_or_else(|| missing(name))?;
-        vm_globals.insert(name, global);
-    }
-    let mut state_globals = HashMap::new();
-    for &index in &module.state_globals {
-        let name = state_global_export(index);
-        let global = instance
-            .get_global(&*ctx, &name)
-            .ok_or_else(|| missing(&name))?;
-        state_globals.insert(index, global);
-    }
+    let handles = handles::collect(&mut lookup, KIND, &module.state_globals, true)
+        .map_err(|failure| handles::instantiation_failure(failure, KIND))?;
     Ok(Handles {
         module: module.clone(),
-        memory,
-        dirty,
-        vm_globals,
-        state_globals,
-        exports,
+        instance: handles,
     })
+}
+
+/// A new instance's exports, looked up in its store.
+struct Lookup<'a, C> {
+    ctx: &'a mut C,
+    instance: Instance,
+    module: &'a Module,
+}
+
+impl<H: Host, C: AsContextMut<Data = StoreData<H>>> handles::ExportLookup for Lookup<'_, C> {
+    type Func = TypedFunc<i32, i32>;
+    type Memory = Memory;
+    type Global = Global;
+
+    fn exports(&self) -> Vec<(String, handles::ExportKind)> {
+        self.module
+            .exports()
+            .map(|export| {
+                let kind = match export.ty() {
+                    ExternType::Func(ty)
+                        if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
+                    {
+                        handles::ExportKind::ContractFunction
+                    }
+                    ExternType::Memory(_) => handles::ExportKind::Memory,
+                    _ => handles::ExportKind::Other,
+                };
+                (export.name().to_string(), kind)
+            })
+            .collect()
+    }
+
+    fn func(&mut self, name: &str) -> Result<Self::Func, CallFailure> {
+        self.instance
+            .get_typed_func::<i32, i32>(&*self.ctx, name)
+            .map_err(|error| map_call_error(&error))
+    }
+
+    fn memory(&mut self, name: &str) -> Option<Memory> {
+        self.instance.get_memory(&*self.ctx, name)
+    }
+
+    fn global(&mut self, name: &str) -> Option<Global> {
+        self.instance.get_global(&*self.ctx, name)
+    }
 }
 
 impl<H: Host> Store<H> for WasmiStore<H> {
@@ -255,20 +249,15 @@ fn rt_reinstantiate<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<(), EngineError> {
-    let module = handles(ctx.as_context_mut().data(), instance)?
+    let module = handles_of(ctx.as_context_mut().data(), instance)?
         .module
         .clone();
-    let fresh = instantiate_at(ctx, instance, &module).map_err(|failure| match failure {
-        CallFailure::Engine(error) => error,
-        CallFailure::Trap(trap) => {
-            EngineError::HostInvariant(format!("instantiating a second time trapped: {trap}"))
-        }
-    })?;
+    let fresh = instantiate_at(ctx, instance, &module).map_err(handles::reinstantiation_failed)?;
     ctx.as_context_mut().data_mut().instances[instance.0] = fresh;
     Ok(())
 }
 
-fn handles<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
+fn handles_of<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
     data.instances
         .get(instance.0)
         .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
@@ -337,10 +326,7 @@ fn to_val(value: Value) -> Val {
 /// The explicit mapping of wasmi's errors.
 fn map_call_error(error: &wasmi::Error) -> CallFailure {
     if let Some(failure) = error.downcast_ref::<HostFailure>() {
-        return match failure {
-            HostFailure::Contract(host) => CallFailure::Trap(Trap::Host(host.clone())),
-            HostFailure::Engine(engine) => CallFailure::Engine(engine.clone()),
-        };
+        return failure.clone().into();
     }
     // Instantiation reports segments that do not fit as errors, where
     // wasmtime and the specification trap.
@@ -381,7 +367,9 @@ fn rt_memory<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
-    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    let memory = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .memory;
     Ok(memory.data_mut(ctx.as_context_mut()))
 }
 
@@ -390,7 +378,9 @@ fn rt_grow<H: Host>(
     instance: InstanceId,
     pages: u64,
 ) -> Result<bool, EngineError> {
-    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    let memory = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .memory;
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
@@ -398,7 +388,10 @@ fn rt_dirty<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
-    let dirty = handles(ctx.as_context_mut().data(), instance)?.dirty;
+    let dirty = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .dirty
+        .ok_or_else(|| unknown("no dirty-page map"))?;
     Ok(dirty.data_mut(ctx.as_context_mut()))
 }
 
@@ -407,17 +400,9 @@ fn vm_global_handle<H: Host>(
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<Global, EngineError> {
-    let name = match global {
-        VmGlobal::Fuel => FUEL_EXPORT,
-        VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
-        VmGlobal::Stack => STACK_EXPORT,
-        VmGlobal::Abort => ABORT_EXPORT,
-        VmGlobal::GrowRefused => GROW_REFUSED_EXPORT,
-    };
-    handles(ctx.as_context_mut().data(), instance)?
-        .vm_globals
-        .get(name)
-        .copied()
+    handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .vm_global(global)
         .ok_or_else(|| unknown("VM global missing"))
 }
 
@@ -441,9 +426,10 @@ fn rt_set_vm_global<H: Host>(
     value: i64,
 ) -> Result<(), EngineError> {
     let handle = vm_global_handle(ctx, instance, global)?;
-    let value = match global {
-        VmGlobal::Abort | VmGlobal::GrowRefused => Val::I32(value as i32),
-        _ => Val::I64(value),
+    let value = if global.is_i32() {
+        Val::I32(value as i32)
+    } else {
+        Val::I64(value)
     };
     handle.set(ctx, value).map_err(unknown)
 }
@@ -453,7 +439,8 @@ fn state_global_handle<H: Host>(
     instance: InstanceId,
     index: u32,
 ) -> Result<Global, EngineError> {
-    handles(ctx.as_context_mut().data(), instance)?
+    handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
         .state_globals
         .get(&index)
         .copied()
@@ -495,8 +482,9 @@ fn rt_call<H: Host>(
     name: &str,
     arg_len: u32,
 ) -> Result<i32, CallFailure> {
-    let func = handles(ctx.as_context_mut().data(), instance)
+    let func = handles_of(ctx.as_context_mut().data(), instance)
         .map_err(CallFailure::Engine)?
+        .instance
         .exports
         .get(name)
         .cloned()

@@ -3,7 +3,6 @@
 //! Also provides [`NativeFuelEngine`], wasmtime with its own fuel metering on
 //! uninstrumented modules: the oracle the determinism pass is tested against.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
@@ -12,12 +11,11 @@ use wasmtime::{
     PoolingAllocationConfig, Store as WtStore, TypedFunc, Val, ValType,
 };
 
-use super::{Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal};
-use crate::abi::{self, HostImport};
-use crate::determinism::{
-    ABORT_EXPORT, DIRTY_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, InstrumentedModule,
-    SAVED_FUEL_EXPORT, STACK_EXPORT, state_global_export,
+use super::{
+    Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal, handles,
 };
+use crate::abi::{self, HostImport};
+use crate::determinism::InstrumentedModule;
 use crate::failure::{CallFailure, EngineError, EngineKind, HostFailure, Trap};
 use crate::features;
 use crate::gas::{GasCounter, StoreClass};
@@ -238,11 +236,7 @@ struct Handles {
     module: Module,
     imports: Vec<HostImport>,
     width: abi::PtrWidth,
-    memory: Memory,
-    dirty: Option<Memory>,
-    vm_globals: HashMap<&'static str, Global>,
-    state_globals: HashMap<u32, Global>,
-    exports: HashMap<String, TypedFunc<i32, i32>>,
+    instance: handles::Handles<TypedFunc<i32, i32>, Memory, Global>,
     /// Whether this instance runs on wasmtime's native fuel.
     native_fuel: bool,
 }
@@ -292,74 +286,67 @@ fn instantiate_at<H: Host>(
     ctx.as_context_mut()
         .set_epoch_deadline(epoch_ticks(deadline));
     let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
-    let missing = |export: &str| {
-        CallFailure::Engine(EngineError::MissingExport {
-            engine: KIND,
-            export: export.to_string(),
-        })
+    let mut lookup = Lookup {
+        ctx: &mut *ctx,
+        instance,
+        module,
     };
-    let mut exports = HashMap::new();
-    let mut memory = None;
-    for export in module.exports() {
-        match export.ty() {
-            wasmtime::ExternType::Func(ty)
-                if ty.params().len() == 1
-                    && ty.results().len() == 1
-                    && matches!(ty.params().next(), Some(ValType::I32))
-                    && matches!(ty.results().next(), Some(ValType::I32)) =>
-            {
-                let func = instance
-                    .get_typed_func::<i32, i32>(&mut *ctx, export.name())
-                    .map_err(instantiate_error)?;
-                exports.insert(export.name().to_string(), func);
-            }
-            wasmtime::ExternType::Memory(_) if export.name() != DIRTY_EXPORT => {
-                memory = instance.get_memory(&mut *ctx, export.name());
-            }
-            _ => {}
-        }
-    }
-    let memory = memory.ok_or_else(|| missing("memory"))?;
-    let mut vm_globals = HashMap::new();
-    let mut dirty = None;
-    if !native_fuel {
-        for name in [
-            FUEL_EXPORT,
-            SAVED_FUEL_EXPORT,
-            STACK_EXPORT,
-            ABORT_EXPORT,
-            GROW_REFUSED_EXPORT,
-        ] {
-            let global = instance
-                .get_global(&mut *ctx, name)
-                .ok_or_else(|| missing(name))?;
-            vm_globals.insert(name, global);
-        }
-        dirty = Some(
-            instance
-                .get_memory(&mut *ctx, DIRTY_EXPORT)
-                .ok_or_else(|| missing(DIRTY_EXPORT))?,
-        );
-    }
-    let mut globals = HashMap::new();
-    for &index in state_globals {
-        let name = state_global_export(index);
-        let global = instance
-            .get_global(&mut *ctx, &name)
-            .ok_or_else(|| missing(&name))?;
-        globals.insert(index, global);
-    }
+    let handles = handles::collect(&mut lookup, KIND, state_globals, !native_fuel)?;
     Ok(Handles {
         module: module.clone(),
         imports: imports.to_vec(),
         width,
-        memory,
-        dirty,
-        vm_globals,
-        state_globals: globals,
-        exports,
+        instance: handles,
         native_fuel,
     })
+}
+
+/// A new instance's exports, looked up in its store.
+struct Lookup<'a, C> {
+    ctx: &'a mut C,
+    instance: Instance,
+    module: &'a Module,
+}
+
+impl<H: Host, C: AsContextMut<Data = StoreData<H>>> handles::ExportLookup for Lookup<'_, C> {
+    type Func = TypedFunc<i32, i32>;
+    type Memory = Memory;
+    type Global = Global;
+
+    fn exports(&self) -> Vec<(String, handles::ExportKind)> {
+        self.module
+            .exports()
+            .map(|export| {
+                let kind = match export.ty() {
+                    wasmtime::ExternType::Func(ty)
+                        if ty.params().len() == 1
+                            && ty.results().len() == 1
+                            && matches!(ty.params().next(), Some(ValType::I32))
+                            && matches!(ty.results().next(), Some(ValType::I32)) =>
+                    {
+                        handles::ExportKind::ContractFunction
+                    }
+                    wasmtime::ExternType::Memory(_) => handles::ExportKind::Memory,
+                    _ => handles::ExportKind::Other,
+                };
+                (export.name().to_string(), kind)
+            })
+            .collect()
+    }
+
+    fn func(&mut self, name: &str) -> Result<Self::Func, CallFailure> {
+        self.instance
+            .get_typed_func::<i32, i32>(&mut *self.ctx, name)
+            .map_err(instantiate_failure)
+    }
+
+    fn memory(&mut self, name: &str) -> Option<Memory> {
+        self.instance.get_memory(&mut *self.ctx, name)
+    }
+
+    fn global(&mut self, name: &str) -> Option<Global> {
+        self.instance.get_global(&mut *self.ctx, name)
+    }
 }
 
 impl<H: Host> Store<H> for WasmtimeStore<H> {
@@ -388,12 +375,17 @@ fn rt_reinstantiate<H: Host>(
 ) -> Result<(), EngineError> {
     let (module, imports, width, globals, native_fuel) = {
         let ctx = ctx.as_context_mut();
-        let handles = handles(ctx.data(), instance)?;
+        let handles = handles_of(ctx.data(), instance)?;
         (
             handles.module.clone(),
             handles.imports.clone(),
             handles.width,
-            handles.state_globals.keys().copied().collect::<Vec<_>>(),
+            handles
+                .instance
+                .state_globals
+                .keys()
+                .copied()
+                .collect::<Vec<_>>(),
             handles.native_fuel,
         )
     };
@@ -406,22 +398,12 @@ fn rt_reinstantiate<H: Host>(
         &globals,
         native_fuel,
     )
-    .map_err(reinstantiation_failed)?;
+    .map_err(handles::reinstantiation_failed)?;
     ctx.as_context_mut().data_mut().instances[instance.0] = fresh;
     Ok(())
 }
 
-/// A module that instantiated once fails to instantiate again: a VM bug.
-fn reinstantiation_failed(failure: CallFailure) -> EngineError {
-    match failure {
-        CallFailure::Engine(error) => error,
-        CallFailure::Trap(trap) => {
-            EngineError::HostInvariant(format!("instantiating a second time trapped: {trap}"))
-        }
-    }
-}
-
-fn handles<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
+fn handles_of<H>(data: &StoreData<H>, instance: InstanceId) -> Result<&Handles, EngineError> {
     data.instances
         .get(instance.0)
         .ok_or_else(|| unknown(format!("no instance {}", instance.0)))
@@ -490,27 +472,16 @@ fn to_val(value: Value) -> Val {
     }
 }
 
-/// The explicit mapping of wasmtime's errors.
 /// An instantiation error: what a call error would be, an unknown one
 /// named as failed instantiation.
 fn instantiate_failure(error: wasmtime::Error) -> CallFailure {
-    match map_call_error(error) {
-        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
-            CallFailure::Engine(EngineError::Instantiate {
-                engine: KIND,
-                message,
-            })
-        }
-        other => other,
-    }
+    handles::instantiation_failure(map_call_error(error), KIND)
 }
 
+/// The explicit mapping of wasmtime's errors.
 fn map_call_error(error: wasmtime::Error) -> CallFailure {
     if let Some(failure) = error.downcast_ref::<HostFailure>() {
-        return match failure {
-            HostFailure::Contract(host) => CallFailure::Trap(Trap::Host(host.clone())),
-            HostFailure::Engine(engine) => CallFailure::Engine(engine.clone()),
-        };
+        return failure.clone().into();
     }
     let Some(trap) = error.downcast_ref::<wasmtime::Trap>() else {
         return CallFailure::Engine(unknown(error));
@@ -539,7 +510,9 @@ fn rt_memory<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
-    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    let memory = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .memory;
     Ok(memory.data_mut(ctx))
 }
 
@@ -548,7 +521,9 @@ fn rt_grow<H: Host>(
     instance: InstanceId,
     pages: u64,
 ) -> Result<bool, EngineError> {
-    let memory = handles(ctx.as_context_mut().data(), instance)?.memory;
+    let memory = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .memory;
     Ok(memory.grow(ctx, pages).is_ok())
 }
 
@@ -556,20 +531,13 @@ fn rt_dirty<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
 ) -> Result<&mut [u8], EngineError> {
-    match handles(ctx.as_context_mut().data(), instance)?.dirty {
+    match handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .dirty
+    {
         Some(dirty) => Ok(dirty.data_mut(ctx)),
         // Uninstrumented (native fuel) instances track nothing.
         None => Ok(&mut []),
-    }
-}
-
-fn vm_global_name(global: VmGlobal) -> &'static str {
-    match global {
-        VmGlobal::Fuel => FUEL_EXPORT,
-        VmGlobal::SavedFuel => SAVED_FUEL_EXPORT,
-        VmGlobal::Stack => STACK_EXPORT,
-        VmGlobal::Abort => ABORT_EXPORT,
-        VmGlobal::GrowRefused => GROW_REFUSED_EXPORT,
     }
 }
 
@@ -580,11 +548,8 @@ fn vm_global_handle<H: Host>(
     global: VmGlobal,
 ) -> Result<(bool, Option<Global>), EngineError> {
     let ctx = ctx.as_context_mut();
-    let handles = handles(ctx.data(), instance)?;
-    Ok((
-        handles.native_fuel,
-        handles.vm_globals.get(vm_global_name(global)).copied(),
-    ))
+    let handles = handles_of(ctx.data(), instance)?;
+    Ok((handles.native_fuel, handles.instance.vm_global(global)))
 }
 
 fn rt_vm_global<H: Host>(
@@ -627,9 +592,10 @@ fn rt_set_vm_global<H: Host>(
         };
     }
     let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
-    let value = match global {
-        VmGlobal::Abort | VmGlobal::GrowRefused => Val::I32(value as i32),
-        _ => Val::I64(value),
+    let value = if global.is_i32() {
+        Val::I32(value as i32)
+    } else {
+        Val::I64(value)
     };
     handle.set(ctx, value).map_err(unknown)
 }
@@ -639,7 +605,8 @@ fn state_global_handle<H: Host>(
     instance: InstanceId,
     index: u32,
 ) -> Result<Global, EngineError> {
-    handles(ctx.as_context_mut().data(), instance)?
+    handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
         .state_globals
         .get(&index)
         .copied()
@@ -671,8 +638,9 @@ fn rt_call<H: Host>(
     name: &str,
     arg_len: u32,
 ) -> Result<i32, CallFailure> {
-    let func = handles(ctx.as_context_mut().data(), instance)
+    let func = handles_of(ctx.as_context_mut().data(), instance)
         .map_err(CallFailure::Engine)?
+        .instance
         .exports
         .get(name)
         .cloned()

@@ -1,0 +1,145 @@
+//! What both adapters keep of an instance, and how they find it: the
+//! engine-neutral half of instantiation. An adapter says how to look an
+//! export up in its engine ([`ExportLookup`]); which exports an
+//! instrumented contract must have, and what each is for, is written here
+//! once.
+
+use std::collections::HashMap;
+
+use super::VmGlobal;
+use crate::determinism::{DIRTY_EXPORT, state_global_export};
+use crate::failure::{CallFailure, EngineError, EngineKind};
+
+/// What an export is, as far as instantiation cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExportKind {
+    /// A function of the export signature, `(i32) -> i32`: callable.
+    ContractFunction,
+    /// A linear memory.
+    Memory,
+    /// Anything else (globals, tables, functions of other types).
+    Other,
+}
+
+/// An engine's view of one new instance's exports.
+pub(crate) trait ExportLookup {
+    /// A typed handle of a contract function.
+    type Func;
+    /// A memory handle.
+    type Memory;
+    /// A global handle.
+    type Global;
+
+    /// Every export of the module, by name, with its kind.
+    fn exports(&self) -> Vec<(String, ExportKind)>;
+    /// The contract function `name`.
+    fn func(&mut self, name: &str) -> Result<Self::Func, CallFailure>;
+    /// The memory `name`, if the instance exports one so named.
+    fn memory(&mut self, name: &str) -> Option<Self::Memory>;
+    /// The global `name`, if the instance exports one so named.
+    fn global(&mut self, name: &str) -> Option<Self::Global>;
+}
+
+/// The handles of one instance, whatever the engine.
+pub(crate) struct Handles<F, M, G> {
+    /// The contract's memory.
+    pub memory: M,
+    /// The dirty-page map; `None` for an uninstrumented module.
+    pub dirty: Option<M>,
+    /// The VM's globals, by [`VmGlobal::index`]; empty for an
+    /// uninstrumented module.
+    pub vm_globals: Vec<G>,
+    /// The contract's mutable globals, by module index.
+    pub state_globals: HashMap<u32, G>,
+    /// The contract's callable functions, by name.
+    pub exports: HashMap<String, F>,
+}
+
+impl<F, M, G: Copy> Handles<F, M, G> {
+    /// The handle of a VM global, if the instance is instrumented.
+    pub fn vm_global(&self, global: VmGlobal) -> Option<G> {
+        self.vm_globals.get(global.index()).copied()
+    }
+}
+
+/// The handles an [`ExportLookup`] finds.
+pub(crate) type LookedUp<L> =
+    Handles<<L as ExportLookup>::Func, <L as ExportLookup>::Memory, <L as ExportLookup>::Global>;
+
+/// Finds an instance's handles. An instrumented module must export the
+/// dirty-page map and every VM global; `state_globals` are the module
+/// indices of the contract's mutable globals the determinism pass exported.
+pub(crate) fn collect<L: ExportLookup>(
+    lookup: &mut L,
+    engine: EngineKind,
+    state_globals: &[u32],
+    instrumented: bool,
+) -> Result<LookedUp<L>, CallFailure> {
+    let missing = |export: &str| {
+        CallFailure::Engine(EngineError::MissingExport {
+            engine,
+            export: export.to_string(),
+        })
+    };
+    let mut exports = HashMap::new();
+    let mut memory = None;
+    for (name, kind) in lookup.exports() {
+        match kind {
+            ExportKind::ContractFunction => {
+                let func = lookup.func(&name)?;
+                exports.insert(name, func);
+            }
+            ExportKind::Memory if name != DIRTY_EXPORT => memory = lookup.memory(&name),
+            ExportKind::Memory | ExportKind::Other => {}
+        }
+    }
+    let memory = memory.ok_or_else(|| missing("memory"))?;
+    let (dirty, vm_globals) = if instrumented {
+        let mut vm_globals = Vec::with_capacity(VmGlobal::ALL.len());
+        for global in VmGlobal::ALL {
+            let name = global.export_name();
+            vm_globals.push(lookup.global(name).ok_or_else(|| missing(name))?);
+        }
+        let dirty = lookup
+            .memory(DIRTY_EXPORT)
+            .ok_or_else(|| missing(DIRTY_EXPORT))?;
+        (Some(dirty), vm_globals)
+    } else {
+        (None, Vec::new())
+    };
+    let mut globals = HashMap::new();
+    for &index in state_globals {
+        let name = state_global_export(index);
+        let global = lookup.global(&name).ok_or_else(|| missing(&name))?;
+        globals.insert(index, global);
+    }
+    Ok(Handles {
+        memory,
+        dirty,
+        vm_globals,
+        state_globals: globals,
+        exports,
+    })
+}
+
+/// An instantiation that failed, named as such when the engine's error is
+/// not one of the mapped ones.
+pub(crate) fn instantiation_failure(failure: CallFailure, engine: EngineKind) -> CallFailure {
+    match failure {
+        CallFailure::Engine(EngineError::Unknown { message, .. }) => {
+            CallFailure::Engine(EngineError::Instantiate { engine, message })
+        }
+        other => other,
+    }
+}
+
+/// A module that instantiated once and fails to instantiate again: a VM
+/// bug, never the contract's outcome.
+pub(crate) fn reinstantiation_failed(failure: CallFailure) -> EngineError {
+    match failure {
+        CallFailure::Engine(error) => error,
+        CallFailure::Trap(trap) => {
+            EngineError::HostInvariant(format!("instantiating a second time trapped: {trap}"))
+        }
+    }
+}
