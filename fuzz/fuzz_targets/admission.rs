@@ -3,6 +3,6 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz::libfuzzer::judge(
-    fuzz::campaign::Target::Admission,
+    fuzz::judge::Target::Admission,
     data
 ));

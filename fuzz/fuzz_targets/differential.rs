@@ -3,7 +3,7 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz::libfuzzer::judge(
-    fuzz::campaign::Target::Differential,
+    fuzz::judge::Target::Differential,
     data
 ));
 

@@ -2,10 +2,7 @@
 //! under libFuzzer.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz::libfuzzer::judge(
-    fuzz::campaign::Target::Gas,
-    data
-));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz::libfuzzer::judge(fuzz::judge::Target::Gas, data));
 
 // Most mutations change only the calls, so the contracts stay compiled.
 libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {

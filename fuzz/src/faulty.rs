@@ -1,10 +1,11 @@
 //! Deliberately wrong engines, to prove the oracles find what they claim
 //! to: each wraps a correct engine and breaks one promise after every
 //! top-level call. (Wrong limits need no wrapper: see
-//! [`crate::campaign::FaultChoice::limits`].)
+//! [`FaultChoice::limits`].)
 
 use std::marker::PhantomData;
 
+use serde::Serialize;
 use vm::abi::ARGBUF_LEN;
 use vm::determinism::InstrumentedModule;
 use vm::engine::{
@@ -261,5 +262,59 @@ impl<E: Engine> Engine for RejectsLargeModules<E> {
 
     fn new_store<H: Host>(&self, host: H) -> Self::Store<H> {
         self.0.new_store(host)
+    }
+}
+
+/// A deliberately wrong shadow engine, to measure how fast an oracle finds
+/// a known bug: one per promise the oracles must check, limits included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultChoice {
+    /// Every call charges one more gas unit.
+    ExtraGas,
+    /// A canonical `f32` NaN in an output has a payload bit flipped.
+    FlipNan,
+    /// Memory stops growing one page short of the VM's cap (4,095 pages).
+    PageCap,
+    /// A table of the largest admitted size (65,536 elements) is refused.
+    TableCap,
+    /// A `c` that would open the 48th frame is refused.
+    CallDepth,
+    /// The logical stack is 1 KiB short.
+    LogicalStack,
+    /// An output of exactly 65,536 bytes is taken for one past the bound.
+    OutputBound,
+    /// A call in which an import read the whole 65,536-byte argument
+    /// buffer (`c`, `emit`, `feed`, `hdebug`) charges one more gas unit.
+    ArgbufBound,
+}
+
+impl FaultChoice {
+    /// The limits of a wrong shadow VM whose fault is a limit off by a
+    /// little; `None` for faults of the engine itself.
+    pub fn limits(self) -> Option<Limits> {
+        let limits = Limits::default();
+        match self {
+            FaultChoice::PageCap => Some(Limits {
+                max_memory_pages: limits.max_memory_pages - 1,
+                ..limits
+            }),
+            FaultChoice::TableCap => Some(Limits {
+                max_table_elements: limits.max_table_elements - 1,
+                ..limits
+            }),
+            FaultChoice::CallDepth => Some(Limits {
+                max_call_depth: limits.max_call_depth - 1,
+                ..limits
+            }),
+            FaultChoice::LogicalStack => Some(Limits {
+                stack_budget: limits.stack_budget - 1024,
+                ..limits
+            }),
+            FaultChoice::ExtraGas
+            | FaultChoice::FlipNan
+            | FaultChoice::OutputBound
+            | FaultChoice::ArgbufBound => None,
+        }
     }
 }

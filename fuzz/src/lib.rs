@@ -3,11 +3,19 @@
 //! engines that prove the oracles find bugs, and a stable campaign runner.
 
 pub mod allocator;
+pub mod bench;
 pub mod campaign;
+pub mod corpus;
+pub mod engines;
 pub mod faulty;
+pub mod findings;
 pub mod generate;
+pub mod inputs;
+pub mod judge;
 #[cfg(feature = "libfuzzer")]
 pub mod libfuzzer;
 pub mod mutate;
 pub mod oracle;
 pub mod production;
+pub mod replay;
+pub mod seeds;

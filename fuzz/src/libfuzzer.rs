@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use crate::campaign::{Judge, Target};
+use crate::judge::{Judge, Target};
 use crate::oracle::Verdict;
 
 thread_local! {

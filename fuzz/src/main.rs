@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use conformance::engines::EngineSpec;
-use fuzz::campaign::{self, FaultChoice, Reuse, Settings, Target};
+use fuzz::campaign::{self, Settings};
+use fuzz::faulty::FaultChoice;
+use fuzz::inputs::Reuse;
+use fuzz::judge::Target;
 use fuzz::oracle::Verdict;
 
 #[derive(Parser)]
@@ -362,7 +365,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Overhead { cases, seed } => match campaign::overhead(cases, seed) {
+        Command::Overhead { cases, seed } => match fuzz::bench::overhead(cases, seed) {
             Ok(o) => {
                 println!(
                     "{} cases, cold (compile, instantiate, call): bare {:.3} s, through the oracle {:.3} s, ratio {:.3}",
@@ -396,7 +399,7 @@ fn main() -> ExitCode {
                 None => format!("{target:?}").to_lowercase(),
             };
             let dir = out.join(name);
-            match campaign::seeds(target, count, seed, &dir) {
+            match fuzz::seeds::seeds(target, count, seed, &dir) {
                 Ok(tried) => {
                     println!("{count} seeds in {} ({tried} inputs tried)", dir.display());
                     ExitCode::SUCCESS
@@ -412,14 +415,14 @@ fn main() -> ExitCode {
             fault,
             production: production_name,
             input,
-        } => match campaign::describe(target, &input)
+        } => match fuzz::replay::describe(target, &input)
             .map(|case| {
                 if let Some(case) = case {
                     println!("case: {case}");
                 }
             })
             .and_then(|()| production(&production_name))
-            .and_then(|production| campaign::replay(target, fault, production.as_ref(), &input))
+            .and_then(|production| fuzz::replay::replay(target, fault, production.as_ref(), &input))
         {
             Ok(Verdict::Diverge(divergence)) => {
                 println!("DIVERGE {}", divergence.key());

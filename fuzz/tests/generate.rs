@@ -80,7 +80,7 @@ fn seeded_bytes(seed: u64, len: usize) -> Vec<u8> {
 
 #[test]
 fn generated_contracts_deploy_alike_on_both_engines_and_most_deploy() {
-    let engines = fuzz::oracle::Engines::new().expect("engines");
+    let engines = fuzz::engines::OurEngines::new().expect("engines");
     let (mut generated, mut deployed) = (0, 0);
     for seed in 0..200u64 {
         let bytes = seeded_bytes(seed, 2_048);

@@ -15,8 +15,9 @@
 use std::cell::RefCell;
 
 use arbitrary::Unstructured;
+use fuzz::engines::OurEngines;
 use fuzz::generate::{self, Case, CaseCall};
-use fuzz::oracle::{self, DiscardCause, Engines, Verdict};
+use fuzz::oracle::{self, DiscardCause, Verdict};
 use fuzz::production::Production;
 use proptest::prelude::*;
 use vm::admission;
@@ -49,7 +50,11 @@ fn calls(extra_limit: u64) -> Vec<CaseCall> {
         .collect()
 }
 
-fn check_contract(engines: &Engines, wasm: &[u8], extra_limit: u64) -> Result<(), TestCaseError> {
+fn check_contract(
+    engines: &OurEngines,
+    wasm: &[u8],
+    extra_limit: u64,
+) -> Result<(), TestCaseError> {
     let info = admission::admit(wasm, &Limits::default(), true);
     prop_assume!(info.is_ok(), "not a contract: {:?}", info.err());
     let info = info.expect("assumed");
@@ -102,7 +107,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 64..2048),
         extra in 0u64..2_000,
     ) {
-        let engines = Engines::new().expect("engines");
+        let engines = OurEngines::new().expect("engines");
         let wasm = generate::contract(&mut Unstructured::new(&bytes), false);
         prop_assume!(wasm.is_ok());
         check_contract(&engines, &wasm.expect("assumed"), extra)?;
@@ -113,7 +118,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 64..2048),
         extra in 0u64..2_000,
     ) {
-        let engines = Engines::new().expect("engines");
+        let engines = OurEngines::new().expect("engines");
         let wasm = generate::contract(&mut Unstructured::new(&bytes), true);
         prop_assume!(wasm.is_ok());
         check_contract(&engines, &wasm.expect("assumed"), extra)?;

@@ -1,9 +1,10 @@
 //! Each oracle can fail: wrapped around a deliberately wrong engine, it
 //! reports a divergence, and around the real engines it does not.
 
+use fuzz::engines::OurEngines;
 use fuzz::faulty::{ExtraGas, Faulty, FlipNan, RejectsLargeModules};
 use fuzz::generate::{Case, CaseCall};
-use fuzz::oracle::{self, Engines, Verdict};
+use fuzz::oracle::{self, Verdict};
 use vm::{Vm, VmConfig, WasmiEngine};
 
 fn case(wat: &str, function: &'static str) -> Case {
@@ -39,7 +40,7 @@ fn diverges_on(verdict: Verdict, field: &str) -> (String, String) {
 
 #[test]
 fn differential_finds_an_extra_gas_unit_and_a_flipped_nan_bit() {
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let case = case(NAN, "f");
     assert_eq!(
         oracle::differential(&engines.wasmtime, &engines.wasmi, None, &case),
@@ -66,7 +67,7 @@ fn differential_finds_an_extra_gas_unit_and_a_flipped_nan_bit() {
 
 #[test]
 fn gas_oracle_finds_an_extra_gas_unit() {
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let case = case(NAN, "f");
     assert_eq!(oracle::gas(&engines, None, &case), Verdict::Agree);
     let extra: Vm<Faulty<WasmiEngine, ExtraGas>> = Vm::new(VmConfig::default()).expect("vm");
@@ -83,7 +84,7 @@ fn gas_oracle_finds_an_extra_gas_unit() {
 
 #[test]
 fn admission_oracle_finds_an_engine_that_refuses_modules() {
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let mut bytes = vec![0u8];
     bytes.extend_from_slice(&wat::parse_str(NAN).expect("parses"));
     assert_eq!(oracle::admission(&engines, &bytes), Verdict::Agree);
@@ -97,7 +98,8 @@ fn admission_oracle_finds_an_engine_that_refuses_modules() {
 #[test]
 fn scenario_oracle_runs_the_corpus_contracts_and_finds_an_extra_gas_unit() {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
-    let known = oracle::known_contracts(&corpus).expect("corpus contracts load and are admitted");
+    let known =
+        fuzz::corpus::known_contracts(&corpus).expect("corpus contracts load and are admitted");
     let counter = known
         .iter()
         .position(|k| k.exports.iter().any(|e| e == "increment"))
@@ -111,7 +113,7 @@ fn scenario_oracle_runs_the_corpus_contracts_and_finds_an_extra_gas_unit() {
             gas: 100_000,
         }],
     };
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     assert_eq!(
         oracle::scenario(&engines.wasmtime, &engines.wasmi, None, &known, &case),
         Verdict::Agree
@@ -129,7 +131,7 @@ fn a_full_instance_pool_is_a_counted_discard_not_a_divergence() {
     let mut config = VmConfig::default();
     config.engine.instance_pool = Some(1);
     let pooled: Vm<vm::WasmtimeEngine> = Vm::new(config).expect("vm");
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let mut two = case(NAN, "f");
     two.contracts.push(two.contracts[0].clone());
     assert_eq!(
@@ -151,7 +153,7 @@ fn production() -> fuzz::production::Production {
 
 #[test]
 fn three_way_the_oracles_agree_with_production() {
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let mut production = production();
     let case = case(NAN, "f");
     assert_eq!(
@@ -171,7 +173,7 @@ fn three_way_the_oracles_agree_with_production() {
 
 #[test]
 fn three_way_a_catalogued_difference_is_explained_and_ends_the_comparison() {
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let mut production = production();
     // A load one page past the end of memory: ours traps, production reads
     // its reservation; the store after it differs too, but production is no
@@ -244,7 +246,7 @@ done
     )
     .expect("catalogue");
     let mut fake = fuzz::production::Production::with_runner(runner, catalogue);
-    let engines = Engines::new().expect("engines");
+    let engines = OurEngines::new().expect("engines");
     let verdict = oracle::differential(
         &engines.wasmtime,
         &engines.wasmi,

@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use conformance::engines::EngineSpec;
-use fuzz::campaign::{self, Target};
+use fuzz::judge::Target;
 use fuzz::oracle::Verdict;
+use fuzz::replay;
 
 #[test]
 fn saved_findings_no_longer_diverge() {
@@ -41,7 +42,7 @@ fn saved_findings_no_longer_diverge() {
             None | Some("none") => None,
             Some(name) => Some(EngineSpec::parse(name).expect("a production engine")),
         };
-        let verdict = campaign::replay(target, None, production.as_ref(), &dir.join("input.bin"))
+        let verdict = replay::replay(target, None, production.as_ref(), &dir.join("input.bin"))
             .expect("replays");
         assert!(
             !matches!(verdict, Verdict::Diverge(_)),
