@@ -367,7 +367,7 @@ pub(super) fn rewrite<'a>(
     for action in entry {
         emitter.fuel(action);
     }
-    emitter.push(Instruction::Block(layout.wrapper_block_type(&ty)));
+    emitter.push(Instruction::Block(layout.wrapper_block_type(&ty)?));
 
     let mut max_operand_height = 0u64;
     let mut reader = body.get_operators_reader().map_err(invalid)?;

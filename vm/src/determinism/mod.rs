@@ -121,21 +121,22 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    fn wrapper_block_type(&self, ty: &FuncType) -> EncBlockType {
-        match ty.results() {
+    /// The type of the block wrapping a function's body: its results.
+    fn wrapper_block_type(&self, ty: &FuncType) -> Result<EncBlockType, InstrumentError> {
+        Ok(match ty.results() {
             [] => EncBlockType::Empty,
             [single] => EncBlockType::Result(
                 RoundtripReencoder
                     .val_type(*single)
-                    .unwrap_or(wasm_encoder::ValType::I32),
+                    .map_err(|error| InstrumentError::Invalid(error.to_string()))?,
             ),
-            more => self
-                .result_block_types
-                .get(more)
-                .map_or(EncBlockType::Empty, |&index| {
-                    EncBlockType::FunctionType(index)
-                }),
-        }
+            // Every result list of two or more got a type in `instrument`.
+            more => {
+                EncBlockType::FunctionType(*self.result_block_types.get(more).ok_or_else(|| {
+                    InstrumentError::Invalid(format!("no block type for the results {more:?}"))
+                })?)
+            }
+        })
     }
 }
 
