@@ -13,6 +13,7 @@ pub mod play;
 pub mod report;
 pub mod scenario;
 pub mod suite;
+pub mod summary;
 
 use std::path::PathBuf;
 

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use conformance::catalogue::{Catalogue, Category};
+use conformance::catalogue::Catalogue;
 use conformance::driver::{DriverConfig, OurVms, drivers};
 use conformance::engines::EngineSpec;
 use conformance::judge::step_differences;
 use conformance::play::play;
 use conformance::scenario::{ArgPart, ContractDecl, Scenario, Step, StepKind};
-use conformance::suite::{self, ScenarioReport, SnapshotStatus, TestedEngine};
+use conformance::suite::{self, SnapshotStatus, TestedEngine};
+use conformance::summary::{RunSummary, ScenarioResult};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -448,57 +449,12 @@ struct ScenarioJson {
     snapshot: &'static str,
 }
 
-/// Per-engine counts of a run.
-#[derive(Default, Serialize)]
-struct EngineTally {
-    engine: String,
-    /// Steps the engine served.
-    steps: usize,
-    /// Steps identical to the reference.
-    agreeing: usize,
-    /// Steps that differ only as catalogue entries explain.
-    explained: usize,
-    /// Steps with a difference nothing explains.
-    diverging: usize,
-}
-
 /// Prints a line above the progress bar, or plainly when there is no bar.
 fn say(bar: &indicatif::ProgressBar, line: String) {
     if bar.is_hidden() {
         println!("{line}");
     } else {
         bar.println(line);
-    }
-}
-
-fn tally(report: &ScenarioReport, tallies: &mut [EngineTally]) {
-    let reference = conformance::judge::reference(&report.runs);
-    for (index, run) in report.runs.iter().enumerate() {
-        let tally = &mut tallies[index];
-        tally.steps += run.steps.len();
-        if Some(index) == reference {
-            tally.agreeing += run.steps.len();
-            continue;
-        }
-        for step in 1..=run.steps.len() {
-            let diverges = report
-                .judgement
-                .divergences
-                .iter()
-                .any(|d| d.step == step && d.engine == run.engine);
-            let explained = report
-                .judgement
-                .deviations
-                .iter()
-                .any(|d| d.step == step && d.engine == run.baseline);
-            if diverges {
-                tally.diverging += 1;
-            } else if explained {
-                tally.explained += 1;
-            } else {
-                tally.agreeing += 1;
-            }
-        }
     }
 }
 
@@ -535,23 +491,14 @@ fn run(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut tallies: Vec<EngineTally> = engines
-        .iter()
-        .map(|engine| EngineTally {
-            engine: engine.name(),
-            ..EngineTally::default()
-        })
-        .collect();
-    let (mut steps, mut agreeing, mut diverging, mut mismatched, mut broken, mut passed) =
-        (0, 0, 0, 0, 0, 0);
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut summary = RunSummary::new(&engines);
     let mut lines = Vec::new();
     for path in &files {
         bar.set_message(path.display().to_string());
         let scenario = match load_scenario(path) {
             Ok(scenario) => scenario,
             Err(error) => {
-                broken += 1;
+                summary.unreadable();
                 if !json {
                     say(&bar, format!("ERROR {error}"));
                 }
@@ -590,52 +537,33 @@ fn run(
             }
             report.snapshot = SnapshotStatus::Match;
         }
-        steps += report.steps;
-        tally(&report, &mut tallies);
-        for deviation in &report.judgement.deviations {
-            *seen.entry(deviation.id.clone()).or_default() += 1;
-        }
-        let text = if report.broken() {
-            broken += 1;
-            Some(format!(
-                "BROKEN {}\n{}",
-                scenario.name,
-                suite::failure_report(&scenario, &report)
-            ))
-        } else if !report.judgement.clean() {
-            diverging += 1;
-            Some(format!(
-                "DIVERGE {}\n{}",
-                scenario.name,
-                suite::failure_report(&scenario, &report)
-            ))
-        } else {
-            agreeing += 1;
-            match &report.snapshot {
-                SnapshotStatus::Match => None,
-                SnapshotStatus::NotChecked => None,
-                status => {
-                    mismatched += 1;
-                    Some(format!(
-                        "SNAPSHOT {} {}: record the agreed outcome with `run --snapshots record` (then review the file), or run without snapshots with `--snapshots skip`",
-                        scenario.name,
-                        status.name()
-                    ))
-                }
-            }
-        };
-        if let Some(text) = text
-            && !json
-        {
-            say(&bar, text);
-        }
         let scenario_passed = if snapshots == Snapshots::Skip {
             report.judged_clean()
         } else {
             report.passed()
         };
-        if scenario_passed {
-            passed += 1;
+        let text = match summary.record(&report, scenario_passed) {
+            ScenarioResult::Broken => Some(format!(
+                "BROKEN {}\n{}",
+                scenario.name,
+                suite::failure_report(&scenario, &report)
+            )),
+            ScenarioResult::Diverged => Some(format!(
+                "DIVERGE {}\n{}",
+                scenario.name,
+                suite::failure_report(&scenario, &report)
+            )),
+            ScenarioResult::Agreed => None,
+            ScenarioResult::SnapshotMismatch => Some(format!(
+                "SNAPSHOT {} {}: record the agreed outcome with `run --snapshots record` (then review the file), or run without snapshots with `--snapshots skip`",
+                scenario.name,
+                report.snapshot.name()
+            )),
+        };
+        if let Some(text) = text
+            && !json
+        {
+            say(&bar, text);
         }
         let mut errors = report.problems.clone();
         errors.extend(report.failures());
@@ -653,63 +581,20 @@ fn run(
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    let failed = files.len() - passed;
-    let names: Vec<String> = engines.iter().map(EngineSpec::name).collect();
-    let mut by_category: BTreeMap<Category, usize> = BTreeMap::new();
-    for id in seen.keys() {
-        if let Some(entry) = catalogue.get(id) {
-            *by_category.entry(entry.category).or_default() += 1;
-        }
-    }
     if json {
+        let names: Vec<String> = engines.iter().map(EngineSpec::name).collect();
         let report = serde_json::json!({
             "engines": names,
             "scenarios": lines,
-            "summary": {
-                "scenarios": files.len(),
-                "steps": steps,
-                "agreeing": agreeing,
-                "diverging": diverging,
-                "snapshot_mismatches": mismatched,
-                "broken": broken,
-                "passed": passed,
-                "failed": failed,
-                "engines": tallies,
-                "deviations_seen": seen,
-                "catalogue_entries": catalogue.entries.len(),
-                "seconds": elapsed.as_secs_f64(),
-            },
+            "summary": summary.to_json(&catalogue, elapsed),
         });
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| InputError::Setup(e.to_string()))?;
         println!("{text}");
     } else {
-        println!(
-            "{} scenarios, {steps} steps on {}: {agreeing} agree, {diverging} diverge, {mismatched} snapshot mismatches, {broken} broken ({elapsed:.2?})",
-            files.len(),
-            names.join(", ")
-        );
-        for tally in &tallies {
-            println!(
-                "  {:<16} {} steps: {} agree, {} explained by the catalogue, {} diverge",
-                tally.engine, tally.steps, tally.agreeing, tally.explained, tally.diverging
-            );
-        }
-        if !seen.is_empty() {
-            let categories: Vec<String> = by_category
-                .iter()
-                .map(|(category, count)| format!("{} {count}", category.name()))
-                .collect();
-            println!(
-                "  deviations seen: {} of {} catalogue entries ({})",
-                seen.len(),
-                catalogue.entries.len(),
-                categories.join(", ")
-            );
-        }
-        println!("conformance: {passed} passed, {failed} failed");
+        print!("{}", summary.render(&catalogue, elapsed));
     }
-    Ok(if failed == 0 { 0 } else { 1 })
+    Ok(if summary.failed() == 0 { 0 } else { 1 })
 }
 
 fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
