@@ -389,33 +389,37 @@ fn bytes_literal(part: &str) -> Result<Vec<u8>, String> {
         };
         parsed.map_err(|e| format!("bad number `{value}`: {e}"))
     };
-    let fits = |v: i128, min: i128, max: i128| {
-        if (min..=max).contains(&v) {
-            Ok(v)
-        } else {
-            Err(format!("`{part}` is out of range"))
-        }
-    };
+    let out_of_range = || format!("`{part}` is out of range");
     Ok(match kind {
         "hex" => {
             let digits = value.strip_prefix("0x").unwrap_or(value);
             hex::decode(digits).map_err(|e| format!("bad hex `{value}`: {e}"))?
         }
         "text" => value.as_bytes().to_vec(),
-        "u8" => vec![fits(number(value)?, 0, 255)? as u8],
-        "u32" => (fits(number(value)?, 0, u32::MAX.into())? as u32)
+        "u8" => vec![u8::try_from(number(value)?).map_err(|_| out_of_range())?],
+        "u32" => u32::try_from(number(value)?)
+            .map_err(|_| out_of_range())?
             .to_le_bytes()
             .to_vec(),
-        "i32" => (fits(number(value)?, i32::MIN.into(), i32::MAX.into())? as i32)
+        "i32" => i32::try_from(number(value)?)
+            .map_err(|_| out_of_range())?
             .to_le_bytes()
             .to_vec(),
-        "u64" => (fits(number(value)?, 0, u64::MAX.into())? as u64)
+        "u64" => u64::try_from(number(value)?)
+            .map_err(|_| out_of_range())?
             .to_le_bytes()
             .to_vec(),
-        "i64" => (fits(number(value)?, i64::MIN.into(), i64::MAX.into())? as i64)
+        "i64" => i64::try_from(number(value)?)
+            .map_err(|_| out_of_range())?
             .to_le_bytes()
             .to_vec(),
-        "zeros" => vec![0; fits(number(value)?, 0, 1 << 20)? as usize],
+        "zeros" => {
+            let len = usize::try_from(number(value)?)
+                .ok()
+                .filter(|&len| len <= 1 << 20)
+                .ok_or_else(out_of_range)?;
+            vec![0; len]
+        }
         other => return Err(format!("unknown literal kind `{other}` in `{part}`")),
     })
 }

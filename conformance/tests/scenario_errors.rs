@@ -237,7 +237,8 @@ fn a_symbolic_link_out_of_the_corpus_is_refused() {
 #[test]
 fn files_are_read_only_up_to_a_bound() {
     let text = "[contract.a]\nwat = '''(module)'''\n\n[[step]]\ndeploy = \"a\"\n";
-    let padding = " ".repeat(conformance::scenario::MAX_FILE_BYTES as usize);
+    let padding =
+        " ".repeat(usize::try_from(conformance::scenario::MAX_FILE_BYTES).expect("16 MiB"));
     expect_error(
         "huge.toml",
         &format!("{text}{padding}"),

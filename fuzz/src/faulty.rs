@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 
 use serde::Serialize;
-use vm::abi::ARGBUF_LEN;
+use vm::abi::{ARGBUF_LEN, ARGBUF_LEN_I32};
 use vm::determinism::InstrumentedModule;
 use vm::engine::{
     Engine, EngineConfig, Host, InstanceId, Instances, Runtime, Store, Value, VmGlobal,
@@ -73,11 +73,7 @@ impl Fault for OutputBound {
         _instance: InstanceId,
         len: i32,
     ) -> Result<i32, EngineError> {
-        Ok(if len == ARGBUF_LEN as i32 {
-            len + 1
-        } else {
-            len
-        })
+        Ok(if len == ARGBUF_LEN_I32 { len + 1 } else { len })
     }
 }
 
@@ -132,9 +128,12 @@ impl Fault for FlipNan {
         let offset = host_state(store)?
             .contracts
             .get(instance.0)
-            .map_or(0, |slot| slot.argbuf_offset as usize);
+            .map_or(Some(0), |slot| usize::try_from(slot.argbuf_offset).ok())
+            .unwrap_or(usize::MAX);
         let memory = store.memory(instance)?;
-        let end = (offset + len.max(0) as usize).min(memory.len());
+        let end = offset
+            .saturating_add(usize::try_from(len).unwrap_or(0))
+            .min(memory.len());
         let output = &mut memory[offset.min(end)..end];
         if let Some(at) = output
             .windows(4)

@@ -43,17 +43,17 @@ fn available_imports(width: PtrWidth) -> Vec<u8> {
     let mut imports = wasm_encoder::ImportSection::new();
     for import in HostImport::ALL {
         let signature = import.signature(width);
-        let index = match signatures.iter().position(|known| *known == signature) {
-            Some(index) => index,
-            None => {
-                signatures.push(signature);
-                signatures.len() - 1
-            }
-        };
+        if !signatures.contains(&signature) {
+            signatures.push(signature.clone());
+        }
+        let index = (0u32..)
+            .zip(&signatures)
+            .find_map(|(index, known)| (*known == signature).then_some(index))
+            .unwrap_or_default();
         imports.import(
             HOST_MODULE,
             import.name(),
-            wasm_encoder::EntityType::Function(index as u32),
+            wasm_encoder::EntityType::Function(index),
         );
     }
     let mut types = wasm_encoder::TypeSection::new();
@@ -111,8 +111,8 @@ fn required_exports(width: PtrWidth) -> Vec<u8> {
     let mut exports = wasm_encoder::ExportSection::new();
     exports.export("memory", wasm_encoder::ExportKind::Memory, 0);
     exports.export(abi::ARGBUF_EXPORT, wasm_encoder::ExportKind::Global, 0);
-    for (index, name) in names.iter().enumerate() {
-        exports.export(name, wasm_encoder::ExportKind::Func, index as u32);
+    for (index, name) in (0u32..).zip(names) {
+        exports.export(name, wasm_encoder::ExportKind::Func, index);
     }
     let mut module = wasm_encoder::Module::new();
     module
@@ -219,9 +219,9 @@ impl Contractify {
             }
         }
         let mut spill = Vec::new();
-        for (slot, ty) in locals.into_iter().enumerate() {
+        for (slot, ty) in (0u32..).zip(locals) {
             let memarg = MemArg {
-                offset: 16 * slot as u64,
+                offset: 16 * u64::from(slot),
                 align: 0,
                 memory_index: 0,
             };
@@ -239,7 +239,7 @@ impl Contractify {
             } else {
                 I::I32Const(0)
             });
-            spill.push(I::LocalGet(params + slot as u32));
+            spill.push(I::LocalGet(params + slot));
             spill.push(store);
         }
         Ok(spill)
@@ -354,7 +354,7 @@ pub fn contract(u: &mut Unstructured, memory64: bool) -> arbitrary::Result<Vec<u
         match payload {
             Ok(wasmparser::Payload::TypeSection(reader)) => {
                 for ty in reader.into_iter_err_on_gc_types().flatten() {
-                    type_params.push(ty.params().len() as u32);
+                    type_params.push(u32::try_from(ty.params().len()).unwrap_or(u32::MAX));
                 }
             }
             Ok(wasmparser::Payload::FunctionSection(reader)) => {
@@ -431,7 +431,8 @@ pub struct Case {
 impl Case {
     /// The id the case gives contract `index`: all zeros for the first.
     pub fn id(index: usize) -> ContractId {
-        ContractId([index as u8; 32])
+        // A case deploys at most three contracts.
+        ContractId([u8::try_from(index).unwrap_or(u8::MAX); 32])
     }
 }
 
@@ -497,7 +498,7 @@ impl<'a> CaseInput<'a> {
         if seeds.is_empty() || seeds.len() > 3 {
             return None;
         }
-        let mut bytes = vec![(seeds.len() - 1) as u8];
+        let mut bytes = vec![u8::try_from(seeds.len() - 1).ok()?];
         for seed in seeds {
             let len = u16::try_from(seed.len())
                 .ok()
@@ -597,7 +598,8 @@ pub fn case_over(u: &mut Unstructured, known: &[KnownContract]) -> arbitrary::Re
             arg.extend_from_slice(&i64::from(u.int_in_range(0..=200_000u32)?).to_le_bytes());
             let name = &known[picked[target]].exports;
             let callee = u.choose(name)?;
-            arg.extend_from_slice(&(callee.len() as u32).to_le_bytes());
+            let name_len = u32::try_from(callee.len()).unwrap_or(u32::MAX);
+            arg.extend_from_slice(&name_len.to_le_bytes());
             arg.extend_from_slice(callee.as_bytes());
         }
         let tail = u.int_in_range(0..=48usize)?;

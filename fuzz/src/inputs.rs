@@ -48,9 +48,15 @@ impl Bytes {
         z ^ (z >> 31)
     }
 
+    /// A number below `n`, which is more than 0.
+    fn below(&mut self, n: usize) -> usize {
+        // Less than `n`, so a usize.
+        usize::try_from(self.next() % n as u64).unwrap_or_default()
+    }
+
     /// Between `min` and `max` random bytes.
     fn bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
-        let len = min + (self.next() % (max - min + 1) as u64) as usize;
+        let len = min + self.below(max - min + 1);
         let mut bytes = Vec::with_capacity(len + 8);
         while bytes.len() < len {
             bytes.extend_from_slice(&self.next().to_le_bytes());
@@ -118,11 +124,11 @@ impl Inputs {
                 arrived = Some(self.oldest);
                 self.oldest = (self.oldest + 1) % self.pool.len();
             }
-            let newcomer_at = (self.bytes.next() % count as u64) as usize;
+            let newcomer_at = self.bytes.below(count);
             for at in 0..count {
                 let slot = match arrived {
                     Some(slot) if at == newcomer_at => slot,
-                    _ => (self.bytes.next() % self.pool.len() as u64) as usize,
+                    _ => self.bytes.below(self.pool.len()),
                 };
                 seeds.push(self.pool[slot].clone());
             }

@@ -261,7 +261,10 @@ impl Judge {
             .iter()
             .map(|call| {
                 Ok(generate::KnownCall {
-                    contract: call["contract"].as_u64().ok_or_else(|| bad("contract"))? as usize,
+                    contract: call["contract"]
+                        .as_u64()
+                        .and_then(|contract| usize::try_from(contract).ok())
+                        .ok_or_else(|| bad("contract"))?,
                     function: call["function"]
                         .as_str()
                         .ok_or_else(|| bad("function"))?

@@ -115,8 +115,8 @@ mod tests {
     use super::*;
 
     fn input() -> Vec<u8> {
-        let a: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
-        let b: Vec<u8> = (0..200u32).map(|i| (i * 3) as u8).collect();
+        let a: Vec<u8> = (0..300u32).map(|i| i.to_le_bytes()[0]).collect();
+        let b: Vec<u8> = (0..200u32).map(|i| (i * 3).to_le_bytes()[0]).collect();
         CaseInput::encode(&[&a, &b], b"the calls").unwrap_or_default()
     }
 
@@ -185,7 +185,7 @@ mod tests {
         let parsed = CaseInput::parse(&before);
         let parts: Vec<Part> = (0..ODDS * 100).map(|seed| choose(&parsed, seed)).collect();
         let calls = parts.iter().filter(|part| **part == Part::Calls).count();
-        assert_eq!(calls as u32, (ODDS - SEED_SHARE - RAW_SHARE) * 100);
+        assert_eq!(calls, ((ODDS - SEED_SHARE - RAW_SHARE) * 100) as usize);
         assert!(parts.contains(&Part::Seed(0)) && parts.contains(&Part::Seed(1)));
     }
 }

@@ -85,7 +85,9 @@ mod tests {
 
     #[test]
     fn three_pages_pad_to_four() {
-        let memory: Vec<u8> = (0..3 * DIGEST_PAGE).map(|i| (i / 7) as u8).collect();
+        let memory: Vec<u8> = (0..3 * DIGEST_PAGE)
+            .map(|i| (i / 7).to_le_bytes()[0])
+            .collect();
         let leaves: Vec<[u8; 32]> = memory
             .chunks(DIGEST_PAGE)
             .map(|p| *blake3::hash(p).as_bytes())

@@ -54,7 +54,11 @@ impl BuiltinQuery {
         match self {
             BuiltinQuery::Hash => blake3::hash(arg).as_bytes().to_vec(),
             BuiltinQuery::Echo => arg.to_vec(),
-            BuiltinQuery::Priced => (arg.len() as u32).to_le_bytes().to_vec(),
+            // An argument is at most the argument buffer's 65,536 bytes.
+            BuiltinQuery::Priced => u32::try_from(arg.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes()
+                .to_vec(),
             BuiltinQuery::Panics => std::panic::resume_unwind(Box::new(QUERY_PANIC_MESSAGE)),
         }
     }

@@ -203,7 +203,11 @@ const ACTOR: &str = include_str!("../../corpus/contracts/actors/actor32.wat");
 fn request(callee: &vm::abi::ContractId, function: &str, arg: &[u8]) -> Vec<u8> {
     let mut bytes = callee.as_bytes().to_vec();
     bytes.extend_from_slice(&0i64.to_le_bytes());
-    bytes.extend_from_slice(&(function.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(
+        &u32::try_from(function.len())
+            .expect("a short name")
+            .to_le_bytes(),
+    );
     bytes.extend_from_slice(function.as_bytes());
     bytes.extend_from_slice(arg);
     bytes

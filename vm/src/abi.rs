@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 /// Size of the argument buffer, in bytes.
 pub const ARGBUF_LEN: usize = 65_536;
 
+/// [`ARGBUF_LEN`] as the `u32` lengths of the ABI are.
+pub const ARGBUF_LEN_U32: u32 = 65_536;
+
+/// [`ARGBUF_LEN`] as the `i32` an export returns its output length in.
+pub const ARGBUF_LEN_I32: i32 = 65_536;
+
+const _: () = assert!(ARGBUF_LEN_U32 as usize == ARGBUF_LEN && ARGBUF_LEN_I32 == 65_536);
+
 /// Size of a contract id, in bytes.
 pub const CONTRACT_ID_LEN: usize = 32;
 
@@ -75,11 +83,11 @@ impl fmt::Debug for ContractId {
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(bytes))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(d)?;
         let bytes = hex::decode(&text).map_err(D::Error::custom)?;
         bytes
@@ -92,11 +100,11 @@ mod hex_bytes {
 pub mod hex_vec {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(bytes))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         hex::decode(String::deserialize(d)?).map_err(D::Error::custom)
     }
 }
@@ -124,7 +132,9 @@ impl PtrWidth {
 /// The value types that appear in the ABI's signatures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValType {
+    /// A 32-bit integer.
     I32,
+    /// A 64-bit integer.
     I64,
 }
 
@@ -140,7 +150,9 @@ impl fmt::Display for ValType {
 /// A function signature in terms of [`ValType`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Signature {
+    /// The parameter types, in order.
     pub params: Vec<ValType>,
+    /// The result types, in order.
     pub results: Vec<ValType>,
 }
 
@@ -393,8 +405,11 @@ mod tests {
 /// An event a contract emitted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// The contract that emitted it.
     pub source: ContractId,
+    /// Its topic, UTF-8.
     pub topic: String,
     #[serde(with = "hex_vec")]
+    /// Its data, as the contract wrote it to the argument buffer.
     pub data: Vec<u8>,
 }

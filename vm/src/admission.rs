@@ -22,12 +22,19 @@ use crate::limits::Limits;
 /// replaces them by their stack effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForbiddenInstruction {
+    /// `table.set`.
     TableSet,
+    /// `table.grow`.
     TableGrow,
+    /// `table.fill`.
     TableFill,
+    /// `table.copy`.
     TableCopy,
+    /// `table.init`.
     TableInit,
+    /// `elem.drop`.
     ElemDrop,
+    /// `data.drop`.
     DataDrop,
 }
 
@@ -72,109 +79,220 @@ impl ForbiddenInstruction {
     }
 }
 
+/// A count of a module's items of one kind (types, functions, globals), or
+/// a position among them, as the binary format's `u32`: each count is read
+/// as a `u32`, and wasmparser's limits keep their sums far below it.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a module holds fewer than 2^32 items of a kind"
+)]
+pub(crate) fn item_index(index: usize) -> u32 {
+    index as u32
+}
+
 /// Why a module is not a valid Dusk contract.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
+    /// The bytes are not a WebAssembly module (bad header, truncated).
     #[error("not a WebAssembly module: {0}")]
     Malformed(String),
+    /// A component, not a core module.
     #[error("a component, not a core WebAssembly module")]
     Component,
+    /// The module does not validate with the allowed proposals.
     #[error("invalid WebAssembly: {0}")]
     Invalid(String),
+    /// It needs a proposal contracts may not use.
     #[error("uses {feature}, which contracts may not use")]
-    FeatureNotAllowed { feature: &'static str },
+    FeatureNotAllowed {
+        /// The proposal's name.
+        feature: &'static str,
+    },
+    /// It has no memory.
     #[error("has no memory: a contract needs exactly one exported memory")]
     NoMemory,
+    /// It has more than one memory.
     #[error("has {count} memories: a contract needs exactly one")]
-    TooManyMemories { count: usize },
+    TooManyMemories {
+        /// How many.
+        count: usize,
+    },
+    /// Its memory is not exported.
     #[error("does not export its memory")]
     MemoryNotExported,
+    /// Its memory starts larger than the VM's cap.
     #[error("memory starts at {pages} pages, more than the VM's limit of {limit}")]
-    MemoryTooLarge { pages: u64, limit: u64 },
+    MemoryTooLarge {
+        /// Its initial size, in pages.
+        pages: u64,
+        /// The cap, in pages.
+        limit: u64,
+    },
+    /// It does not export `A`.
     #[error("does not export the argument buffer global `A`")]
     ArgbufMissing,
+    /// `A` is not a global.
     #[error("export `A` is a {kind}, not a global")]
-    ArgbufNotGlobal { kind: &'static str },
+    ArgbufNotGlobal {
+        /// What it is.
+        kind: &'static str,
+    },
+    /// `A` is mutable.
     #[error("global `A` is mutable; it must be immutable")]
     ArgbufMutable,
+    /// `A` is not of the pointer type.
     #[error("global `A` has type {found}; a {width:?} contract needs {expected}")]
     ArgbufType {
+        /// Its type.
         found: String,
+        /// The pointer type.
         expected: abi::ValType,
+        /// The memory's width.
         width: PtrWidth,
     },
+    /// `A` is not initialized with a constant.
     #[error("global `A` is not initialised with a constant")]
     ArgbufNotConstant,
+    /// The argument buffer does not fit the initial memory.
     #[error(
         "argument buffer [{offset:#x}, {offset:#x} + 65536) does not fit in the initial memory of {memory_bytes} bytes"
     )]
-    ArgbufOutOfBounds { offset: u64, memory_bytes: u64 },
+    ArgbufOutOfBounds {
+        /// Where it starts.
+        offset: u64,
+        /// The initial memory, in bytes.
+        memory_bytes: u64,
+    },
+    /// An exported function is not `(i32) -> (i32)`.
     #[error(
         "exported function `{name}` has type {found}; exported functions must be (i32) -> (i32)"
     )]
-    ExportSignature { name: String, found: String },
+    ExportSignature {
+        /// The export.
+        name: String,
+        /// Its type.
+        found: String,
+    },
+    /// An export or import has the VM's reserved prefix.
     #[error("name `{name}` is reserved for the VM (prefix `{RESERVED_PREFIX}`)")]
-    ReservedName { name: String },
+    ReservedName {
+        /// The name.
+        name: String,
+    },
+    /// It imports something other than a function.
     #[error("imports {kind} `{module}.{name}`; contracts may only import functions")]
     ImportNotFunction {
+        /// The import's module.
         module: String,
+        /// The import's name.
         name: String,
+        /// What it imports.
         kind: &'static str,
     },
+    /// It imports from a module other than `env`.
     #[error("imports from module `{module}`; host functions live in module `env`")]
-    ImportModule { module: String, name: String },
+    ImportModule {
+        /// The module.
+        module: String,
+        /// The import's name.
+        name: String,
+    },
+    /// It imports a host function the ABI does not have.
     #[error("imports unknown host function `env.{name}`")]
-    UnknownImport { name: String },
+    UnknownImport {
+        /// The name.
+        name: String,
+    },
+    /// It imports a host function with the wrong type.
     #[error("imports `env.{name}` with type {found}; a {width:?} contract must use {expected}")]
     ImportSignature {
+        /// The import.
         name: String,
+        /// Its type.
         found: String,
+        /// The ABI's type.
         expected: Signature,
+        /// The memory's width.
         width: PtrWidth,
     },
+    /// It imports `hdebug` from a VM without debug messages.
     #[error("imports `env.hdebug`, but this VM runs with debug messages disabled")]
     DebugImportDisabled,
+    /// It has a start function.
     #[error("has a start function; contracts run code only through exports and `init`")]
     StartFunction,
+    /// A table is 64-bit.
     #[error("table {index} is 64-bit; contracts may only use 32-bit tables")]
-    Table64 { index: u32 },
+    Table64 {
+        /// The table.
+        index: u32,
+    },
+    /// A table starts larger than the VM's cap.
     #[error("table {index} starts at {elements} elements, more than the VM's limit of {limit}")]
     TableTooLarge {
+        /// The table.
         index: u32,
+        /// Its initial size.
         elements: u64,
+        /// The cap.
         limit: u64,
     },
+    /// A mutable global holds a reference.
     #[error("global {index} is a mutable reference; mutable globals must hold numbers")]
-    MutableReferenceGlobal { index: u32 },
+    MutableReferenceGlobal {
+        /// The global.
+        index: u32,
+    },
+    /// A function declares more locals than the VM allows.
     #[error("function {function} declares {count} locals, more than the VM's limit of {limit}")]
     TooManyLocals {
+        /// The function's index.
         function: u32,
+        /// How many it declares.
         count: u64,
+        /// The most allowed.
         limit: u32,
     },
+    /// It has more exports than production's parser takes.
     #[error("has {count} exports, more than the VM's limit of {limit}")]
-    TooManyExports { count: usize, limit: usize },
+    TooManyExports {
+        /// How many.
+        count: usize,
+        /// The most allowed.
+        limit: usize,
+    },
+    /// A function's operand stack gets deeper than the VM allows.
     #[error(
         "function {function} holds {height} values on its operand stack, more than the VM's limit of {limit}"
     )]
     OperandStackTooDeep {
+        /// The function's index.
         function: u32,
+        /// How deep.
         height: u32,
+        /// The most allowed.
         limit: u32,
     },
+    /// A `br_table` has more targets than the VM allows.
     #[error(
         "function {function} has a `br_table` of {targets} targets, more than the VM's limit of {limit}"
     )]
     BrTableTooLarge {
+        /// The function's index.
         function: u32,
+        /// How many.
         targets: u32,
+        /// The most allowed.
         limit: u32,
     },
+    /// A function uses an instruction contracts may not use.
     #[error(
         "function {function} uses `{instruction}`: tables and segments are immutable after instantiation"
     )]
     InstructionNotAllowed {
+        /// The function's index.
         function: u32,
+        /// The instruction.
         instruction: &'static str,
     },
 }
@@ -226,6 +344,7 @@ impl AdmissionError {
 /// The memory of an admitted contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryInfo {
+    /// Its pointer width.
     pub width: PtrWidth,
     /// Initial size, in pages.
     pub initial_pages: u64,
@@ -238,7 +357,9 @@ pub struct MemoryInfo {
 /// A global of the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalInfo {
+    /// Its type.
     pub ty: wasmparser::ValType,
+    /// Whether it is mutable (contract state).
     pub mutable: bool,
     /// The value when the initializer is a single integer constant, as
     /// wasmtime folds it.
@@ -248,13 +369,16 @@ pub struct GlobalInfo {
 /// A table of the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableInfo {
+    /// Initial size, in elements.
     pub initial: u64,
+    /// Maximum size, in elements, if declared.
     pub maximum: Option<u64>,
 }
 
 /// Everything later stages need to know about an admitted contract.
 #[derive(Clone, Debug)]
 pub struct ModuleInfo {
+    /// Its memory.
     pub memory: MemoryInfo,
     /// Offset of the argument buffer in memory.
     pub argbuf_offset: u64,
@@ -266,7 +390,9 @@ pub struct ModuleInfo {
     pub types: Vec<FuncType>,
     /// Type index of every function, imported ones first.
     pub function_types: Vec<u32>,
+    /// Its globals, by index.
     pub globals: Vec<GlobalInfo>,
+    /// Its tables, by index.
     pub tables: Vec<TableInfo>,
     /// The logical stack the module's calls may use, from the limits it
     /// was admitted under.
@@ -286,7 +412,7 @@ impl ModuleInfo {
 
     /// Number of imported functions.
     pub fn imported_functions(&self) -> u32 {
-        self.imports.len() as u32
+        item_index(self.imports.len())
     }
 
     /// The type of function `index`.
@@ -545,7 +671,7 @@ impl Sections {
                 }
                 Payload::CodeSectionEntry(body) => {
                     let function =
-                        sections.imported_function_count() + sections.bodies.len() as u32;
+                        sections.imported_function_count() + item_index(sections.bodies.len());
                     sections.bodies.push(body_facts(function, &body)?);
                 }
                 _ => {}
@@ -555,10 +681,12 @@ impl Sections {
     }
 
     fn imported_function_count(&self) -> u32 {
-        self.imports
-            .iter()
-            .filter(|(_, _, ty)| matches!(ty, TypeRef::Func(_)))
-            .count() as u32
+        item_index(
+            self.imports
+                .iter()
+                .filter(|(_, _, ty)| matches!(ty, TypeRef::Func(_)))
+                .count(),
+        )
     }
 
     fn check(self, limits: &Limits, debug_imports: bool) -> Result<ModuleInfo, AdmissionError> {
@@ -586,7 +714,7 @@ impl Sections {
         for (index, global) in self.globals.iter().enumerate() {
             if global.mutable && matches!(global.ty, wasmparser::ValType::Ref(_)) {
                 return Err(AdmissionError::MutableReferenceGlobal {
-                    index: index as u32,
+                    index: item_index(index),
                 });
             }
         }
@@ -745,8 +873,7 @@ impl Sections {
         }
         let offset = match (global.const_init, global.ty) {
             // `A` is an unsigned offset.
-            (Some(value), wasmparser::ValType::I32) => u64::from(value as u32),
-            (Some(value), _) => value as u64,
+            (Some(value), ty) => unsigned_constant(value, ty),
             (None, _) => return Err(AdmissionError::ArgbufNotConstant),
         };
         let memory_bytes = memory.initial_pages * WASM_PAGE;
@@ -784,7 +911,7 @@ impl Sections {
     fn check_tables(&self, limits: &Limits) -> Result<Vec<TableInfo>, AdmissionError> {
         let mut tables = Vec::new();
         for (index, table) in self.tables.iter().enumerate() {
-            let index = index as u32;
+            let index = item_index(index);
             if table.table64 {
                 return Err(AdmissionError::Table64 { index });
             }
@@ -848,21 +975,27 @@ fn single_integer_constant(expr: &wasmparser::ConstExpr) -> Option<i64> {
     }
 }
 
+/// A global's constant initializer (kept as an `i64`, an `i32` sign
+/// extended) as the unsigned offset it denotes: an `i32` by its 32 bits.
+fn unsigned_constant(value: i64, ty: wasmparser::ValType) -> u64 {
+    match ty {
+        wasmparser::ValType::I32 => value.cast_unsigned() & u64::from(u32::MAX),
+        _ => value.cast_unsigned(),
+    }
+}
+
 /// The offset a data segment's expression gives, where it is an integer
 /// constant or the constant initializer of an immutable global. An `i32`
 /// offset is unsigned.
 fn constant_offset(expr: &wasmparser::ConstExpr, globals: &[GlobalInfo]) -> Option<u64> {
     let mut reader = expr.get_operators_reader();
     let value = match reader.read().ok()? {
-        Operator::I32Const { value } => u64::from(value as u32),
-        Operator::I64Const { value } => value as u64,
+        Operator::I32Const { value } => u64::from(value.cast_unsigned()),
+        Operator::I64Const { value } => value.cast_unsigned(),
         Operator::GlobalGet { global_index } => {
             let global = globals.get(global_index as usize)?;
             let value = global.const_init.filter(|_| !global.mutable)?;
-            match global.ty {
-                wasmparser::ValType::I32 => u64::from(value as u32),
-                _ => value as u64,
-            }
+            unsigned_constant(value, global.ty)
         }
         _ => return None,
     };

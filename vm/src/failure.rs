@@ -23,8 +23,10 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
+    /// Both engines.
     pub const ALL: [EngineKind; 2] = [EngineKind::Wasmtime, EngineKind::Wasmi];
 
+    /// Its name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Wasmtime => "wasmtime",
@@ -43,26 +45,37 @@ impl fmt::Display for EngineKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum Trap {
+    /// `unreachable` ran.
     #[error("unreachable executed")]
     Unreachable,
+    /// A load, store or bulk memory operation went past the memory.
     #[error("memory access out of bounds")]
     MemoryOutOfBounds,
+    /// A table access (or an element segment) went past the table.
     #[error("table access out of bounds")]
     TableOutOfBounds,
+    /// `call_indirect` found no function in the entry.
     #[error("indirect call to a null table entry")]
     IndirectCallToNull,
+    /// `call_indirect` found a function of another type.
     #[error("indirect call signature mismatch")]
     BadSignature,
+    /// An integer division or remainder by zero.
     #[error("integer divide by zero")]
     IntegerDivisionByZero,
+    /// A signed division of the minimum by -1.
     #[error("integer overflow")]
     IntegerOverflow,
+    /// A float-to-integer truncation of NaN or of a value out of range.
     #[error("invalid conversion to integer")]
     BadConversionToInteger,
+    /// The call's logical stack budget ran out.
     #[error("logical stack exhausted")]
     StackExhausted,
+    /// The gas ran out.
     #[error("out of gas")]
     OutOfGas,
+    /// A host function failed the contract.
     #[error("host function failed: {0}")]
     Host(HostError),
 }
@@ -71,29 +84,73 @@ pub enum Trap {
 /// anything. Seeing one means the VM has a bug or hit a resource limit.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
+    /// The engine refused its configuration.
     #[error("{engine}: configuration rejected: {message}")]
-    Config { engine: EngineKind, message: String },
+    Config {
+        /// The engine.
+        engine: EngineKind,
+        /// What it said.
+        message: String,
+    },
+    /// The engine could not compile an instrumented module.
     #[error("{engine}: compilation failed: {message}")]
-    Compile { engine: EngineKind, message: String },
+    Compile {
+        /// The engine.
+        engine: EngineKind,
+        /// What it said.
+        message: String,
+    },
+    /// The engine failed to instantiate a module, for no contract reason.
     #[error("{engine}: instantiation failed: {message}")]
-    Instantiate { engine: EngineKind, message: String },
+    Instantiate {
+        /// The engine.
+        engine: EngineKind,
+        /// What it said.
+        message: String,
+    },
+    /// An export the determinism pass adds (or the called one) is missing.
     #[error("{engine}: export `{export}` missing from the instrumented module")]
-    MissingExport { engine: EngineKind, export: String },
+    MissingExport {
+        /// The engine.
+        engine: EngineKind,
+        /// The export's name.
+        export: String,
+    },
+    /// The native stack overflowed before the logical stack limit fired.
     #[error("{engine}: native stack overflow before the logical limit")]
-    NativeStackOverflow { engine: EngineKind },
+    NativeStackOverflow {
+        /// The engine.
+        engine: EngineKind,
+    },
     /// A module or session needs more than the engine's instance pool
     /// holds (see [`EngineConfig::instance_pool`]): a limit of this
     /// process, not an outcome of the contract.
     #[error("{engine}: instance pool exhausted: {message}")]
-    InstancePoolExhausted { engine: EngineKind, message: String },
+    InstancePoolExhausted {
+        /// The engine.
+        engine: EngineKind,
+        /// What it said.
+        message: String,
+    },
     /// The call ran past the session's wall-clock limit
     /// ([`crate::host::HostState::deadline`]). It unwinds every frame of the
     /// call, each rolled back, and becomes the call's outcome
     /// ([`crate::CallError::Timeout`]): never an error of the run.
     #[error("{engine}: the call ran past its wall-clock limit")]
-    Timeout { engine: EngineKind },
+    Timeout {
+        /// The engine.
+        engine: EngineKind,
+    },
+    /// An engine error no mapping table knows: a failure, never equal to
+    /// anything.
     #[error("{engine}: unknown error: {message}")]
-    Unknown { engine: EngineKind, message: String },
+    Unknown {
+        /// The engine.
+        engine: EngineKind,
+        /// What it said.
+        message: String,
+    },
+    /// The VM's own bookkeeping is inconsistent: a bug of ours.
     #[error("host invariant broken: {0}")]
     HostInvariant(String),
 }
@@ -113,33 +170,61 @@ pub enum CallFailure {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "error")]
 pub enum HostError {
+    /// The contract called `panic`, or a host query panicked.
     #[error("panic: {message}")]
-    Panic { message: String },
+    Panic {
+        /// The message.
+        message: String,
+    },
+    /// A host charge took the frame's last gas.
     #[error("out of gas")]
     OutOfGas,
+    /// A pointer and length reach past the contract's memory.
     #[error("pointer range [{start:#x}, +{len}) is outside memory of {memory_len} bytes")]
     MemoryRange {
+        /// The pointer.
         start: u64,
+        /// The length.
         len: u64,
+        /// The memory's length.
         memory_len: u64,
     },
+    /// A length read from the argument buffer is past its 65,536 bytes.
     #[error("length {len} exceeds the 65536-byte argument buffer")]
-    ArgbufLength { len: u64 },
+    ArgbufLength {
+        /// The length.
+        len: u64,
+    },
+    /// Bytes that must be text are not UTF-8.
     #[error("{what} is not valid UTF-8")]
-    InvalidUtf8 { what: String },
+    InvalidUtf8 {
+        /// What they are (a topic, a function name, ...).
+        what: String,
+    },
+    /// `feed` in a session that feeds nobody.
     #[error("the session has no feeder")]
     NoFeeder,
+    /// `hq` named a query the host does not have.
     #[error("no host query named `{name}`")]
-    UnknownQuery { name: String },
+    UnknownQuery {
+        /// The name.
+        name: String,
+    },
+    /// A host query answered more than the argument buffer holds.
     #[error("host query output of {len} bytes does not fit the argument buffer")]
-    QueryOutputTooLong { len: u64 },
+    QueryOutputTooLong {
+        /// The answer's length.
+        len: u64,
+    },
 }
 
 /// A host function's failure: the contract's doing, or the engine's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HostFailure {
+    /// The contract's doing: it fails.
     #[error(transparent)]
     Contract(HostError),
+    /// The engine's or the VM's: the run fails.
     #[error(transparent)]
     Engine(EngineError),
 }
@@ -160,32 +245,69 @@ impl From<EngineError> for HostFailure {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CallError {
+    /// The contract panicked.
     #[error("panic: {message}")]
-    Panic { message: String },
+    Panic {
+        /// Its message.
+        message: String,
+    },
+    /// The gas ran out, or the call failed otherwise with none left.
     #[error("out of gas")]
     OutOfGas,
+    /// The contract trapped.
     #[error("trap: {trap}")]
-    Trap { trap: Trap },
+    Trap {
+        /// The trap.
+        trap: Trap,
+    },
+    /// A host function failed the contract.
     #[error("host function failed: {error}")]
-    Host { error: HostError },
+    Host {
+        /// How.
+        error: HostError,
+    },
+    /// No live contract has the callee's id.
     #[error("no contract with id {id}")]
-    DoesNotExist { id: String },
+    DoesNotExist {
+        /// The id, in hex.
+        id: String,
+    },
+    /// The callee does not export the function.
     #[error("the contract has no exported function `{name}`")]
-    MissingFunction { name: String },
+    MissingFunction {
+        /// The function's name.
+        name: String,
+    },
+    /// The function is `init`, which only a deploy runs.
     #[error("`init` runs only at deploy")]
     InitNotCallable,
+    /// A `c` that would open more frames than the VM allows.
     #[error("call depth would exceed {max}")]
-    DepthExceeded { max: usize },
+    DepthExceeded {
+        /// The most frames a call may have open.
+        max: usize,
+    },
+    /// The input is longer than the argument buffer.
     #[error("input of {len} bytes does not fit the 65536-byte argument buffer")]
-    InputTooLarge { len: usize },
+    InputTooLarge {
+        /// The input's length.
+        len: usize,
+    },
+    /// The export returned a length outside the argument buffer.
     #[error("the contract returned output length {len}, outside 0..=65536")]
-    OutputLength { len: i32 },
+    OutputLength {
+        /// The length it returned.
+        len: i32,
+    },
     /// The top-level call ran past its wall-clock limit: every frame was
     /// abandoned and rolled back. Never seen by a calling contract, and
     /// not deterministic: a slower machine may time out where a faster
     /// one finishes.
     #[error("the call ran past its wall-clock limit of {limit:?}")]
-    Timeout { limit: std::time::Duration },
+    Timeout {
+        /// The limit.
+        limit: std::time::Duration,
+    },
 }
 
 impl CallError {

@@ -9,9 +9,13 @@ use wasmparser::Operator;
 
 use crate::abi::BYTE_STORE_COST;
 
+/// [`BYTE_STORE_COST`] as the `u8` store costs are computed in.
+const BYTE_COST: u8 = 4;
+const _: () = assert!(BYTE_COST as u64 == BYTE_STORE_COST);
+
 /// The width class of a store, which decides its cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreClass {
+pub(crate) enum StoreClass {
     /// `i32.store`, `f32.store`, `i32.store8`, `i32.store16`.
     Narrow,
     /// `i64.store`, `f64.store`, `i64.store8`, `i64.store16`, `i64.store32`.
@@ -21,18 +25,18 @@ pub enum StoreClass {
 }
 
 impl StoreClass {
-    /// Gas charged for one store of this class.
-    pub const fn cost(self) -> u8 {
-        // The constants fit a u8 (wasmtime's cost type) by construction.
+    /// Gas charged for one store of this class, as the `u8` of
+    /// wasmtime's cost table.
+    pub(crate) const fn cost(self) -> u8 {
         match self {
-            StoreClass::Narrow => (4 * BYTE_STORE_COST) as u8,
-            StoreClass::Wide => (8 * BYTE_STORE_COST) as u8,
-            StoreClass::Vector => (16 * BYTE_STORE_COST) as u8,
+            StoreClass::Narrow => 4 * BYTE_COST,
+            StoreClass::Wide => 8 * BYTE_COST,
+            StoreClass::Vector => 16 * BYTE_COST,
         }
     }
 
     /// The class of `op` if it is a store.
-    pub fn of(op: &Operator) -> Option<Self> {
+    pub(crate) fn of(op: &Operator) -> Option<Self> {
         use Operator as O;
         match op {
             O::I32Store { .. }
@@ -56,7 +60,7 @@ impl StoreClass {
 
 /// Flat gas cost of one operator: 0 for operators that generate no code or
 /// only structure control flow, the store cost for stores, 1 otherwise.
-pub fn operator_cost(op: &Operator) -> i64 {
+pub(crate) fn operator_cost(op: &Operator) -> i64 {
     use Operator as O;
     if let Some(class) = StoreClass::of(op) {
         return i64::from(class.cost());
@@ -75,43 +79,25 @@ pub fn operator_cost(op: &Operator) -> i64 {
 }
 
 /// Gas charged on entry to every Wasm function, on top of its operators.
-pub const FUNCTION_ENTRY_COST: i64 = 1;
+pub(crate) const FUNCTION_ENTRY_COST: i64 = 1;
 
 /// The gas counter as wasmtime keeps it: an `i64` that starts at `-limit`
 /// and grows as gas is consumed; the budget is exhausted when it is `>= 0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GasCounter(pub i64);
+pub(crate) struct GasCounter(pub i64);
 
 impl GasCounter {
     /// A fresh counter for a frame with `limit` gas.
     ///
     /// Limits above `i64::MAX` are clamped: the counter is an `i64`.
-    pub fn with_limit(limit: u64) -> Self {
-        GasCounter(-(limit.min(i64::MAX as u64) as i64))
+    pub(crate) fn with_limit(limit: u64) -> Self {
+        GasCounter(-i64::try_from(limit).unwrap_or(i64::MAX))
     }
 
     /// Remaining gas: 0 once the counter has reached or passed zero.
-    pub fn remaining(self) -> u64 {
+    pub(crate) fn remaining(self) -> u64 {
         // Written like wasmtime's release build: the negation wraps.
         0u64.saturating_add_signed(self.0.wrapping_neg())
-    }
-
-    /// Gas spent by a frame that started with `limit`.
-    pub fn spent(self, limit: u64) -> u64 {
-        limit.saturating_sub(self.remaining())
-    }
-
-    /// Charges `cost` if at least that much remains. Otherwise sets the
-    /// remaining gas to zero and returns `false`.
-    pub fn charge(&mut self, cost: u64) -> bool {
-        let remaining = self.remaining();
-        if cost <= remaining {
-            *self = GasCounter::with_limit(remaining - cost);
-            true
-        } else {
-            *self = GasCounter(0);
-            false
-        }
     }
 }
 
@@ -158,19 +144,9 @@ mod tests {
         let mut gas = GasCounter::with_limit(10);
         assert_eq!(gas.remaining(), 10);
         gas.0 += 4;
-        assert_eq!(gas.spent(10), 4);
+        assert_eq!(gas.remaining(), 6);
         gas.0 += 9; // overrun between checks
         assert_eq!(gas.remaining(), 0);
-        assert_eq!(gas.spent(10), 10);
         assert_eq!(GasCounter(i64::MIN).remaining(), 0);
-    }
-
-    #[test]
-    fn charging_too_much_empties_the_counter() {
-        let mut gas = GasCounter::with_limit(10);
-        assert!(gas.charge(3));
-        assert_eq!(gas.remaining(), 7);
-        assert!(!gas.charge(8));
-        assert_eq!(gas.remaining(), 0);
     }
 }

@@ -7,6 +7,8 @@
 //! tracking are identical on both engines, and an [`engine::Engine`] compiles
 //! and runs the result with the host imports of [`host`] bound to it.
 
+#![warn(missing_docs)]
+
 pub mod abi;
 pub mod admission;
 pub mod cache;
@@ -14,14 +16,14 @@ pub mod determinism;
 pub mod engine;
 pub mod failure;
 pub mod features;
-pub mod gas;
+mod gas;
 pub mod host;
 pub mod limits;
 pub mod normalize;
 pub mod oracle;
 pub mod query;
 pub mod session;
-pub mod state;
+mod state;
 pub mod trace;
 
 pub use engine::{wasmi::WasmiEngine, wasmtime::WasmtimeEngine};

@@ -14,21 +14,23 @@
 
 use std::sync::Arc;
 
-use crate::abi::ARGBUF_LEN;
+use crate::abi::{ARGBUF_LEN, ARGBUF_LEN_U32};
 use crate::admission::{self, AdmissionError, ModuleInfo};
 use crate::cache::BytecodeCache;
 use crate::engine::wasmtime::NativeFuelEngine;
 use crate::engine::{Instances, Runtime, VmGlobal};
 use crate::failure::{CallError, CallFailure, EngineError};
 use crate::gas::GasCounter;
-use crate::host::frame::classify;
+use crate::host::frame::{classify, output};
 use crate::host::{self, ContractSlot, Frame, HostState};
 use crate::session::VmConfig;
 
 /// What the oracle saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NativeOutcome {
+    /// The output, or why there is none.
     pub result: Result<Vec<u8>, CallError>,
+    /// Gas native fuel counted.
     pub gas_spent: u64,
 }
 
@@ -36,10 +38,13 @@ pub struct NativeOutcome {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OracleError {
     #[error(transparent)]
+    /// The module is not a contract.
     Admission(#[from] AdmissionError),
     #[error(transparent)]
+    /// wasmtime failed.
     Engine(#[from] EngineError),
     #[error("instantiation trapped: {0}")]
+    /// Instantiation trapped (a segment out of bounds).
     InstantiationTrap(crate::failure::Trap),
 }
 
@@ -99,6 +104,7 @@ pub struct NativeFuelOracle {
 }
 
 impl NativeFuelOracle {
+    /// An oracle with `config`'s limits and engine settings.
     pub fn new(config: VmConfig) -> Result<Self, EngineError> {
         let mut engine_config = config.engine.clone();
         engine_config.native_stack_limit = crate::determinism::stack::ORACLE_NATIVE_STACK_LIMIT;
@@ -156,14 +162,12 @@ impl NativeFuelOracle {
             GasCounter::with_limit(gas_limit).0,
         )?;
         store.host().frames.push(Frame::new(instance, gas_limit).0);
-        let outcome = store.call(instance, function, arg.len() as u32);
+        // At most the argument buffer's length (cut above).
+        let arg_len = u32::try_from(arg.len()).unwrap_or(ARGBUF_LEN_U32);
+        let outcome = store.call(instance, function, arg_len);
         let remaining = GasCounter(store.vm_global(instance, VmGlobal::Fuel)?).remaining();
         let result = match outcome {
-            Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
-                let start = info.argbuf_offset as usize;
-                Ok(store.memory(instance)?[start..start + len as usize].to_vec())
-            }
-            Ok(len) => Err(CallError::OutputLength { len }),
+            Ok(len) => output(&mut store, instance, info.argbuf_offset, len)?,
             Err(CallFailure::Engine(error)) => return Err(error.into()),
             Err(CallFailure::Trap(trap)) => Err(classify(trap, None, remaining)),
         };

@@ -30,9 +30,11 @@ use crate::trace::{CallTree, EventRecord};
 /// Settings of a VM, the same for both engines of a comparison.
 #[derive(Clone, Debug)]
 pub struct VmConfig {
+    /// The limits every contract is held to.
     pub limits: Limits,
     /// Whether contracts may import `hdebug`.
     pub debug_imports: bool,
+    /// The engines' own settings.
     pub engine: EngineConfig,
     /// How many prepared modules a [`Vm`] keeps (least recently used ones
     /// go first); bounds a long fuzz campaign's memory.
@@ -66,7 +68,9 @@ impl Default for VmConfig {
 pub struct CallReceipt {
     /// Output bytes, or why there are none.
     pub result: Result<Vec<u8>, CallError>,
+    /// The call's gas limit.
     pub gas_limit: u64,
+    /// Gas the call spent.
     pub gas_spent: u64,
     /// The events of the call, in order, up to the bounds of
     /// [`runner_protocol::retained`]; those of failed frames (or of a
@@ -101,31 +105,46 @@ pub struct CallReceipt {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeployError {
     #[error("module rejected: {0}")]
+    /// Admission refused the module.
     Admission(#[from] AdmissionError),
     #[error(transparent)]
+    /// The determinism pass could not rewrite an admitted module.
     Instrument(#[from] InstrumentError),
     #[error(transparent)]
+    /// The engine failed.
     Engine(#[from] EngineError),
     #[error("a contract with id {0} is already deployed")]
+    /// The id is taken by a deployed contract.
     DuplicateId(ContractId),
     #[error("instantiation trapped: {trap}")]
-    InstantiationTrap { trap: Trap },
+    /// Instantiation trapped (a segment out of bounds).
+    InstantiationTrap {
+        /// The trap.
+        trap: Trap,
+    },
     #[error("init failed: {}", .receipt.result.as_ref().err().map_or_else(String::new, ToString::to_string))]
-    InitFailed { receipt: Box<CallReceipt> },
+    /// `init` failed: the contract is not deployed.
+    InitFailed {
+        /// The receipt of `init`.
+        receipt: Box<CallReceipt>,
+    },
 }
 
 /// Why a call could not be made or completed by the VM itself.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VmError {
     #[error("no contract with id {0}")]
+    /// No live contract has the id.
     UnknownContract(ContractId),
     #[error(transparent)]
+    /// The engine failed.
     Engine(#[from] EngineError),
 }
 
 /// How to deploy a contract.
 #[derive(Clone, Debug, Default)]
 pub struct DeployOptions {
+    /// The owner the contract reports (`owner`).
     pub owner: Vec<u8>,
     /// The contract id; the blake3 hash of the bytecode when absent.
     pub id: Option<ContractId>,
@@ -138,6 +157,7 @@ pub struct DeployOptions {
 /// A deployed contract.
 #[derive(Clone, Debug)]
 pub struct Deployment {
+    /// Its id.
     pub id: ContractId,
     /// The receipt of `init`, if the contract has one.
     pub init: Option<CallReceipt>,
@@ -145,8 +165,11 @@ pub struct Deployment {
 
 /// A module ready to instantiate on one engine.
 pub struct Prepared<M> {
+    /// What admission found.
     pub info: ModuleInfo,
+    /// The rewritten module.
     pub instrumented: InstrumentedModule,
+    /// The engine's compiled module.
     pub compiled: M,
 }
 
@@ -159,6 +182,7 @@ pub struct Vm<E: Engine> {
 }
 
 impl<E: Engine> Vm<E> {
+    /// A VM on engine `E` with `config`.
     pub fn new(config: VmConfig) -> Result<Self, EngineError> {
         Ok(Vm {
             engine: E::new(&config.engine, &config.limits)?,
@@ -168,10 +192,12 @@ impl<E: Engine> Vm<E> {
         })
     }
 
+    /// Which engine it runs on.
     pub fn kind(&self) -> EngineKind {
         E::KIND
     }
 
+    /// Its settings.
     pub fn config(&self) -> &VmConfig {
         &self.config
     }

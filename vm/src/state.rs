@@ -35,7 +35,7 @@ use crate::engine::{InstanceId, Instances, Value};
 use crate::failure::EngineError;
 
 // The dirty-page marks and the digest's leaves are the same pages.
-const _: () = assert!(DIRTY_PAGE_SIZE as usize == runner_protocol::digest::DIGEST_PAGE);
+const _: () = assert!(DIRTY_PAGE_SIZE == runner_protocol::digest::DIGEST_PAGE);
 
 /// A contract's state at the latest checkpoint.
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ struct PageTree {
 
 impl PageTree {
     fn page_count(memory_len: usize) -> usize {
-        memory_len.div_ceil(DIRTY_PAGE_SIZE as usize)
+        memory_len.div_ceil(DIRTY_PAGE_SIZE)
     }
 
     /// Marks every page of a memory of `memory_len` bytes stale, rebuilding
@@ -157,7 +157,7 @@ impl PageTree {
         let mut level: BTreeSet<usize> = std::mem::take(&mut self.pending);
         for page in stale.into_iter().filter(|&page| page < self.capacity) {
             let start = (page << DIRTY_PAGE_SHIFT).min(memory.len());
-            let end = (start + DIRTY_PAGE_SIZE as usize).min(memory.len());
+            let end = (start + DIRTY_PAGE_SIZE).min(memory.len());
             self.nodes[self.capacity + page] = if page < pages {
                 page_hash(&memory[start..end])
             } else {
@@ -242,7 +242,7 @@ impl ContractState {
                         .min(live.len());
                     memory[start..end].copy_from_slice(&live[start..end]);
                     let first = start >> DIRTY_PAGE_SHIFT;
-                    let last = end.div_ceil(DIRTY_PAGE_SIZE as usize);
+                    let last = end.div_ceil(DIRTY_PAGE_SIZE);
                     pages.stale.extend(first..last);
                 }
                 (memory, pages)
@@ -569,7 +569,7 @@ fn no_level() -> EngineError {
 /// starting at its end can reach.
 fn page_range(page: usize, memory_len: usize) -> std::ops::Range<usize> {
     let start = (page << DIRTY_PAGE_SHIFT).min(memory_len);
-    let end = (start + DIRTY_PAGE_SIZE as usize + DIRTY_PAGE_SPILL as usize).min(memory_len);
+    let end = (start + DIRTY_PAGE_SIZE + DIRTY_PAGE_SPILL).min(memory_len);
     start..end
 }
 
@@ -579,7 +579,7 @@ fn take_dirty_pages(
     instance: InstanceId,
     memory_len: usize,
 ) -> Result<Vec<usize>, EngineError> {
-    let map_len = memory_len.div_ceil(DIRTY_PAGE_SIZE as usize);
+    let map_len = memory_len.div_ceil(DIRTY_PAGE_SIZE);
     let map = rt.dirty_map(instance)?;
     let map_len = map_len.min(map.len());
     let map = &mut map[..map_len];
@@ -615,7 +615,9 @@ mod tests {
     #[test]
     fn the_page_tree_computes_the_protocol_digest() {
         for pages in [0usize, 1, 2, 3, 5, 16, 17, 48] {
-            let memory: Vec<u8> = (0..pages * 4096).map(|i| (i % 251) as u8).collect();
+            let memory: Vec<u8> = (0..pages * 4096)
+                .map(|i| u8::try_from(i % 251).expect("below 251"))
+                .collect();
             let mut tree = PageTree::default();
             tree.resize(memory.len());
             assert_eq!(
@@ -649,7 +651,9 @@ mod tests {
 
     #[test]
     fn zeroed_growth_keeps_the_protocol_digest() {
-        let mut memory: Vec<u8> = (0..3 * 4096).map(|i| (i % 251) as u8).collect();
+        let mut memory: Vec<u8> = (0..3 * 4096)
+            .map(|i| u8::try_from(i % 251).expect("below 251"))
+            .collect();
         let mut tree = PageTree::default();
         tree.resize(memory.len());
         digest(&mut tree, &memory);

@@ -18,7 +18,9 @@ pub enum FrameOutcome {
     /// The frame failed; `code` is what its caller saw (absent at top level).
     Failed {
         #[serde(skip_serializing_if = "Option::is_none")]
+        /// The code its caller saw, for a nested frame.
         code: Option<i32>,
+        /// Why it failed.
         error: CallError,
     },
 }
@@ -26,15 +28,22 @@ pub enum FrameOutcome {
 /// One frame of a call tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallTree {
+    /// The contract whose export ran.
     pub contract: ContractId,
+    /// The export.
     pub function: String,
+    /// The input.
     pub arg: TracedBytes,
+    /// The frame's gas limit.
     pub gas_limit: u64,
+    /// Gas the frame spent (its own and its callees').
     pub gas_spent: u64,
+    /// How it ended.
     pub outcome: FrameOutcome,
     /// Events emitted by this frame itself, in order (those the receipt
     /// kept: see [`runner_protocol::retained`]).
     pub events: Vec<EventRecord>,
+    /// The frames it called, in order.
     pub children: Vec<CallTree>,
     /// At the root of a call that entered more than [`TRACED_FRAMES`]
     /// frames: the frames past them, counted and digested.
@@ -52,6 +61,7 @@ pub const TRACED_FRAMES: usize = RETAINED_ITEMS;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
     #[serde(flatten)]
+    /// The event.
     pub event: Event,
     /// Whether a failed frame it belongs to was rolled back.
     pub reverted: bool,
@@ -68,12 +78,17 @@ pub struct EventRecord {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum TracedBytes {
+    /// A value of at most [`SHOWN_BYTES`] bytes, whole.
     Whole(#[serde(with = "crate::abi::hex_vec")] Vec<u8>),
+    /// A longer value: its head, its length and its digest.
     Cut {
         #[serde(with = "crate::abi::hex_vec")]
+        /// The first [`SHOWN_BYTES`] bytes.
         head: Vec<u8>,
+        /// The length of the whole value.
         len: u64,
         #[serde(with = "crate::abi::hex_vec")]
+        /// The blake3 hash of the whole value.
         blake3: Vec<u8>,
     },
 }
@@ -81,6 +96,7 @@ pub enum TracedBytes {
 pub use runner_protocol::bytes::SHOWN_BYTES;
 
 impl TracedBytes {
+    /// What a call tree keeps of `bytes`.
     pub fn new(bytes: &[u8]) -> Self {
         if bytes.len() <= SHOWN_BYTES {
             TracedBytes::Whole(bytes.to_vec())
@@ -101,6 +117,7 @@ impl TracedBytes {
         }
     }
 
+    /// Whether the whole value is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -154,6 +154,6 @@ fn simd_integer_operations() {
     );
     assert_eq!(
         v128_lanes_u32("v128.const f32x4 1.7 -1.7 3e10 nan i32x4.trunc_sat_f32x4_s"),
-        [1, (-1i32) as u32, i32::MAX as u32, 0]
+        [1, (-1i32).cast_unsigned(), i32::MAX.cast_unsigned(), 0]
     );
 }

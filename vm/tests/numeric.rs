@@ -52,7 +52,7 @@ fn i32_arithmetic_and_bits() {
     assert_eq!(i32_of("i32.const 0x80000001 i32.const 1 i32.rotl"), 3);
     assert_eq!(
         i32_of("i32.const 3 i32.const 1 i32.rotr"),
-        0x8000_0001u32 as i32
+        0x8000_0001u32.cast_signed()
     );
     assert_eq!(i32_of("i32.const 0x00f0 i32.clz"), 24);
     assert_eq!(i32_of("i32.const 0x00f0 i32.ctz"), 4);

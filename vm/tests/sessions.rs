@@ -19,7 +19,11 @@ fn id(n: u8) -> ContractId {
 fn request(callee: ContractId, gas: i64, function: &str, arg: &[u8]) -> Vec<u8> {
     let mut bytes = callee.as_bytes().to_vec();
     bytes.extend_from_slice(&gas.to_le_bytes());
-    bytes.extend_from_slice(&(function.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(
+        &u32::try_from(function.len())
+            .expect("a short name")
+            .to_le_bytes(),
+    );
     bytes.extend_from_slice(function.as_bytes());
     bytes.extend_from_slice(arg);
     bytes
@@ -27,7 +31,10 @@ fn request(callee: ContractId, gas: i64, function: &str, arg: &[u8]) -> Vec<u8> 
 
 /// Two requests for `pair`.
 fn pair(first: &[u8], second: &[u8]) -> Vec<u8> {
-    let mut bytes = (first.len() as u32).to_le_bytes().to_vec();
+    let mut bytes = u32::try_from(first.len())
+        .expect("a short request")
+        .to_le_bytes()
+        .to_vec();
     bytes.extend_from_slice(first);
     bytes.extend_from_slice(second);
     bytes

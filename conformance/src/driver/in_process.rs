@@ -145,8 +145,10 @@ where
             return Ok(None);
         };
         let len = memory.len() as u64;
-        let start = request.offset.min(len) as usize;
-        let end = request.offset.saturating_add(request.len).min(len) as usize;
+        // Both are at most the memory's length, a usize.
+        let start = usize::try_from(request.offset.min(len)).unwrap_or(memory.len());
+        let end = usize::try_from(request.offset.saturating_add(request.len).min(len))
+            .unwrap_or(memory.len());
         Ok(Some(MemoryRead {
             state: MemoryState {
                 len,

@@ -70,8 +70,15 @@ impl<'a> Emitter<'a> {
 
     fn pointer_const(&mut self, value: u64) {
         match self.width {
-            PtrWidth::Wasm32 => self.push(Instruction::I32Const(value as u32 as i32)),
-            PtrWidth::Wasm64 => self.push(Instruction::I64Const(value as i64)),
+            PtrWidth::Wasm32 => {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "a pointer of a 32-bit memory: its low 32 bits"
+                )]
+                let value = value as u32;
+                self.push(Instruction::I32Const(value.cast_signed()));
+            }
+            PtrWidth::Wasm64 => self.push(Instruction::I64Const(value.cast_signed())),
         }
     }
 
@@ -119,7 +126,10 @@ impl<'a> Emitter<'a> {
         self.push(Instruction::I64Add);
         self.push(Instruction::GlobalSet(depth));
         self.push(Instruction::GlobalGet(depth));
-        self.push(Instruction::I64Const(self.layout.stack_budget as i64));
+        // Compared unsigned (`i64.gt_u`): the budget's bits.
+        self.push(Instruction::I64Const(
+            self.layout.stack_budget.cast_signed(),
+        ));
         self.push(Instruction::I64GtU);
         self.push(Instruction::If(EncBlockType::Empty));
         self.abort(AbortCode::StackExhausted);
@@ -145,7 +155,7 @@ impl<'a> Emitter<'a> {
             self.pointer_const(offset);
             self.push(self.pointer_add());
         }
-        self.pointer_const(DIRTY_PAGE_SHIFT);
+        self.pointer_const(u64::from(DIRTY_PAGE_SHIFT));
         match self.width {
             PtrWidth::Wasm32 => self.push(Instruction::I32ShrU),
             PtrWidth::Wasm64 => {
@@ -429,7 +439,7 @@ pub(super) fn rewrite<'a>(
         }
     }
 
-    let size = frame_size(declared + u64::from(Scratch::COUNT), max_operand_height) as i64;
+    let size = frame_size(declared + u64::from(Scratch::COUNT), max_operand_height).cast_signed();
     for slot in std::mem::take(&mut emitter.frame_size_slots) {
         emitter.out[slot] = Instruction::I64Const(size);
     }
@@ -447,7 +457,7 @@ pub(super) fn mark_range_body(width: PtrWidth, dirty_memory: u32) -> wasm_encode
     let mut f = wasm_encoder::Function::new([(2, wasm_encoder::ValType::I32)]);
     let (shift, add, sub, shr, eqz, one): (Instruction, _, _, _, _, Instruction) = match width {
         PtrWidth::Wasm32 => (
-            Instruction::I32Const(DIRTY_PAGE_SHIFT as i32),
+            Instruction::I32Const(DIRTY_PAGE_SHIFT.cast_signed()),
             Instruction::I32Add,
             Instruction::I32Sub,
             Instruction::I32ShrU,
@@ -455,7 +465,7 @@ pub(super) fn mark_range_body(width: PtrWidth, dirty_memory: u32) -> wasm_encode
             Instruction::I32Const(1),
         ),
         PtrWidth::Wasm64 => (
-            Instruction::I64Const(DIRTY_PAGE_SHIFT as i64),
+            Instruction::I64Const(i64::from(DIRTY_PAGE_SHIFT)),
             Instruction::I64Add,
             Instruction::I64Sub,
             Instruction::I64ShrU,

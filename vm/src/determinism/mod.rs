@@ -35,7 +35,7 @@ use wasm_encoder::{
 use wasmparser::{FuncType, Parser, Payload, ValidPayload, Validator};
 
 use crate::abi::{PtrWidth, WASM_PAGE};
-use crate::admission::ModuleInfo;
+use crate::admission::{ModuleInfo, item_index};
 use crate::features;
 
 /// Export name of the fuel variable (an `i64` that counts up to zero).
@@ -59,24 +59,26 @@ pub fn state_global_export(index: u32) -> String {
 }
 
 /// Dirty pages are `1 << DIRTY_PAGE_SHIFT` bytes.
-pub const DIRTY_PAGE_SHIFT: u64 = 12;
+pub const DIRTY_PAGE_SHIFT: u32 = 12;
 /// Size of a dirty page, in bytes.
-pub const DIRTY_PAGE_SIZE: u64 = 1 << DIRTY_PAGE_SHIFT;
+pub const DIRTY_PAGE_SIZE: usize = 1 << DIRTY_PAGE_SHIFT;
 /// How far a store that starts in a dirty page can reach into the next one.
-pub const DIRTY_PAGE_SPILL: u64 = 15;
+pub const DIRTY_PAGE_SPILL: usize = 15;
 
 /// Why the VM itself stopped a contract: the value of the abort global when
 /// a trap happens. Zero means the trap is the contract's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 pub enum AbortCode {
+    /// The gas ran out.
     OutOfGas = 1,
+    /// The logical stack budget would be exceeded.
     StackExhausted = 2,
 }
 
 impl AbortCode {
     /// The code the abort global holds, if it names one.
-    pub fn from_global(value: i32) -> Option<Self> {
+    pub fn from_global(value: i64) -> Option<Self> {
         match value {
             1 => Some(AbortCode::OutOfGas),
             2 => Some(AbortCode::StackExhausted),
@@ -89,17 +91,26 @@ impl AbortCode {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InstrumentError {
     #[error("invalid module: {0}")]
+    /// The module does not parse or validate as admission saw it.
     Invalid(String),
     #[error("function {function} cannot be metered: {error}")]
-    Shadow { function: u32, error: String },
+    /// The gas shadow cannot follow a function's control flow.
+    Shadow {
+        /// The function's index.
+        function: u32,
+        /// What the shadow found.
+        error: String,
+    },
 }
 
 /// A module ready for either engine.
 #[derive(Clone, Debug)]
 pub struct InstrumentedModule {
+    /// The rewritten module's bytes.
     pub wasm: Vec<u8>,
     /// Host imports, in function index order.
     pub imports: Vec<crate::abi::HostImport>,
+    /// The contract's pointer width.
     pub width: PtrWidth,
     /// The contract's mutable globals, by index: they are contract state.
     pub state_globals: Vec<u32>,
@@ -204,7 +215,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
             .parse_type_section(&mut types, reader)
             .map_err(encode_error)?;
     }
-    let mut next_type = info.types.len() as u32;
+    let mut next_type = item_index(info.types.len());
     let mut result_block_types = HashMap::new();
     for ty in &info.types {
         if ty.results().len() >= 2 && !result_block_types.contains_key(ty.results()) {
@@ -239,7 +250,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
     }
     functions.function(mark_range_type);
     module.section(&functions);
-    let mark_range = info.function_types.len() as u32;
+    let mark_range = item_index(info.function_types.len());
 
     if let Some(reader) = input.tables.clone() {
         let mut tables = TableSection::new();
@@ -251,7 +262,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
 
     // Memory 0 is the contract's, with the VM's maximum; memory 1 is the
     // dirty-page map, one byte per dirty page the contract memory can have.
-    let dirty_map_len = info.memory.max_pages * (WASM_PAGE / DIRTY_PAGE_SIZE);
+    let dirty_map_len = info.memory.max_pages * (WASM_PAGE / DIRTY_PAGE_SIZE as u64);
     let dirty_map_pages = dirty_map_len.div_ceil(WASM_PAGE).max(1);
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
@@ -277,7 +288,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
             .parse_global_section(&mut globals, reader)
             .map_err(encode_error)?;
     }
-    let first_vm_global = info.globals.len() as u32;
+    let first_vm_global = item_index(info.globals.len());
     // Fuel, saved fuel and stack depth (i64), then the abort flag and the
     // refused-growth count (i32), in the order `Layout` numbers them.
     for (val_type, init) in [
@@ -325,7 +336,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
         .iter()
         .enumerate()
         .filter(|(_, global)| global.mutable)
-        .map(|(index, _)| index as u32)
+        .map(|(index, _)| item_index(index))
         .collect();
     for &index in &state_globals {
         exports.export(&state_global_export(index), ExportKind::Global, index);
@@ -352,7 +363,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
     let first_defined = info.imported_functions();
     for (position, (body, func)) in input.bodies.into_iter().enumerate() {
         let validator = func.into_validator(Default::default());
-        let function = first_defined + position as u32;
+        let function = first_defined + item_index(position);
         code.function(&body::rewrite(info, &layout, function, &body, validator)?);
     }
     code.function(&body::mark_range_body(width, dirty_memory));

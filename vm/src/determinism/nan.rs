@@ -20,9 +20,13 @@ pub const CANONICAL_F64: u64 = 0x7ff8_0000_0000_0000;
 /// produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FloatResult {
+    /// One `f32`.
     F32,
+    /// One `f64`.
     F64,
+    /// Four `f32` lanes of a `v128`.
     F32x4,
+    /// Two `f64` lanes of a `v128`.
     F64x2,
 }
 

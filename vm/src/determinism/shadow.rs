@@ -36,6 +36,7 @@ pub enum FuelAction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShadowError {
     #[error("the control stack is inconsistent at `{0}`")]
+    /// A block ends or branches where no block is open, at this operator.
     ControlStack(&'static str),
 }
 

@@ -57,7 +57,7 @@ pub(crate) struct Handles<F, M, G> {
 
 impl<F, M, G: Copy> Handles<F, M, G> {
     /// The handle of a VM global, if the instance is instrumented.
-    pub fn vm_global(&self, global: VmGlobal) -> Option<G> {
+    pub(crate) fn vm_global(&self, global: VmGlobal) -> Option<G> {
         self.vm_globals.get(global.index()).copied()
     }
 }

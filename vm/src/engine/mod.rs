@@ -116,12 +116,15 @@ pub struct InstanceId(pub usize);
 /// A Wasm value held by a contract global.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// An `f32` by its bits.
     F32(u32),
     /// An `f64` by its bits.
     F64(u64),
+    /// A `v128` by its bits.
     V128(u128),
 }
 
@@ -265,6 +268,7 @@ pub trait Runtime<H>: Instances {
 
 /// A store: the instances of one session on one engine, and its host.
 pub trait Store<H: Host>: Runtime<H> {
+    /// The engine's compiled module.
     type Module;
 
     /// Instantiates `module`, binding its imports to [`Host::dispatch`].
@@ -274,8 +278,11 @@ pub trait Store<H: Host>: Runtime<H> {
 
 /// A Wasm engine.
 pub trait Engine: Sized {
+    /// Which engine this is.
     const KIND: EngineKind;
+    /// A compiled instrumented module, shared by stores.
     type Module: Clone;
+    /// A store of this engine with host `H`.
     type Store<H: Host>: Store<H, Module = Self::Module>;
 
     /// An engine for modules admitted under `limits` (the instance pool,

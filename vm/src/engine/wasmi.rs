@@ -427,7 +427,10 @@ fn rt_set_vm_global<H: Host>(
 ) -> Result<(), EngineError> {
     let handle = vm_global_handle(ctx, instance, global)?;
     let value = if global.is_i32() {
-        Val::I32(value as i32)
+        Val::I32(
+            i32::try_from(value)
+                .map_err(|_| unknown(format!("{value} set on the i32 VM global {global:?}")))?,
+        )
     } else {
         Val::I64(value)
     };
@@ -497,7 +500,7 @@ fn rt_call<H: Host>(
     let deadline = ctx.as_context_mut().data().host.deadline();
     refuel(ctx, FUEL_SLICE)?;
     let mut call = func
-        .call_resumable(&mut *ctx, arg_len as i32)
+        .call_resumable(&mut *ctx, arg_len.cast_signed())
         .map_err(|error| map_call_error(&error))?;
     loop {
         call = match call {

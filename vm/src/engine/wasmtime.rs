@@ -593,7 +593,10 @@ fn rt_set_vm_global<H: Host>(
     }
     let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
     let value = if global.is_i32() {
-        Val::I32(value as i32)
+        Val::I32(
+            i32::try_from(value)
+                .map_err(|_| unknown(format!("{value} set on the i32 VM global {global:?}")))?,
+        )
     } else {
         Val::I64(value)
     };
@@ -655,7 +658,8 @@ fn rt_call<H: Host>(
     let deadline = ctx.as_context().data().host.deadline();
     ctx.as_context_mut()
         .set_epoch_deadline(epoch_ticks(deadline));
-    func.call(ctx, arg_len as i32).map_err(map_call_error)
+    func.call(ctx, arg_len.cast_signed())
+        .map_err(map_call_error)
 }
 
 impl_runtime!([H: Host] WasmtimeStore<H>, this => &mut this.store);
@@ -708,6 +712,7 @@ fn reference_operator_cost() -> OperatorCost {
 }
 
 impl NativeFuelEngine {
+    /// wasmtime configured for native fuel with the reference cost table.
     pub fn new(config: &EngineConfig) -> Result<Self, EngineError> {
         let mut wt = base_config(config)?;
         wt.consume_fuel(true)

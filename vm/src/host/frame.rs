@@ -9,7 +9,7 @@ use super::imports::write_memory;
 use super::{Frame, HostState, with_journal};
 use crate::abi::{ARGBUF_LEN, ContractId};
 use crate::determinism::AbortCode;
-use crate::engine::{InstanceId, Runtime, VmGlobal};
+use crate::engine::{InstanceId, Instances, Runtime, VmGlobal};
 use crate::failure::{CallError, CallFailure, EngineError, HostError, HostFailure, Trap};
 use crate::gas::GasCounter;
 use crate::trace::{FrameOutcome, TracedBytes};
@@ -34,21 +34,27 @@ pub(crate) fn classify(trap: Trap, abort: Option<AbortCode>, remaining: u64) -> 
 
 /// A frame to run.
 pub struct FrameRequest<'a> {
+    /// The instance whose export runs.
     pub callee: InstanceId,
+    /// The export.
     pub function: &'a str,
+    /// The input, written to the callee's argument buffer.
     pub arg: &'a [u8],
+    /// The frame's gas limit.
     pub gas_limit: u64,
     /// Logical stack already used by the frames below, in bytes.
     pub stack_base: i64,
-    /// The code the caller will see on failure, for the trace (`None` at top
-    /// level).
+    /// Whether a contract made the call (through `c`): the trace then
+    /// records the code the caller sees on failure.
     pub nested: bool,
 }
 
 /// How a frame ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameResult {
+    /// The output, or why there is none.
     pub result: Result<Vec<u8>, CallError>,
+    /// Gas the frame spent.
     pub gas_spent: u64,
     /// For a frame that failed with `out_of_gas` because it failed
     /// otherwise while no gas remained, that failure (production reports it
@@ -106,7 +112,10 @@ pub fn run_frame(
     rt.set_vm_global(callee, VmGlobal::Abort, 0)?;
     rt.host().frames.push(frame);
     let refused_before = rt.vm_global(callee, VmGlobal::GrowRefused)?;
-    let outcome = rt.call(callee, function, arg.len() as u32);
+    let arg_len = u32::try_from(arg.len()).map_err(|_| {
+        EngineError::HostInvariant(format!("an input of {} bytes reached a frame", arg.len()))
+    })?;
+    let outcome = rt.call(callee, function, arg_len);
     let frame = rt.host().frames.pop().unwrap_or(frame);
     if rt.vm_global(callee, VmGlobal::GrowRefused)? != refused_before {
         rt.host().grow_refused = true;
@@ -117,18 +126,14 @@ pub fn run_frame(
     let gas_spent = frame.spent(counter);
     let mut masked = None;
     let result = match outcome {
-        Ok(len) if (0..=ARGBUF_LEN as i32).contains(&len) => {
-            let start = slot.argbuf_offset as usize;
-            Ok(rt.memory(callee)?[start..start + len as usize].to_vec())
-        }
-        Ok(len) => Err(CallError::OutputLength { len }),
+        Ok(len) => output(rt, callee, slot.argbuf_offset, len)?,
         Err(CallFailure::Engine(error)) => {
             // Leave the state as it was before the frame; the error goes on.
             let _ = finish_state(rt, false);
             return Err(error);
         }
         Err(CallFailure::Trap(trap)) => {
-            let abort = AbortCode::from_global(rt.vm_global(callee, VmGlobal::Abort)? as i32);
+            let abort = AbortCode::from_global(rt.vm_global(callee, VmGlobal::Abort)?);
             masked = masked_failure(&trap, abort, remaining);
             Err(classify(trap, abort, remaining))
         }
@@ -147,6 +152,31 @@ pub fn run_frame(
         gas_spent,
         masked,
     })
+}
+
+/// The output of a call that returned `len`: that many bytes of the
+/// argument buffer at `argbuf_offset`, or a failure if `len` is outside
+/// `0..=65536`.
+pub fn output(
+    instances: &mut dyn Instances,
+    instance: InstanceId,
+    argbuf_offset: u64,
+    len: i32,
+) -> Result<Result<Vec<u8>, CallError>, EngineError> {
+    let Some(len) = usize::try_from(len).ok().filter(|&len| len <= ARGBUF_LEN) else {
+        return Ok(Err(CallError::OutputLength { len }));
+    };
+    let memory = instances.memory(instance)?;
+    let bytes = usize::try_from(argbuf_offset)
+        .ok()
+        .and_then(|start| memory.get(start..start.checked_add(len)?))
+        .ok_or_else(|| {
+            EngineError::HostInvariant(format!(
+                "the argument buffer at {argbuf_offset} is outside memory of {} bytes",
+                memory.len()
+            ))
+        })?;
+    Ok(Ok(bytes.to_vec()))
 }
 
 /// Commits or rolls back the frame's level; at top level, also replaces

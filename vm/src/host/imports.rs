@@ -11,7 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::HostState;
 use super::frame::{self, FrameRequest};
 use crate::abi::{
-    self, ARGBUF_LEN, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, Event, HostImport, INIT_EXPORT,
+    self, ARGBUF_LEN, ARGBUF_LEN_U32, BYTE_STORE_COST, CONTRACT_ID_LEN, ContractId, Event,
+    HostImport, INIT_EXPORT,
 };
 use crate::determinism::DIRTY_PAGE_SHIFT;
 use crate::engine::{InstanceId, Runtime, Value, VmGlobal};
@@ -30,12 +31,13 @@ pub fn dispatch(
     match import {
         HostImport::Limit => {
             let frame = host.rt.host().current_frame()?;
-            Ok(Some(Value::I64(frame.limit as i64)))
+            // The limit's bits, as production hands a `u64` to an `i64` result.
+            Ok(Some(Value::I64(frame.limit.cast_signed())))
         }
         HostImport::Spent => {
             let counter = host.gas()?;
             let spent = host.rt.host().current_frame()?.spent(counter);
-            Ok(Some(Value::I64(spent as i64)))
+            Ok(Some(Value::I64(spent.cast_signed())))
         }
         HostImport::Panic => {
             let message = host.argbuf_utf8(arg_u32(args, 0)?, "panic message")?;
@@ -60,7 +62,7 @@ pub fn dispatch(
             match owner {
                 Some(owner) => {
                     host.write_argbuf(&owner)?;
-                    Ok(Some(Value::I32(owner.len() as i32)))
+                    Ok(Some(Value::I32(length(owner.len())?)))
                 }
                 None => Ok(Some(Value::I32(0))),
             }
@@ -81,7 +83,7 @@ pub fn dispatch(
                 .cloned()
                 .unwrap_or_default();
             host.write_argbuf(&data)?;
-            Ok(Some(Value::I32(data.len() as i32)))
+            Ok(Some(Value::I32(length(data.len())?)))
         }
         HostImport::Emit => {
             // Production's order: both ranges, the charge, then the topic's
@@ -132,7 +134,7 @@ pub fn dispatch(
                 ids.extend_from_slice(state.slot(frame.instance)?.id.as_bytes());
             }
             host.write_argbuf(&ids)?;
-            Ok(Some(Value::I32(callers as i32)))
+            Ok(Some(Value::I32(length(callers)?)))
         }
         HostImport::C => host
             .inter_contract_call(args)
@@ -145,10 +147,25 @@ pub fn dispatch(
 /// long to fit with its length prefix is cut at the buffer's end.
 fn encode_panic_for_caller(message: &str) -> Vec<u8> {
     abi::encode_panic_message(message).unwrap_or_else(|| {
-        let mut bytes = ((ARGBUF_LEN - 4) as u32).to_le_bytes().to_vec();
+        let mut bytes = (ARGBUF_LEN_U32 - 4).to_le_bytes().to_vec();
         bytes.extend_from_slice(&message.as_bytes()[..ARGBUF_LEN - 4]);
         bytes
     })
+}
+
+/// A length the host hands a contract (at most the argument buffer's, or
+/// a count of frames) as the `i32` it sees.
+fn length(len: usize) -> Result<i32, HostFailure> {
+    i32::try_from(len).map_err(|_| {
+        HostFailure::Engine(EngineError::HostInvariant(format!(
+            "a length of {len} handed to a contract"
+        )))
+    })
+}
+
+/// The bytes `start..end` of a memory whose length bounds `end`.
+fn byte_range(start: u64, end: u64) -> Option<std::ops::Range<usize>> {
+    Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
 }
 
 fn arg(args: &[Value], index: usize) -> Result<Value, HostFailure> {
@@ -162,7 +179,7 @@ fn arg(args: &[Value], index: usize) -> Result<Value, HostFailure> {
 /// An `i32` argument read as unsigned, as lengths are.
 fn arg_u32(args: &[Value], index: usize) -> Result<u32, HostFailure> {
     match arg(args, index)? {
-        Value::I32(value) => Ok(value as u32),
+        Value::I32(value) => Ok(value.cast_unsigned()),
         other => Err(bad_argument(index, other)),
     }
 }
@@ -170,8 +187,8 @@ fn arg_u32(args: &[Value], index: usize) -> Result<u32, HostFailure> {
 /// A pointer argument of either width, as an unsigned offset.
 fn arg_pointer(args: &[Value], index: usize) -> Result<u64, HostFailure> {
     match arg(args, index)? {
-        Value::I32(value) => Ok(u64::from(value as u32)),
-        Value::I64(value) => Ok(value as u64),
+        Value::I32(value) => Ok(u64::from(value.cast_unsigned())),
+        Value::I64(value) => Ok(value.cast_unsigned()),
         other => Err(bad_argument(index, other)),
     }
 }
@@ -238,9 +255,13 @@ impl Host<'_> {
     fn read(&mut self, start: u64, len: u64) -> Result<Vec<u8>, HostFailure> {
         let memory = self.rt.memory(self.caller)?;
         let memory_len = memory.len() as u64;
-        match start.checked_add(len) {
-            Some(end) if end <= memory_len => Ok(memory[start as usize..end as usize].to_vec()),
-            _ => Err(HostError::MemoryRange {
+        match start
+            .checked_add(len)
+            .filter(|&end| end <= memory_len)
+            .and_then(|end| byte_range(start, end))
+        {
+            Some(range) => Ok(memory[range].to_vec()),
+            None => Err(HostError::MemoryRange {
                 start,
                 len,
                 memory_len,
@@ -378,7 +399,7 @@ impl Host<'_> {
         match result {
             Ok(output) => {
                 self.write_argbuf(&output)?;
-                Ok(output.len() as i32)
+                length(output.len())
             }
             Err(error) => {
                 if let CallError::Panic { message } = &error {
@@ -417,7 +438,7 @@ impl Host<'_> {
             .into());
         }
         self.write_argbuf(&output)?;
-        Ok(output.len() as i32)
+        length(output.len())
     }
 
     fn write_argbuf(&mut self, bytes: &[u8]) -> Result<(), HostFailure> {
@@ -442,13 +463,16 @@ pub fn write_memory(
     let memory_len = memory.len() as u64;
     let end = offset
         .checked_add(bytes.len() as u64)
-        .filter(|&end| end <= memory_len)
+        .filter(|&end| end <= memory_len);
+    let range = end
+        .and_then(|end| byte_range(offset, end))
         .ok_or(HostError::MemoryRange {
             start: offset,
             len: bytes.len() as u64,
             memory_len,
         })?;
-    memory[offset as usize..end as usize].copy_from_slice(bytes);
+    let end = range.end as u64;
+    memory[range].copy_from_slice(bytes);
     rt.host().journal.touch(instance);
     let dirty = rt.dirty_map(instance)?;
     let first = (offset >> DIRTY_PAGE_SHIFT) as usize;

@@ -27,9 +27,13 @@ use crate::trace::TraceBuilder;
 /// What the host knows about a deployed contract.
 #[derive(Clone, Debug)]
 pub struct ContractSlot {
+    /// Its id.
     pub id: ContractId,
+    /// Its owner, as the deployer gave it.
     pub owner: Vec<u8>,
+    /// Where its argument buffer starts in its memory (the value of `A`).
     pub argbuf_offset: u64,
+    /// Its pointer width.
     pub width: PtrWidth,
     /// Exported functions, `init` included.
     pub functions: std::sync::Arc<[String]>,
@@ -40,7 +44,9 @@ pub struct ContractSlot {
 /// An active call frame.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
+    /// The instance running in the frame.
     pub instance: InstanceId,
+    /// The frame's gas limit.
     pub limit: u64,
     /// Gas the frame has left beyond what its `i64` counter holds: limits
     /// are `u64`, as in production, and the counter stops at `i64::MAX`.
@@ -50,7 +56,7 @@ pub struct Frame {
 impl Frame {
     /// A frame of `instance` with `limit` gas: the counter starts at the
     /// limit, or at `i64::MAX` with the rest beyond it.
-    pub fn new(instance: InstanceId, limit: u64) -> (Frame, GasCounter) {
+    pub(crate) fn new(instance: InstanceId, limit: u64) -> (Frame, GasCounter) {
         let counter = GasCounter::with_limit(limit);
         let frame = Frame {
             instance,
@@ -61,12 +67,12 @@ impl Frame {
     }
 
     /// Gas left to the frame whose counter reads `counter`.
-    pub fn left(&self, counter: GasCounter) -> u64 {
+    pub(crate) fn left(&self, counter: GasCounter) -> u64 {
         counter.remaining().saturating_add(self.beyond_counter)
     }
 
     /// Gas the frame whose counter reads `counter` has spent.
-    pub fn spent(&self, counter: GasCounter) -> u64 {
+    pub(crate) fn spent(&self, counter: GasCounter) -> u64 {
         self.limit.saturating_sub(self.left(counter))
     }
 }

@@ -8,14 +8,14 @@ use vm::session::Deployment;
 use vm::{CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 
 /// Both engines and the oracle, built once per test binary thread.
-pub struct Engines {
+pub(crate) struct Engines {
     pub wasmtime: Vm<WasmtimeEngine>,
     pub wasmi: Vm<WasmiEngine>,
     pub oracle: NativeFuelOracle,
 }
 
 impl Engines {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Engines {
             wasmtime: Vm::new(VmConfig::default()).expect("wasmtime"),
             wasmi: Vm::new(VmConfig::default()).expect("wasmi"),
@@ -24,18 +24,18 @@ impl Engines {
     }
 }
 
-pub fn wasm(wat: &str) -> Vec<u8> {
+pub(crate) fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT parses")
 }
 
 /// Deploys `wat` on both engines (no init) and makes one call on each,
 /// asserting the receipts are identical. Returns the receipt.
-pub fn call_both(wat: &str, function: &str, arg: &[u8], gas: u64) -> CallReceipt {
+pub(crate) fn call_both(wat: &str, function: &str, arg: &[u8], gas: u64) -> CallReceipt {
     let engines = Engines::new();
     call_both_with(&engines, &wasm(wat), function, arg, gas)
 }
 
-pub fn call_both_with(
+pub(crate) fn call_both_with(
     engines: &Engines,
     wasm: &[u8],
     function: &str,
@@ -60,7 +60,7 @@ pub fn call_both_with(
 
 /// Like [`call_both`], and also checks the outcome class and gas against
 /// wasmtime's native fuel on the uninstrumented module.
-pub fn call_checked(
+pub(crate) fn call_checked(
     engines: &Engines,
     wasm: &[u8],
     function: &str,
@@ -91,7 +91,7 @@ pub fn call_checked(
 }
 
 /// A 32-bit contract with a 2-page memory and the argument buffer at 0.
-pub fn contract(body: &str) -> String {
+pub(crate) fn contract(body: &str) -> String {
     format!(
         r#"(module
             (memory (export "memory") 2)
@@ -102,7 +102,7 @@ pub fn contract(body: &str) -> String {
 
 /// Runs `expr` (leaving one value of type `ty` on the stack) on both
 /// engines, stores it at the argument buffer and returns its bytes.
-pub fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, vm::CallError> {
+pub(crate) fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, vm::CallError> {
     let (store, size) = match ty {
         "i32" => ("i32.store", 4),
         "i64" => ("i64.store", 8),
