@@ -91,23 +91,20 @@ impl Fault for ArgbufBound {
     ) -> Result<i32, EngineError> {
         let host = host_state(store)?;
         let full = |bytes: &[u8]| bytes.len() == ARGBUF_LEN;
-        let read_whole_buffer = host
-            .trace
-            .events()
-            .iter()
-            .any(|record| full(&record.event.data))
+        let read_whole_buffer = host.events().iter().any(|record| full(&record.event.data))
             || host
-                .feeder
-                .as_ref()
-                .is_some_and(|fed| fed.kept().iter().any(|data| full(data)))
+                .fed()
+                .is_some_and(|fed| fed.iter().any(|data| full(data)))
             || host
-                .debug_messages
-                .kept()
+                .debug_messages()
                 .iter()
                 .any(|message| full(message.as_bytes()))
             // The top-level call's own argument is the embedder's, not read
             // through an import.
-            || host.trace.args().skip(1).any(|arg| arg.len() == ARGBUF_LEN as u64);
+            || host
+                .frame_args()
+                .skip(1)
+                .any(|arg| arg.len() == ARGBUF_LEN as u64);
         if read_whole_buffer {
             charge_one_more(store, instance)?;
         }
@@ -126,8 +123,7 @@ impl Fault for FlipNan {
         len: i32,
     ) -> Result<i32, EngineError> {
         let offset = host_state(store)?
-            .contracts
-            .get(instance.0)
+            .contract(instance)
             .map_or(Some(0), |slot| usize::try_from(slot.argbuf_offset).ok())
             .unwrap_or(usize::MAX);
         let memory = store.memory(instance)?;

@@ -519,6 +519,9 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
         Ok(deepest) => return Ok(deepest),
         Err(error) => error,
     };
+    // The binary format first: a module that does not decode is malformed,
+    // whatever else is wrong with it.
+    decode(wasm).map_err(malformed)?;
     for &(feature, name) in features::FORBIDDEN {
         if Validator::new_with_features(allowed | feature)
             .validate_all(wasm)
@@ -548,12 +551,76 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
             return Err(AdmissionError::FeatureNotAllowed { feature: first });
         }
     }
-    let message = error.to_string();
-    if message.contains("magic header") || message.contains("unexpected end") {
-        Err(AdmissionError::Malformed(message))
-    } else {
-        Err(AdmissionError::Invalid(message))
+    Err(AdmissionError::Invalid(error.to_string()))
+}
+
+/// Reads every part of `wasm` the binary format defines, validating
+/// nothing: an error is a module that is malformed (truncated, a bad
+/// encoding, an unknown opcode), not merely invalid.
+fn decode(wasm: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
+    fn items<'a, T: wasmparser::FromReader<'a>>(
+        reader: wasmparser::SectionLimited<'a, T>,
+    ) -> Result<(), wasmparser::BinaryReaderError> {
+        reader.into_iter().try_for_each(|item| item.map(drop))
     }
+    fn expression(expr: &wasmparser::ConstExpr<'_>) -> Result<(), wasmparser::BinaryReaderError> {
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            reader.read()?;
+        }
+        reader.finish()
+    }
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::TypeSection(reader) => items(reader)?,
+            Payload::ImportSection(reader) => items(reader)?,
+            Payload::FunctionSection(reader) => items(reader)?,
+            Payload::TableSection(reader) => items(reader)?,
+            Payload::MemorySection(reader) => items(reader)?,
+            Payload::TagSection(reader) => items(reader)?,
+            Payload::ExportSection(reader) => items(reader)?,
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    expression(&global?.init_expr)?;
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    let element = element?;
+                    if let wasmparser::ElementKind::Active { offset_expr, .. } = &element.kind {
+                        expression(offset_expr)?;
+                    }
+                    match element.items {
+                        wasmparser::ElementItems::Functions(functions) => items(functions)?,
+                        wasmparser::ElementItems::Expressions(_, expressions) => {
+                            for expr in expressions {
+                                expression(&expr?)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    if let wasmparser::DataKind::Active { offset_expr, .. } = &data?.kind {
+                        expression(offset_expr)?;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                for local in body.get_locals_reader()? {
+                    local?;
+                }
+                let mut operators = body.get_operators_reader()?;
+                while !operators.eof() {
+                    operators.read()?;
+                }
+                operators.finish()?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn external_kind_name(kind: ExternalKind) -> &'static str {

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{Engines, call_both, call_checked, contract, wasm};
+use common::{TestVms, call_both, call_checked, contract, wasm};
 use vm::CallError;
 
 /// The smallest limit that does not fail, found by trying them all.
-fn smallest_passing_limit(engines: &Engines, wasm: &[u8], function: &str, upto: u64) -> u64 {
+fn smallest_passing_limit(engines: &TestVms, wasm: &[u8], function: &str, upto: u64) -> u64 {
     (0..=upto)
         .find(|&gas| {
             call_checked(engines, wasm, function, &[], gas)
@@ -19,7 +19,7 @@ fn smallest_passing_limit(engines: &Engines, wasm: &[u8], function: &str, upto: 
 
 #[test]
 fn straight_line_code_overruns_between_checks() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = wasm(&contract(
         r#"(func (export "f") (param i32) (result i32)
             i32.const 7 i32.const 8 i32.add drop i32.const 0)"#,
@@ -41,7 +41,7 @@ fn straight_line_code_overruns_between_checks() {
 
 #[test]
 fn store_to_argbuf_costs_sixteen() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = wasm(&contract(
         r#"(func (export "f") (param i32) (result i32)
             i32.const 0 i32.const 42 i32.store i32.const 4)"#,
@@ -54,7 +54,7 @@ fn store_to_argbuf_costs_sixteen() {
 
 #[test]
 fn every_call_entry_is_a_check() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let calls = "call $empty ".repeat(10);
     let wasm = wasm(&contract(&format!(
         r#"(func $empty)
@@ -66,7 +66,7 @@ fn every_call_entry_is_a_check() {
 
 #[test]
 fn loop_headers_are_checks() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = wasm(&contract(
         r#"(func (export "f") (param i32) (result i32) (local i32)
             i32.const 5 local.set 1

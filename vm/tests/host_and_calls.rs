@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Engines, call_both, wasm};
+use common::{TestVms, call_both, wasm};
 use vm::abi::ContractId;
 use vm::failure::{HostError, Trap};
 use vm::session::Deployment;
@@ -82,7 +82,7 @@ fn self_id_owner_and_debug() {
            (func (export "oob") (param i32) (result i32) i32.const 131070 call $owner)
            (func (export "dbg") (param i32) (result i32) local.get 0 call $hdebug i32.const 0)"#,
     );
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let bytes = wasm(&wat);
     let other_bytes = wasm(&module(""));
     let mut outcomes = Vec::new();
@@ -193,7 +193,7 @@ fn missing_functions_and_init_are_refused_without_gas() {
 
 #[test]
 fn init_runs_once_and_its_failure_aborts_the_deploy() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let good = wasm(&module(
         r#"(global $inited (mut i32) (i32.const 0))
            (func (export "init") (param i32) (result i32)
@@ -248,7 +248,7 @@ fn init_runs_once_and_its_failure_aborts_the_deploy() {
 
 #[test]
 fn failures_leave_state_exactly_as_it_was() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wat = module(
         r#"(global $g (mut i64) (i64.const 5))
            (func (export "write") (param i32) (result i32)
@@ -332,7 +332,7 @@ fn events_host_data_feeder_and_callers_at_top_level() {
           i32.const 0 call $caller i32.store8
           i32.const 1 call $callstack i32.store8
           i32.const 2))"#;
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let bytes = wasm(wat);
     let mut receipts = Vec::new();
     for with_feeder in [false, true] {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Engines, call_both, call_both_with, call_checked, contract, wasm};
+use common::{TestVms, call_both, call_both_with, call_checked, contract, wasm};
 use vm::failure::Trap;
 use vm::{CallError, DeployOptions};
 
@@ -100,7 +100,7 @@ fn fill(len: &str) -> Vec<u8> {
 
 #[test]
 fn bulk_memory_gas_is_flat_and_never_checked() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     // entry 1, two constants 2, the size 1, memory.fill 1, the result 1:
     // the same 6 for 100 bytes as for 60,000, as piecrust 0.32.2 charges
     // (`corpus/scenarios/gas/bulk-memory.toml`).
@@ -161,7 +161,7 @@ fn call_indirect_and_its_traps() {
 
 #[test]
 fn an_infinite_loop_runs_out_of_gas() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = wasm(&contract(
         r#"(func (export "f") (param i32) (result i32) (loop $l br $l) i32.const 0)"#,
     ));
@@ -188,7 +188,7 @@ fn a_failed_call_that_grew_memory_leaves_no_trace() {
              i32.const 4 i32.const 70000 i32.load8_u i32.store
              i32.const 8)"#,
     );
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = wasm(&wat);
     let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
     let id = sessions
@@ -231,7 +231,7 @@ fn memory64_bulk_operations_cost_the_same_whatever_their_length() {
               i64.const 0 i32.const 1 i64.const -1 memory.fill
               i32.const 0))"#,
     );
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let receipt = call_both_with(&engines, &wasm, "f", &300u64.to_le_bytes(), 10_000);
     assert_eq!((receipt.result, receipt.gas_spent), (Ok(vec![]), 7));
     // A length of 2^64 - 1 bytes is no more expensive; it traps out of

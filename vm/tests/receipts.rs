@@ -296,7 +296,7 @@ fn debug_messages_past_one_mebibyte_are_counted_not_kept() {
 
 #[test]
 fn fed_data_past_one_mebibyte_is_counted_not_kept() {
-    let engines = common::Engines::new();
+    let engines = common::TestVms::new();
     let wasm = wasm(SPAM);
     macro_rules! fed {
         ($session:expr) => {{

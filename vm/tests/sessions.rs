@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Engines;
+use common::TestVms;
 use vm::abi::ContractId;
 use vm::session::Deployment;
 use vm::trace::{CallTree, FrameOutcome};
@@ -53,7 +53,7 @@ struct Both<'a> {
 }
 
 impl<'a> Both<'a> {
-    fn new(engines: &'a Engines) -> Self {
+    fn new(engines: &'a TestVms) -> Self {
         Both {
             a: engines.wasmtime.session(),
             b: engines.wasmi.session(),
@@ -82,7 +82,7 @@ impl<'a> Both<'a> {
     }
 }
 
-fn actors(engines: &Engines, count: u8) -> (Both<'_>, Vec<ContractId>) {
+fn actors(engines: &TestVms, count: u8) -> (Both<'_>, Vec<ContractId>) {
     let mut both = Both::new(engines);
     let ids = (1..=count)
         .map(|n| both.deploy(ACTOR, id(n), &[n]))
@@ -96,7 +96,7 @@ fn tree(receipt: &CallReceipt) -> &CallTree {
 
 #[test]
 fn a_call_returns_the_callee_output_and_charges_what_it_spent() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let receipt = both.call(ids[0], "call", &request(ids[1], 0, "out32", &[]), 1_000_000);
     let (code, output) = code_of(receipt.result.as_ref().expect("succeeds"));
@@ -120,7 +120,7 @@ fn a_call_returns_the_callee_output_and_charges_what_it_spent() {
 
 #[test]
 fn every_error_code_and_the_panic_encoding() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     // The caller's total gas: its own 71 (74 when it reads a panic
     // message's length) plus the callee's whole limit of 50,000, except for
@@ -180,7 +180,7 @@ fn every_error_code_and_the_panic_encoding() {
 
 #[test]
 fn explicit_gas_limits_below_and_above_the_remaining_gas() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let limit_of = |both: &mut Both, gas: i64, total: u64| {
         let receipt = both.call(ids[0], "call", &request(ids[1], gas, "gas", &[]), total);
@@ -201,7 +201,7 @@ fn explicit_gas_limits_below_and_above_the_remaining_gas() {
 
 #[test]
 fn out_of_gas_in_a_callee_lets_the_caller_continue() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let receipt = both.call(
         ids[0],
@@ -223,7 +223,7 @@ fn out_of_gas_in_a_callee_lets_the_caller_continue() {
 
 #[test]
 fn reentrant_changes_of_the_caller_are_rolled_back() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     both.call(ids[0], "set", &[1, 0, 0, 0], 100_000);
     // A calls B; B sets A's state through A and panics.
@@ -248,7 +248,7 @@ fn reentrant_changes_of_the_caller_are_rolled_back() {
 
 #[test]
 fn nested_failures_with_succeeding_siblings() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 4);
     // A -> pair( B.set(7) ok , B -> pair( C.set(8) ok , D.fail ) ok ) ...
     let inner = pair(
@@ -290,7 +290,7 @@ fn nested_failures_with_succeeding_siblings() {
 
 #[test]
 fn events_of_failed_frames_stay_flagged_reverted() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 3);
     // A: pair( B.emit("one") , C -> pair( C.emit("two") , C.emit_then_fail("three") ) )
     let inner = pair(
@@ -333,7 +333,7 @@ fn events_of_failed_frames_stay_flagged_reverted() {
 
 #[test]
 fn call_chains_to_depth_48_succeed_and_49_fail() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 1);
     // A chain of `call`s into the same contract: depth n means n frames.
     let chain = |depth: usize| {
@@ -378,7 +378,7 @@ fn call_chains_to_depth_48_succeed_and_49_fail() {
 
 #[test]
 fn callstack_and_caller_at_depth() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 3);
     let receipt = both.call(
         ids[0],
@@ -396,7 +396,7 @@ fn callstack_and_caller_at_depth() {
 
 #[test]
 fn a_callee_growing_memory_then_failing_leaves_no_trace() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let receipt = both.call(
         ids[0],
@@ -416,7 +416,7 @@ fn a_callee_growing_memory_then_failing_leaves_no_trace() {
 
 #[test]
 fn host_queries() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wat = r#"(module
         (import "env" "hq" (func $hq (param i32 i32 i32) (result i32)))
         (memory (export "memory") 2)
@@ -457,7 +457,7 @@ fn host_queries() {
 
 #[test]
 fn receipts_carry_a_digest_of_every_contract() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let receipt = both.call(ids[0], "call", &request(ids[1], 0, "echo", &[]), 1_000_000);
     assert!(receipt.result.is_ok());
@@ -490,7 +490,7 @@ const ACTOR64: &str = r#"(module
 
 #[test]
 fn a_wasm64_contract_calls_a_wasm32_one_and_back() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let mut both = Both::new(&engines);
     let wide = both.deploy(ACTOR64, id(64), b"wide");
     let narrow = both.deploy(ACTOR, id(32), b"narrow");
@@ -512,7 +512,7 @@ fn a_wasm64_contract_calls_a_wasm32_one_and_back() {
 
 #[test]
 fn bad_pointers_and_lengths_in_host_calls_fail_the_caller() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wat = r#"(module
         (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
         (import "env" "emit" (func $emit (param i32 i32 i32)))
@@ -551,7 +551,7 @@ fn bad_pointers_and_lengths_in_host_calls_fail_the_caller() {
 
 #[test]
 fn a_contract_calling_itself_forever_stops_at_the_depth_limit() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 1);
     // A request whose argument is itself, to any depth: build 60 levels.
     let mut req = request(ids[0], 0, "spin", &[]);
@@ -564,7 +564,7 @@ fn a_contract_calling_itself_forever_stops_at_the_depth_limit() {
 
 #[test]
 fn state_digests_follow_the_state_not_its_history() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     let digest = |receipt: &CallReceipt| receipt.state[&ids[0].to_string()].clone();
     let first = both.call(ids[0], "set", &[1, 0, 0, 0], 100_000);
@@ -597,7 +597,7 @@ fn state_digests_follow_the_state_not_its_history() {
 
 #[test]
 fn growth_undone_while_the_contract_runs_takes_effect_after_the_call() {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let (mut both, ids) = actors(&engines, 2);
     // A calls B, B calls back A.grow_then_fail: A is running when its growth
     // must be undone.

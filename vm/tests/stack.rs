@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Engines, call_both, contract};
+use common::{TestVms, call_both, contract};
 use vm::failure::Trap;
 use vm::{CallError, DeployOptions};
 
@@ -98,7 +98,7 @@ fn huge_frames_hit_the_limit_sooner_without_native_overflow() {
 fn exhausted_stack_rolls_back_state() {
     // Every frame counts itself in memory; a call that exhausts the stack
     // must leave the count as it was.
-    let engines = Engines::new();
+    let engines = TestVms::new();
     let wasm = common::wasm(&contract(
         r#"(func $down (param $n i32)
              i32.const 100 i32.const 100 i32.load i32.const 1 i32.add i32.store

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Engines, wasm};
+use common::{TestVms, wasm};
 use proptest::prelude::*;
 use runner_protocol::digest::memory_digest;
 use vm::DeployOptions;
@@ -110,7 +110,7 @@ proptest! {
 
     #[test]
     fn incremental_digests_equal_digests_from_scratch(ops in prop::collection::vec(op(), 1..24)) {
-        let engines = Engines::new();
+        let engines = TestVms::new();
         let wasm = wasm(STATE);
         let mut wasmtime = engines.wasmtime.session();
         let mut wasmi = engines.wasmi.session();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Engines;
+use common::TestVms;
 use proptest::prelude::*;
 use vm::admission::{AdmissionError, admit};
 use vm::limits::Limits;
@@ -59,7 +59,7 @@ proptest! {
             return Ok(());
         };
         let wasm = module.to_bytes();
-        let engines = Engines::new();
+        let engines = TestVms::new();
         let mut a = engines.wasmtime.session();
         let mut b = engines.wasmi.session();
         let deployed = a.deploy(&wasm, DeployOptions::default()).map(|d| d.id);
@@ -85,7 +85,7 @@ fn mutated_contracts_get_a_typed_answer() {
               i32.const 0 i32.load i32.const 1 i32.add))"#,
     )
     .expect("parses");
-    let engines = Engines::new();
+    let engines = TestVms::new();
     // Every single-byte change of a valid contract.
     for position in 0..wasm.len() {
         for value in [0x00, 0x01, 0x7f, 0x80, 0xff] {

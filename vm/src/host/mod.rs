@@ -81,30 +81,30 @@ impl Frame {
 #[derive(Default)]
 pub struct HostState {
     /// Deployed contracts, by instance.
-    pub contracts: Vec<ContractSlot>,
+    pub(crate) contracts: Vec<ContractSlot>,
     /// Active frames, outermost first.
-    pub frames: Vec<Frame>,
+    pub(crate) frames: Vec<Frame>,
     /// Contract state and the undo logs of the calls in progress: reached
     /// through [`HostState::contract_state`] and [`with_journal`] only.
     journal: Journal,
     /// The call tree of the call in progress.
-    pub trace: TraceBuilder,
+    pub(crate) trace: TraceBuilder,
     /// Host data the embedder set, by name.
-    pub host_data: BTreeMap<String, Vec<u8>>,
+    pub(crate) host_data: BTreeMap<String, Vec<u8>>,
     /// Host queries the embedder registered, by name.
-    pub queries: QueryRegistry,
+    pub(crate) queries: QueryRegistry,
     /// Data fed out by contracts, when a feeder is attached (the prefix
     /// every engine keeps; see [`runner_protocol::retained`]).
-    pub feeder: Option<Retainer<Vec<u8>>>,
+    pub(crate) feeder: Option<Retainer<Vec<u8>>>,
     /// Debug messages of the call in progress, bounded alike.
-    pub debug_messages: Retainer<String>,
+    pub(crate) debug_messages: Retainer<String>,
     /// Whether a `memory.grow` returned -1 in the call in progress.
-    pub grow_refused: bool,
+    pub(crate) grow_refused: bool,
     /// The VM's limits (the call depth is checked here).
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// When the call in progress must end (its wall-clock limit): engines
     /// check it as they run and fail with [`EngineError::Timeout`] past it.
-    pub deadline: Option<std::time::Instant>,
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -144,6 +144,37 @@ impl HostState {
     }
 }
 
+/// What the call in progress did, read-only: for embedders that look at
+/// a call before it ends (the deliberately wrong engines of the fuzzer).
+impl HostState {
+    /// The contract of an instance.
+    pub fn contract(&self, instance: InstanceId) -> Option<&ContractSlot> {
+        self.contracts.get(instance.0)
+    }
+
+    /// The events of the call in progress, so far.
+    pub fn events(&self) -> &[crate::trace::EventRecord] {
+        self.trace.events()
+    }
+
+    /// The data fed so far (what every engine keeps of it), if a feeder
+    /// is attached.
+    pub fn fed(&self) -> Option<&[Vec<u8>]> {
+        self.feeder.as_ref().map(Retainer::kept)
+    }
+
+    /// The debug messages of the call in progress, so far (what every
+    /// engine keeps of them).
+    pub fn debug_messages(&self) -> &[String] {
+        self.debug_messages.kept()
+    }
+
+    /// The argument of every frame the call in progress entered, in order.
+    pub fn frame_args(&self) -> impl Iterator<Item = &crate::trace::TracedBytes> {
+        self.trace.args()
+    }
+}
+
 impl HostState {
     /// A host with no contracts and no host data, these host queries and
     /// limits.
@@ -157,12 +188,12 @@ impl HostState {
 
     /// Adds a deployed contract's state to the journal, as the next
     /// instance.
-    pub fn add_contract_state(&mut self, state: crate::state::ContractState) -> InstanceId {
+    pub(crate) fn add_contract_state(&mut self, state: crate::state::ContractState) -> InstanceId {
         self.journal.add_contract(state)
     }
 
     /// Every live contract with its committed state, in deploy order.
-    pub fn live_states(
+    pub(crate) fn live_states(
         &mut self,
     ) -> impl Iterator<Item = (&ContractSlot, &mut crate::state::ContractState)> {
         self.contracts
@@ -172,7 +203,7 @@ impl HostState {
     }
 
     /// The committed state of an instance.
-    pub fn contract_state(
+    pub(crate) fn contract_state(
         &mut self,
         instance: InstanceId,
     ) -> Option<&mut crate::state::ContractState> {

@@ -8,15 +8,15 @@ use vm::session::Deployment;
 use vm::{CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 
 /// Both engines and the oracle, built once per test binary thread.
-pub(crate) struct Engines {
+pub(crate) struct TestVms {
     pub wasmtime: Vm<WasmtimeEngine>,
     pub wasmi: Vm<WasmiEngine>,
     pub oracle: NativeFuelOracle,
 }
 
-impl Engines {
+impl TestVms {
     pub(crate) fn new() -> Self {
-        Engines {
+        TestVms {
             wasmtime: Vm::new(VmConfig::default()).expect("wasmtime"),
             wasmi: Vm::new(VmConfig::default()).expect("wasmi"),
             oracle: NativeFuelOracle::new(VmConfig::default()).expect("oracle"),
@@ -31,12 +31,12 @@ pub(crate) fn wasm(wat: &str) -> Vec<u8> {
 /// Deploys `wat` on both engines (no init) and makes one call on each,
 /// asserting the receipts are identical. Returns the receipt.
 pub(crate) fn call_both(wat: &str, function: &str, arg: &[u8], gas: u64) -> CallReceipt {
-    let engines = Engines::new();
+    let engines = TestVms::new();
     call_both_with(&engines, &wasm(wat), function, arg, gas)
 }
 
 pub(crate) fn call_both_with(
-    engines: &Engines,
+    engines: &TestVms,
     wasm: &[u8],
     function: &str,
     arg: &[u8],
@@ -61,7 +61,7 @@ pub(crate) fn call_both_with(
 /// Like [`call_both`], and also checks the outcome class and gas against
 /// wasmtime's native fuel on the uninstrumented module.
 pub(crate) fn call_checked(
-    engines: &Engines,
+    engines: &TestVms,
     wasm: &[u8],
     function: &str,
     arg: &[u8],
