@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::VmGlobal;
+use super::{Value, VmGlobal};
 use crate::determinism::{DIRTY_EXPORT, state_global_export};
 use crate::failure::{CallFailure, EngineError, EngineKind};
 
@@ -60,6 +60,63 @@ impl<F, M, G: Copy> Handles<F, M, G> {
     pub(crate) fn vm_global(&self, global: VmGlobal) -> Option<G> {
         self.vm_globals.get(global.index()).copied()
     }
+
+    /// The handle of a VM global of an instrumented instance.
+    pub(crate) fn instrumented_vm_global(
+        &self,
+        global: VmGlobal,
+        engine: EngineKind,
+    ) -> Result<G, EngineError> {
+        self.vm_global(global).ok_or_else(|| EngineError::Unknown {
+            engine,
+            message: format!("VM global {global:?} missing"),
+        })
+    }
+
+    /// The handle of the contract's mutable global `index`.
+    pub(crate) fn state_global(&self, index: u32, engine: EngineKind) -> Result<G, EngineError> {
+        self.state_globals
+            .get(&index)
+            .copied()
+            .ok_or_else(|| EngineError::Unknown {
+                engine,
+                message: format!("no state global {index}"),
+            })
+    }
+}
+
+/// What a VM global holds, as the runtime reads it: an `i64`, from the
+/// `i32` or `i64` the global is ([`VmGlobal::is_i32`]).
+pub(crate) fn read_vm_global(
+    global: VmGlobal,
+    value: Value,
+    engine: EngineKind,
+) -> Result<i64, EngineError> {
+    match (global.is_i32(), value) {
+        (true, Value::I32(value)) => Ok(i64::from(value)),
+        (false, Value::I64(value)) => Ok(value),
+        (_, other) => Err(EngineError::Unknown {
+            engine,
+            message: format!("VM global {global:?} holds {other:?}"),
+        }),
+    }
+}
+
+/// The value a VM global gets when the runtime sets it to `value`.
+pub(crate) fn vm_global_value(
+    global: VmGlobal,
+    value: i64,
+    engine: EngineKind,
+) -> Result<Value, EngineError> {
+    if !global.is_i32() {
+        return Ok(Value::I64(value));
+    }
+    i32::try_from(value)
+        .map(Value::I32)
+        .map_err(|_| EngineError::Unknown {
+            engine,
+            message: format!("{value} set on the i32 VM global {global:?}"),
+        })
 }
 
 /// The handles an [`ExportLookup`] finds.

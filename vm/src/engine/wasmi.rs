@@ -395,28 +395,16 @@ fn rt_dirty<H: Host>(
     Ok(dirty.data_mut(ctx.as_context_mut()))
 }
 
-fn vm_global_handle<H: Host>(
-    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
-    instance: InstanceId,
-    global: VmGlobal,
-) -> Result<Global, EngineError> {
-    handles_of(ctx.as_context_mut().data(), instance)?
-        .instance
-        .vm_global(global)
-        .ok_or_else(|| unknown("VM global missing"))
-}
-
 fn rt_vm_global<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<i64, EngineError> {
-    let handle = vm_global_handle(ctx, instance, global)?;
-    match handle.get(ctx.as_context_mut()) {
-        Val::I64(v) => Ok(v),
-        Val::I32(v) => Ok(i64::from(v)),
-        other => Err(unknown(format!("VM global holds {other:?}"))),
-    }
+    let handle = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .instrumented_vm_global(global, KIND)?;
+    let value = from_val(&handle.get(ctx.as_context_mut())).map_err(unknown)?;
+    handles::read_vm_global(global, value, KIND)
 }
 
 fn rt_set_vm_global<H: Host>(
@@ -425,29 +413,11 @@ fn rt_set_vm_global<H: Host>(
     global: VmGlobal,
     value: i64,
 ) -> Result<(), EngineError> {
-    let handle = vm_global_handle(ctx, instance, global)?;
-    let value = if global.is_i32() {
-        Val::I32(
-            i32::try_from(value)
-                .map_err(|_| unknown(format!("{value} set on the i32 VM global {global:?}")))?,
-        )
-    } else {
-        Val::I64(value)
-    };
-    handle.set(ctx, value).map_err(unknown)
-}
-
-fn state_global_handle<H: Host>(
-    ctx: &mut impl AsContextMut<Data = StoreData<H>>,
-    instance: InstanceId,
-    index: u32,
-) -> Result<Global, EngineError> {
-    handles_of(ctx.as_context_mut().data(), instance)?
+    let handle = handles_of(ctx.as_context_mut().data(), instance)?
         .instance
-        .state_globals
-        .get(&index)
-        .copied()
-        .ok_or_else(|| unknown(format!("no state global {index}")))
+        .instrumented_vm_global(global, KIND)?;
+    let value = handles::vm_global_value(global, value, KIND)?;
+    handle.set(ctx, to_val(value)).map_err(unknown)
 }
 
 fn rt_state_global<H: Host>(
@@ -455,7 +425,9 @@ fn rt_state_global<H: Host>(
     instance: InstanceId,
     index: u32,
 ) -> Result<Value, EngineError> {
-    let handle = state_global_handle(ctx, instance, index)?;
+    let handle = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .state_global(index, KIND)?;
     from_val(&handle.get(ctx.as_context_mut())).map_err(unknown)
 }
 
@@ -465,7 +437,9 @@ fn rt_set_state_global<H: Host>(
     index: u32,
     value: Value,
 ) -> Result<(), EngineError> {
-    let handle = state_global_handle(ctx, instance, index)?;
+    let handle = handles_of(ctx.as_context_mut().data(), instance)?
+        .instance
+        .state_global(index, KIND)?;
     handle.set(ctx, to_val(value)).map_err(unknown)
 }
 

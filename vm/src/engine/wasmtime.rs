@@ -541,15 +541,22 @@ fn rt_dirty<H: Host>(
     }
 }
 
-/// Whether the instance runs on native fuel, and the handle of a VM global.
+/// The handle of a VM global, or `None` for an instance on native fuel,
+/// which has none.
 fn vm_global_handle<H: Host>(
     ctx: &mut impl AsContextMut<Data = StoreData<H>>,
     instance: InstanceId,
     global: VmGlobal,
-) -> Result<(bool, Option<Global>), EngineError> {
+) -> Result<Option<Global>, EngineError> {
     let ctx = ctx.as_context_mut();
     let handles = handles_of(ctx.data(), instance)?;
-    Ok((handles.native_fuel, handles.instance.vm_global(global)))
+    if handles.native_fuel {
+        return Ok(None);
+    }
+    handles
+        .instance
+        .instrumented_vm_global(global, KIND)
+        .map(Some)
 }
 
 fn rt_vm_global<H: Host>(
@@ -557,8 +564,7 @@ fn rt_vm_global<H: Host>(
     instance: InstanceId,
     global: VmGlobal,
 ) -> Result<i64, EngineError> {
-    let (native_fuel, handle) = vm_global_handle(ctx, instance, global)?;
-    if native_fuel {
+    let Some(handle) = vm_global_handle(ctx, instance, global)? else {
         return match global {
             VmGlobal::Fuel | VmGlobal::SavedFuel => {
                 let remaining = ctx.as_context_mut().get_fuel().map_err(unknown)?;
@@ -566,13 +572,9 @@ fn rt_vm_global<H: Host>(
             }
             VmGlobal::Stack | VmGlobal::Abort | VmGlobal::GrowRefused => Ok(0),
         };
-    }
-    let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
-    match handle.get(ctx) {
-        Val::I64(v) => Ok(v),
-        Val::I32(v) => Ok(i64::from(v)),
-        other => Err(unknown(format!("VM global holds {other:?}"))),
-    }
+    };
+    let value = from_val(&handle.get(ctx)).map_err(unknown)?;
+    handles::read_vm_global(global, value, KIND)
 }
 
 fn rt_set_vm_global<H: Host>(
@@ -581,8 +583,7 @@ fn rt_set_vm_global<H: Host>(
     global: VmGlobal,
     value: i64,
 ) -> Result<(), EngineError> {
-    let (native_fuel, handle) = vm_global_handle(ctx, instance, global)?;
-    if native_fuel {
+    let Some(handle) = vm_global_handle(ctx, instance, global)? else {
         return match global {
             VmGlobal::Fuel | VmGlobal::SavedFuel => ctx
                 .as_context_mut()
@@ -590,17 +591,9 @@ fn rt_set_vm_global<H: Host>(
                 .map_err(unknown),
             VmGlobal::Stack | VmGlobal::Abort | VmGlobal::GrowRefused => Ok(()),
         };
-    }
-    let handle = handle.ok_or_else(|| unknown("VM global missing"))?;
-    let value = if global.is_i32() {
-        Val::I32(
-            i32::try_from(value)
-                .map_err(|_| unknown(format!("{value} set on the i32 VM global {global:?}")))?,
-        )
-    } else {
-        Val::I64(value)
     };
-    handle.set(ctx, value).map_err(unknown)
+    let value = handles::vm_global_value(global, value, KIND)?;
+    handle.set(ctx, to_val(value)).map_err(unknown)
 }
 
 fn state_global_handle<H: Host>(
@@ -610,10 +603,7 @@ fn state_global_handle<H: Host>(
 ) -> Result<Global, EngineError> {
     handles_of(ctx.as_context_mut().data(), instance)?
         .instance
-        .state_globals
-        .get(&index)
-        .copied()
-        .ok_or_else(|| unknown(format!("no state global {index}")))
+        .state_global(index, KIND)
 }
 
 fn rt_state_global<H: Host>(
