@@ -332,3 +332,14 @@ impl From<HostFailure> for CallFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_named_as_on_the_command_line() {
+        let names: Vec<String> = EngineKind::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["wasmtime", "wasmi"]);
+    }
+}

@@ -59,11 +59,8 @@ pub const FORBIDDEN: &[(WasmFeatures, &str)] = &[
 ];
 
 /// Flags outside [`CONTRACT`] that admission refuses without naming them:
-/// encodings newer than the proposals contracts use, and the component
-/// model (a component is refused before validation).
-pub const UNNAMED: WasmFeatures = WasmFeatures::CALL_INDIRECT_OVERLONG
-    .union(WasmFeatures::BULK_MEMORY_OPT)
-    .union(WasmFeatures::COMPONENT_MODEL)
+/// the component model (a component is refused before validation).
+pub const UNNAMED: WasmFeatures = WasmFeatures::COMPONENT_MODEL
     .union(WasmFeatures::CM_VALUES)
     .union(WasmFeatures::CM_NESTED_NAMES)
     .union(WasmFeatures::CM_ASYNC)
@@ -78,12 +75,14 @@ pub const UNNAMED: WasmFeatures = WasmFeatures::CALL_INDIRECT_OVERLONG
     .union(WasmFeatures::CM_IMPLEMENTS)
     .union(WasmFeatures::CM_CANON_NAMES);
 
-/// Every single proposal flag wasmparser knows, by name: what engine
-/// configurations go through.
+/// Every proposal flag wasmparser defines, by name: what engine
+/// configurations go through. Some include others (`REFERENCE_TYPES`
+/// includes `CALL_INDIRECT_OVERLONG`, `BULK_MEMORY` includes
+/// `BULK_MEMORY_OPT`): each is listed, overlapping or not.
 pub fn proposals() -> impl Iterator<Item = (&'static str, WasmFeatures)> {
-    WasmFeatures::all()
-        .iter_names()
-        .filter(|(_, flag)| flag.bits().count_ones() == 1)
+    <WasmFeatures as bitflags::Flags>::FLAGS
+        .iter()
+        .map(|flag| (flag.name(), *flag.value()))
 }
 
 #[cfg(test)]
@@ -102,6 +101,28 @@ mod tests {
                 .count();
             assert_eq!(classes, 1, "{name} is in {classes} of the three classes");
         }
+    }
+
+    #[test]
+    fn engines_go_through_every_proposal() {
+        let names: Vec<&str> = proposals().map(|(name, _)| name).collect();
+        for name in [
+            "SIMD",
+            "MEMORY64",
+            "MULTI_MEMORY",
+            "TAIL_CALL",
+            "REFERENCE_TYPES",
+            "CALL_INDIRECT_OVERLONG",
+            "BULK_MEMORY",
+            "BULK_MEMORY_OPT",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        let covered = proposals().fold(WasmFeatures::empty(), |all, (_, flag)| all | flag);
+        assert_eq!(covered, WasmFeatures::all());
+        // The parts of an allowed proposal are allowed with it.
+        assert!(CONTRACT.contains(WasmFeatures::CALL_INDIRECT_OVERLONG));
+        assert!(CONTRACT.contains(WasmFeatures::BULK_MEMORY_OPT));
     }
 
     #[test]

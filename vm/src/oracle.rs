@@ -177,3 +177,36 @@ impl NativeFuelOracle {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::applicable;
+
+    fn module(memory: &str, body: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            "(module (memory {memory}) (data \"x\") (func (param i32) {body}))"
+        ))
+        .expect("test WAT parses")
+    }
+
+    #[test]
+    fn native_fuel_applies_where_it_places_gas_as_production() {
+        assert!(applicable(&module("1 1", "local.get 0 drop")));
+        for bulk in [
+            "i32.const 0 i32.const 0 i32.const 1 memory.copy",
+            "i32.const 0 i32.const 0 i32.const 1 memory.fill",
+            "i32.const 0 i32.const 0 i32.const 1 memory.init 0",
+            "i32.const 1 memory.grow drop",
+        ] {
+            assert!(!applicable(&module("1 1", bulk)), "{bulk}");
+        }
+        // An access whose static offset and size end exactly at the
+        // declared maximum is inside it; one byte further is not.
+        let load = |offset: u32| format!("i32.const 0 i32.load offset={offset} drop");
+        assert!(applicable(&module("1 1", &load(65_532))));
+        assert!(!applicable(&module("1 1", &load(65_533))));
+        // Without a declared maximum, no static offset passes it.
+        assert!(applicable(&module("1", &load(65_533))));
+        assert!(!applicable(b"\0asm\x01\0\0\0\x05"));
+    }
+}

@@ -406,3 +406,86 @@ impl TraceBuilder {
         (root, events, omitted_events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, outcome: FrameOutcome, children: Vec<CallTree>) -> CallTree {
+        CallTree {
+            contract: ContractId([0xab; 32]),
+            function: function.into(),
+            arg: TracedBytes::new(&[1, 2]),
+            gas_limit: 1_000,
+            gas_spent: 40,
+            outcome,
+            events: Vec::new(),
+            children,
+            omitted_frames: None,
+        }
+    }
+
+    #[test]
+    fn a_tree_renders_one_frame_per_line_with_its_events() {
+        let mut child = frame(
+            "g",
+            FrameOutcome::Failed {
+                code: Some(-2),
+                error: CallError::OutOfGas,
+            },
+            Vec::new(),
+        );
+        child.gas_spent = 7;
+        let mut root = frame(
+            "f",
+            FrameOutcome::Output(TracedBytes::new(&[9])),
+            vec![child],
+        );
+        root.events.push(EventRecord {
+            event: Event {
+                source: ContractId([0xab; 32]),
+                topic: "t".into(),
+                data: vec![0xcd],
+            },
+            reverted: true,
+            frame: 0,
+        });
+        assert_eq!(
+            root.render(),
+            "abababab..abababab f(0x0102) gas 40/1000 -> ok 0x09\n\
+             \x20 event \"t\" 0xcd (reverted)\n\
+             \x20 abababab..abababab g(0x0102) gas 7/1000 -> failed (-2): out of gas\n"
+        );
+    }
+
+    #[test]
+    fn long_values_keep_their_head_length_and_digest() {
+        let long = vec![7u8; SHOWN_BYTES + 1];
+        let traced = TracedBytes::new(&long);
+        assert_eq!(traced.len(), SHOWN_BYTES as u64 + 1);
+        assert!(!traced.is_empty());
+        assert_eq!(traced.whole(), None);
+        assert!(TracedBytes::new(&[]).is_empty());
+        assert!(!TracedBytes::new(&[0]).is_empty());
+        assert_eq!(format!("{:?}", TracedBytes::new(&[0xff])), "0xff");
+        assert_eq!(format!("{traced:?}"), short_hex(&long));
+    }
+
+    #[test]
+    fn an_event_counts_its_topic_and_data() {
+        let record = EventRecord {
+            event: Event {
+                source: ContractId([0; 32]),
+                topic: "topic".into(),
+                data: vec![0; 10],
+            },
+            reverted: false,
+            frame: 0,
+        };
+        assert_eq!(
+            record.retained_len(),
+            runner_protocol::event_len("topic", &[0; 10])
+        );
+        assert!(record.retained_len() >= 15);
+    }
+}

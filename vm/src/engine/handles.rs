@@ -200,3 +200,123 @@ pub(crate) fn reinstantiation_failed(failure: CallFailure) -> EngineError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instance whose exports are listed in `exports`; memories and
+    /// globals are numbered by name.
+    struct Fake {
+        exports: Vec<(String, ExportKind)>,
+        missing: &'static str,
+    }
+
+    impl ExportLookup for Fake {
+        type Func = String;
+        type Memory = &'static str;
+        type Global = usize;
+
+        fn exports(&self) -> Vec<(String, ExportKind)> {
+            self.exports.clone()
+        }
+        fn func(&mut self, name: &str) -> Result<String, CallFailure> {
+            Ok(name.to_string())
+        }
+        fn memory(&mut self, name: &str) -> Option<&'static str> {
+            match name {
+                "memory" => Some("contract memory"),
+                DIRTY_EXPORT => Some("dirty map"),
+                _ => None,
+            }
+        }
+        /// VM globals by their index, state global `i` as `100 + i`.
+        fn global(&mut self, name: &str) -> Option<usize> {
+            if name == self.missing {
+                return None;
+            }
+            VmGlobal::ALL
+                .iter()
+                .position(|global| global.export_name() == name)
+                .or_else(|| {
+                    (0..10)
+                        .find(|&i| state_global_export(i) == name)
+                        .map(|i| 100 + i as usize)
+                })
+        }
+    }
+
+    fn exports(names: &[(&str, ExportKind)]) -> Vec<(String, ExportKind)> {
+        names
+            .iter()
+            .map(|(name, kind)| (name.to_string(), *kind))
+            .collect()
+    }
+
+    #[test]
+    fn the_contract_memory_is_the_one_that_is_not_the_dirty_map() {
+        // The dirty map listed after the contract's memory, and before it.
+        for order in [
+            [
+                ("memory", ExportKind::Memory),
+                (DIRTY_EXPORT, ExportKind::Memory),
+            ],
+            [
+                (DIRTY_EXPORT, ExportKind::Memory),
+                ("memory", ExportKind::Memory),
+            ],
+        ] {
+            let mut lookup = Fake {
+                exports: exports(&order),
+                missing: "",
+            };
+            let handles = collect(&mut lookup, EngineKind::Wasmi, &[3], true)
+                .unwrap_or_else(|_| panic!("collects"));
+            assert_eq!(handles.memory, "contract memory");
+            assert_eq!(handles.dirty, Some("dirty map"));
+            assert_eq!(handles.vm_global(VmGlobal::Abort), Some(3));
+            assert_eq!(handles.vm_global(VmGlobal::Fuel), Some(0));
+            assert_eq!(handles.state_global(3, EngineKind::Wasmi).ok(), Some(103));
+            assert!(handles.state_global(4, EngineKind::Wasmi).is_err());
+        }
+    }
+
+    #[test]
+    fn an_instrumented_instance_without_a_vm_global_is_refused() {
+        let mut lookup = Fake {
+            exports: exports(&[
+                ("f", ExportKind::ContractFunction),
+                ("memory", ExportKind::Memory),
+            ]),
+            missing: VmGlobal::Stack.export_name(),
+        };
+        let Err(CallFailure::Engine(EngineError::MissingExport { export, .. })) =
+            collect(&mut lookup, EngineKind::Wasmtime, &[], true)
+        else {
+            panic!("refused");
+        };
+        assert_eq!(export, VmGlobal::Stack.export_name());
+        // Uninstrumented (native fuel): no VM globals, no dirty map.
+        let handles = collect(&mut lookup, EngineKind::Wasmtime, &[], false)
+            .unwrap_or_else(|_| panic!("collects"));
+        assert!(handles.dirty.is_none() && handles.vm_globals.is_empty());
+        assert_eq!(handles.exports.get("f").map(String::as_str), Some("f"));
+    }
+
+    #[test]
+    fn vm_globals_keep_their_types() {
+        let kind = EngineKind::Wasmi;
+        assert_eq!(vm_global_value(VmGlobal::Abort, 2, kind), Ok(Value::I32(2)));
+        assert_eq!(
+            vm_global_value(VmGlobal::Fuel, -5, kind),
+            Ok(Value::I64(-5))
+        );
+        assert!(vm_global_value(VmGlobal::GrowRefused, 1 << 40, kind).is_err());
+        assert_eq!(
+            read_vm_global(VmGlobal::Abort, Value::I32(-1), kind),
+            Ok(-1)
+        );
+        assert_eq!(read_vm_global(VmGlobal::Stack, Value::I64(7), kind), Ok(7));
+        assert!(read_vm_global(VmGlobal::Stack, Value::I32(7), kind).is_err());
+    }
+}

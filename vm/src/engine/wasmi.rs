@@ -47,6 +47,9 @@ fn enable_proposal(config: &mut Config, name: &str, enable: bool) -> Result<(), 
         "SATURATING_FLOAT_TO_INT" => config.wasm_saturating_float_to_int(enable),
         "SIGN_EXTENSION" => config.wasm_sign_extension(enable),
         "REFERENCE_TYPES" => config.wasm_reference_types(enable),
+        // Parts of reference types and bulk memory, which wasmi's
+        // setters for those cover.
+        "CALL_INDIRECT_OVERLONG" | "BULK_MEMORY_OPT" => config,
         "MULTI_VALUE" => config.wasm_multi_value(enable),
         "BULK_MEMORY" => config.wasm_bulk_memory(enable),
         "SIMD" => config.wasm_simd(enable),

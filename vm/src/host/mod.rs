@@ -243,3 +243,46 @@ pub fn with_journal<R>(
     rt.host().journal = journal;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Event;
+
+    #[test]
+    fn the_accessors_show_the_call_in_progress() {
+        let mut host = HostState::new(QueryRegistry::default(), Limits::default());
+        assert!(format!("{host:?}").starts_with("HostState {"));
+        let id = ContractId([7; 32]);
+        host.contracts.push(ContractSlot {
+            id,
+            owner: b"owner".to_vec(),
+            argbuf_offset: 1024,
+            width: PtrWidth::Wasm32,
+            functions: vec!["f".to_string()].into(),
+            live: true,
+        });
+        assert_eq!(host.contract(InstanceId(0)).map(|slot| slot.id), Some(id));
+        assert!(host.contract(InstanceId(1)).is_none());
+
+        assert_eq!(host.fed(), None);
+        let mut feeder = Retainer::default();
+        feeder.push(vec![1, 2]);
+        host.feeder = Some(feeder);
+        assert_eq!(host.fed(), Some(&[vec![1u8, 2]][..]));
+
+        host.debug_messages.push("hello".to_string());
+        assert_eq!(host.debug_messages(), ["hello"]);
+
+        host.trace.enter(id, "f", &[9; 3], 100);
+        host.trace.event(Event {
+            source: id,
+            topic: "t".into(),
+            data: vec![5],
+        });
+        assert_eq!(host.events().len(), 1);
+        assert_eq!(host.events()[0].event.data, [5]);
+        let args: Vec<Option<&[u8]>> = host.frame_args().map(|arg| arg.whole()).collect();
+        assert_eq!(args, [Some(&[9u8; 3][..])]);
+    }
+}
