@@ -332,10 +332,6 @@ impl Journal {
         InstanceId(self.contracts.len() - 1)
     }
 
-    pub fn contract(&self, instance: InstanceId) -> Option<&ContractState> {
-        self.contracts.get(instance.0)
-    }
-
     pub fn contract_mut(&mut self, instance: InstanceId) -> Option<&mut ContractState> {
         self.contracts.get_mut(instance.0)
     }
