@@ -43,13 +43,15 @@ fn available_imports(width: PtrWidth) -> Vec<u8> {
     let mut imports = wasm_encoder::ImportSection::new();
     for import in HostImport::ALL {
         let signature = import.signature(width);
-        if !signatures.contains(&signature) {
-            signatures.push(signature.clone());
-        }
-        let index = (0u32..)
-            .zip(&signatures)
-            .find_map(|(index, known)| (*known == signature).then_some(index))
-            .unwrap_or_default();
+        let position = match signatures.iter().position(|known| *known == signature) {
+            Some(position) => position,
+            None => {
+                signatures.push(signature);
+                signatures.len() - 1
+            }
+        };
+        // At most one signature per import of the ABI table.
+        let index = u32::try_from(position).unwrap_or(u32::MAX);
         imports.import(
             HOST_MODULE,
             import.name(),
