@@ -316,15 +316,6 @@ pub struct Journal {
     entered: BTreeSet<usize>,
 }
 
-/// What a rollback did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rollback {
-    /// Pages copied back.
-    pub pages: usize,
-    /// Contracts replaced by fresh instances to undo memory growth.
-    pub reinstantiated: usize,
-}
-
 impl Journal {
     /// Registers a newly deployed contract; its index must be its instance's.
     pub fn add_contract(&mut self, state: ContractState) -> InstanceId {
@@ -404,9 +395,8 @@ impl Journal {
         &mut self,
         rt: &mut dyn Instances,
         running: &BTreeSet<usize>,
-    ) -> Result<Rollback, EngineError> {
+    ) -> Result<(), EngineError> {
         let level = self.levels.pop().ok_or_else(no_level)?;
-        let mut rollback = Rollback::default();
         // Rewind the checkpointed copies to the level's start.
         let mut touched: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for (&(contract, page), bytes) in &level.pages {
@@ -453,7 +443,6 @@ impl Journal {
                     self.pending_reinstantiation.insert(contract);
                 } else {
                     self.replace_instance(rt, contract)?;
-                    rollback.reinstantiated += 1;
                     continue;
                 }
             }
@@ -464,19 +453,17 @@ impl Journal {
                     memory[range.clone()].copy_from_slice(&state.memory[range]);
                 }
             }
-            rollback.pages += pages.len();
         }
-        Ok(rollback)
+        Ok(())
     }
 
     /// Replaces contracts whose memory had to shrink while they were
     /// running, once nothing runs. Call when no level is open.
-    pub fn settle(&mut self, rt: &mut dyn Instances) -> Result<usize, EngineError> {
-        let pending = std::mem::take(&mut self.pending_reinstantiation);
-        for &contract in &pending {
+    pub fn settle(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
+        for contract in std::mem::take(&mut self.pending_reinstantiation) {
             self.replace_instance(rt, contract)?;
         }
-        Ok(pending.len())
+        Ok(())
     }
 
     fn replace_instance(
@@ -679,5 +666,380 @@ mod tests {
                 "{pages} pages"
             );
         }
+    }
+}
+
+/// The journal against a model: every call level's memories and globals,
+/// driven through a fake store by random calls, stores, host writes,
+/// growth and failures.
+#[cfg(test)]
+mod journal_model {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use runner_protocol::digest::memory_digest;
+
+    use super::*;
+    use crate::abi::WASM_PAGE;
+    use crate::engine::VmGlobal;
+
+    const CONTRACTS: usize = 3;
+    const MAX_PAGES: usize = 4;
+    const PAGE: usize = 65_536;
+    const _: () = assert!(PAGE as u64 == WASM_PAGE);
+    /// The one mutable global each fake contract has.
+    const GLOBAL: u32 = 3;
+
+    /// A store of fake instances: memories, dirty maps and one global, with
+    /// the dirty marks the determinism pass and the host would set.
+    struct FakeStore {
+        memories: Vec<Vec<u8>>,
+        dirty: Vec<Vec<u8>>,
+        globals: Vec<Value>,
+        /// What a fresh instance of each contract starts with.
+        fresh: Vec<(Vec<u8>, Value)>,
+        reinstantiations: usize,
+    }
+
+    impl FakeStore {
+        fn new() -> Self {
+            let fresh: Vec<(Vec<u8>, Value)> = (0..CONTRACTS)
+                .map(|c| {
+                    let mut memory = vec![0u8; PAGE];
+                    // Data segments: a few bytes at the start and in page 5.
+                    memory[..4].fill(0x10 + u8::try_from(c).expect("few"));
+                    memory[5 * 4096 + 1] = 0xdd;
+                    (memory, Value::I64(100 + i64::try_from(c).expect("few")))
+                })
+                .collect();
+            FakeStore {
+                memories: fresh.iter().map(|(memory, _)| memory.clone()).collect(),
+                // As in the engines, the map covers more than the memory.
+                dirty: vec![vec![0; 256]; CONTRACTS],
+                globals: fresh.iter().map(|&(_, global)| global).collect(),
+                fresh,
+                reinstantiations: 0,
+            }
+        }
+
+        /// A store of the contract's code: marks the page it starts in.
+        fn store(&mut self, contract: usize, offset: usize, bytes: &[u8]) {
+            self.memories[contract][offset..offset + bytes.len()].copy_from_slice(bytes);
+            self.dirty[contract][offset >> DIRTY_PAGE_SHIFT] = 1;
+        }
+
+        /// A host write: marks every page it covers.
+        fn host_write(&mut self, contract: usize, offset: usize, bytes: &[u8]) {
+            self.memories[contract][offset..offset + bytes.len()].copy_from_slice(bytes);
+            let last = (offset + bytes.len() - 1) >> DIRTY_PAGE_SHIFT;
+            self.dirty[contract][offset >> DIRTY_PAGE_SHIFT..=last].fill(1);
+        }
+    }
+
+    impl Instances for FakeStore {
+        fn memory(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+            Ok(&mut self.memories[instance.0])
+        }
+        fn grow_memory(&mut self, instance: InstanceId, pages: u64) -> Result<bool, EngineError> {
+            let memory = &mut self.memories[instance.0];
+            let len = memory.len() + usize::try_from(pages).expect("few") * PAGE;
+            if len > MAX_PAGES * PAGE {
+                return Ok(false);
+            }
+            memory.resize(len, 0);
+            Ok(true)
+        }
+        fn dirty_map(&mut self, instance: InstanceId) -> Result<&mut [u8], EngineError> {
+            Ok(&mut self.dirty[instance.0])
+        }
+        fn vm_global(&mut self, _: InstanceId, _: VmGlobal) -> Result<i64, EngineError> {
+            unreachable!("the journal reads no VM global")
+        }
+        fn set_vm_global(&mut self, _: InstanceId, _: VmGlobal, _: i64) -> Result<(), EngineError> {
+            unreachable!("the journal sets no VM global")
+        }
+        fn state_global(&mut self, instance: InstanceId, index: u32) -> Result<Value, EngineError> {
+            assert_eq!(index, GLOBAL);
+            Ok(self.globals[instance.0])
+        }
+        fn set_state_global(
+            &mut self,
+            instance: InstanceId,
+            index: u32,
+            value: Value,
+        ) -> Result<(), EngineError> {
+            assert_eq!(index, GLOBAL);
+            self.globals[instance.0] = value;
+            Ok(())
+        }
+        fn reinstantiate(&mut self, instance: InstanceId) -> Result<(), EngineError> {
+            let (memory, global) = self.fresh[instance.0].clone();
+            self.memories[instance.0] = memory;
+            self.dirty[instance.0].fill(0);
+            self.globals[instance.0] = global;
+            self.reinstantiations += 1;
+            Ok(())
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// The running contract (or, at top level, the session) calls one.
+        Call(usize),
+        /// The running contract stores 1 to 16 bytes.
+        Store { offset: usize, len: usize, byte: u8 },
+        /// The host writes into a contract (an argument, a reply).
+        HostWrite {
+            contract: usize,
+            offset: usize,
+            len: usize,
+            byte: u8,
+        },
+        /// The running contract grows its memory by a page.
+        Grow,
+        /// The running contract sets its global.
+        SetGlobal(i64),
+        /// The running frame ends.
+        Return { success: bool },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            2 => (0..CONTRACTS).prop_map(Step::Call),
+            4 => (0..MAX_PAGES * PAGE, 1usize..=16, 1u8..)
+                .prop_map(|(offset, len, byte)| Step::Store { offset, len, byte }),
+            2 => (0..CONTRACTS, 0..MAX_PAGES * PAGE, 1usize..=9000, 1u8..).prop_map(
+                |(contract, offset, len, byte)| Step::HostWrite { contract, offset, len, byte }
+            ),
+            1 => Just(Step::Grow),
+            1 => any::<i64>().prop_map(Step::SetGlobal),
+            3 => any::<bool>().prop_map(|success| Step::Return { success }),
+        ]
+    }
+
+    /// What the state must be: each contract's memory as the calls that
+    /// succeeded left it, and its global.
+    struct Model {
+        memories: Vec<Vec<u8>>,
+        globals: Vec<Value>,
+        /// The memories when each running frame started.
+        saved: Vec<Vec<Vec<u8>>>,
+        frames: Vec<usize>,
+    }
+
+    /// Clamps a write to the contract's memory as the model has it.
+    fn clamp(len_of_memory: usize, offset: usize, len: usize) -> Option<(usize, usize)> {
+        let offset = offset % len_of_memory;
+        let len = len.min(len_of_memory - offset);
+        (len > 0).then_some((offset, len))
+    }
+
+    /// The live memories match the model: beyond its length (growth a
+    /// failed frame undid while the contract runs further up), zeros.
+    fn check_live(store: &FakeStore, model: &Model) {
+        for (c, expected) in model.memories.iter().enumerate() {
+            let live = &store.memories[c];
+            assert!(live.len() >= expected.len(), "contract {c} shrank");
+            if let Some(at) = (0..expected.len()).find(|&i| live[i] != expected[i]) {
+                panic!("contract {c} differs at byte {at}");
+            }
+            assert!(
+                live[expected.len()..].iter().all(|&b| b == 0),
+                "contract {c}"
+            );
+            assert_eq!(store.globals[c], model.globals[c], "global of contract {c}");
+        }
+    }
+
+    fn run(steps: &[Step]) {
+        let mut store = FakeStore::new();
+        let mut journal = Journal::default();
+        for c in 0..CONTRACTS {
+            let state = ContractState::capture(&mut store, InstanceId(c), &[GLOBAL], None)
+                .expect("capture");
+            assert_eq!(journal.add_contract(state), InstanceId(c));
+        }
+        let mut model = Model {
+            memories: store.memories.clone(),
+            globals: store.globals.clone(),
+            saved: Vec::new(),
+            frames: Vec::new(),
+        };
+        for step in steps {
+            let running = model.frames.last().copied();
+            match *step {
+                Step::Call(callee) if model.frames.len() < 4 => {
+                    journal.begin(&mut store).expect("begin");
+                    journal.enter(InstanceId(callee));
+                    model.saved.push(model.memories.clone());
+                    model.frames.push(callee);
+                }
+                Step::Store { offset, len, byte } => {
+                    let Some(c) = running else { continue };
+                    let Some((offset, len)) = clamp(model.memories[c].len(), offset, len) else {
+                        continue;
+                    };
+                    store.store(c, offset, &vec![byte; len]);
+                    model.memories[c][offset..offset + len].fill(byte);
+                }
+                Step::HostWrite {
+                    contract,
+                    offset,
+                    len,
+                    byte,
+                } if running.is_some() => {
+                    let Some((offset, len)) = clamp(model.memories[contract].len(), offset, len)
+                    else {
+                        continue;
+                    };
+                    store.host_write(contract, offset, &vec![byte; len]);
+                    journal.touch(InstanceId(contract));
+                    model.memories[contract][offset..offset + len].fill(byte);
+                }
+                Step::Grow => {
+                    let Some(c) = running else { continue };
+                    // A contract whose growth waits to be undone has a
+                    // larger live memory than its state: it does not grow.
+                    if store.memories[c].len() != model.memories[c].len() {
+                        continue;
+                    }
+                    if store.grow_memory(InstanceId(c), 1).expect("grow") {
+                        let len = model.memories[c].len() + PAGE;
+                        model.memories[c].resize(len, 0);
+                    }
+                }
+                Step::SetGlobal(value) => {
+                    let Some(c) = running else { continue };
+                    store.globals[c] = Value::I64(value);
+                    model.globals[c] = Value::I64(value);
+                }
+                Step::Return { success } if running.is_some() => {
+                    model.frames.pop();
+                    let saved = model.saved.pop().expect("a frame saved its memories");
+                    let callers: BTreeSet<usize> = model.frames.iter().copied().collect();
+                    if success {
+                        journal.commit(&mut store).expect("commit");
+                    } else {
+                        journal.rollback(&mut store, &callers).expect("rollback");
+                        model.memories = saved;
+                    }
+                    if journal.depth() == 0 {
+                        journal.settle(&mut store).expect("settle");
+                        journal.reset_globals(&mut store).expect("reset");
+                        model.globals = store.fresh.iter().map(|&(_, g)| g).collect();
+                    }
+                    if let Some(&caller) = model.frames.last() {
+                        journal.touch(InstanceId(caller));
+                    }
+                    check_live(&store, &model);
+                }
+                _ => {}
+            }
+        }
+        // End every call still running, successfully.
+        while model.frames.pop().is_some() {
+            model.saved.pop();
+            journal.commit(&mut store).expect("commit");
+        }
+        journal.settle(&mut store).expect("settle");
+        journal.reset_globals(&mut store).expect("reset");
+        model.globals = store.fresh.iter().map(|&(_, g)| g).collect();
+        check_live(&store, &model);
+        for (c, state) in journal.states_mut().enumerate() {
+            assert_eq!(
+                store.memories[c].len(),
+                model.memories[c].len(),
+                "contract {c}"
+            );
+            assert!(
+                state.memory() == model.memories[c].as_slice(),
+                "state of {c}"
+            );
+            assert_eq!(
+                state.digest(),
+                memory_digest(&model.memories[c]),
+                "digest of {c}"
+            );
+            assert!(store.dirty[c].iter().all(|&mark| mark == 0), "marks of {c}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn the_journal_keeps_what_succeeded_and_undoes_what_failed(
+            steps in proptest::collection::vec(step(), 1..60)
+        ) {
+            run(&steps);
+        }
+    }
+
+    #[test]
+    fn dirty_pages_are_taken_within_the_memory_and_cleared() {
+        let mut store = FakeStore::new();
+        for page in [3, 64, 130, 199, 200, 255] {
+            store.dirty[1][page] = 1;
+        }
+        let pages = take_dirty_pages(&mut store, InstanceId(1), 199 * 4096 + 1).expect("map");
+        assert_eq!(pages, [3, 64, 130, 199]);
+        let left: Vec<usize> = (0..256).filter(|&p| store.dirty[1][p] != 0).collect();
+        assert_eq!(left, [200, 255]);
+        assert!(store.dirty[0].iter().all(|&mark| mark == 0));
+    }
+
+    /// Pinned cases the random walk may miss: a store spilling over a page
+    /// end, growth undone while the contract runs further up and at once.
+    #[test]
+    fn spills_and_growth_are_undone() {
+        use Step::*;
+        let spill = Store {
+            offset: 2 * 4096 - 3,
+            len: 8,
+            byte: 0xab,
+        };
+        // The spill into page 2 is undone by the rollback.
+        run(&[
+            Call(0),
+            Call(1),
+            Return { success: true },
+            spill.clone(),
+            Return { success: false },
+        ]);
+        // Growth a nested frame of the same contract undid: replaced at the end.
+        run(&[
+            Call(0),
+            Call(0),
+            Grow,
+            Store {
+                offset: PAGE + 9,
+                len: 4,
+                byte: 7,
+            },
+            SetGlobal(5),
+            Return { success: false },
+            Store {
+                offset: 3,
+                len: 2,
+                byte: 9,
+            },
+            Return { success: true },
+        ]);
+        // Growth of a callee that is not running further up: replaced at once.
+        run(&[
+            Call(0),
+            Call(1),
+            Grow,
+            Grow,
+            SetGlobal(-1),
+            Return { success: false },
+            spill,
+            HostWrite {
+                contract: 1,
+                offset: 4090,
+                len: 20,
+                byte: 3,
+            },
+            Return { success: true },
+        ]);
     }
 }
