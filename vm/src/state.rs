@@ -154,7 +154,9 @@ impl PageTree {
         let pages = Self::page_count(memory.len());
         let stale = std::mem::take(&mut self.stale);
         let mut level: BTreeSet<usize> = std::mem::take(&mut self.pending);
-        for page in stale.into_iter().filter(|&page| page < self.capacity) {
+        // Every stale page is below the capacity: touched pages lie within
+        // the memory, and the capacity never shrinks.
+        for page in stale {
             let start = (page << DIRTY_PAGE_SHIFT).min(memory.len());
             let end = (start + DIRTY_PAGE_SIZE).min(memory.len());
             self.nodes[self.capacity + page] = if page < pages {
@@ -649,6 +651,33 @@ mod tests {
     }
 
     #[test]
+    fn any_size_change_keeps_the_protocol_digest() {
+        // Nonzero bytes everywhere: a leaf taken for a zero page shows.
+        let bytes = |pages: usize| -> Vec<u8> {
+            (0..pages * 4096)
+                .map(|i| u8::try_from(i % 251).expect("below 251") | 1)
+                .collect()
+        };
+        // `resize` past the capacity of a tree already built.
+        let mut tree = PageTree::default();
+        tree.resize(5 * 4096);
+        digest(&mut tree, &bytes(5));
+        tree.resize(100 * 4096);
+        assert_eq!(digest(&mut tree, &bytes(100)), memory_digest(&bytes(100)));
+        // `grow_zeroed` on a tree never built reads the memory.
+        let mut tree = PageTree::default();
+        tree.grow_zeroed(6 * 4096);
+        assert_eq!(digest(&mut tree, &bytes(6)), memory_digest(&bytes(6)));
+        // `grow_zeroed` to a smaller memory shrinks the tree.
+        let mut tree = PageTree::default();
+        tree.resize(7 * 4096);
+        digest(&mut tree, &bytes(7));
+        // (3 pages: leaf 3, gone, must read as absent.)
+        tree.grow_zeroed(3 * 4096);
+        assert_eq!(digest(&mut tree, &bytes(3)), memory_digest(&bytes(3)));
+    }
+
+    #[test]
     fn zeroed_growth_keeps_the_protocol_digest() {
         let mut memory: Vec<u8> = (0..3 * 4096)
             .map(|i| u8::try_from(i % 251).expect("below 251"))
@@ -703,6 +732,7 @@ mod journal_model {
     const MAX_PAGES: usize = 4;
     const PAGE: usize = 65_536;
     const _: () = assert!(PAGE as u64 == WASM_PAGE);
+    static ZEROS: [u8; PAGE] = [0; PAGE];
     /// The one mutable global each fake contract has.
     const GLOBAL: u32 = 3;
 
@@ -860,12 +890,17 @@ mod journal_model {
         for (c, expected) in model.memories.iter().enumerate() {
             let live = &store.memories[c];
             assert!(live.len() >= expected.len(), "contract {c} shrank");
-            if let Some(at) = (0..expected.len()).find(|&i| live[i] != expected[i]) {
-                panic!("contract {c} differs at byte {at}");
+            // Slices compare with memcmp: the test runs unoptimised.
+            let (kept, beyond) = live.split_at(expected.len());
+            if kept != expected.as_slice() {
+                let at = (0..expected.len()).find(|&i| kept[i] != expected[i]);
+                panic!("contract {c} differs at byte {at:?}");
             }
             assert!(
-                live[expected.len()..].iter().all(|&b| b == 0),
-                "contract {c}"
+                beyond
+                    .chunks(PAGE)
+                    .all(|chunk| *chunk == ZEROS[..chunk.len()]),
+                "contract {c}: nonzero bytes past its length"
             );
             assert_eq!(store.globals[c], model.globals[c], "global of contract {c}");
         }
