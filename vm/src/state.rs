@@ -1020,7 +1020,7 @@ mod journal_model {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(1024))]
         #[test]
         fn the_journal_keeps_what_succeeded_and_undoes_what_failed(
             steps in proptest::collection::vec(step(), 1..60)
