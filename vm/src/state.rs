@@ -1020,7 +1020,12 @@ mod journal_model {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1024))]
+        // Shrinking is bounded so that a broken journal fails in seconds.
+        #![proptest_config(ProptestConfig {
+            cases: 1024,
+            max_shrink_iters: 2048,
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn the_journal_keeps_what_succeeded_and_undoes_what_failed(
             steps in proptest::collection::vec(step(), 1..60)
