@@ -522,15 +522,8 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
     // The binary format first: a module that does not decode is malformed,
     // whatever else is wrong with it.
     decode(wasm).map_err(malformed)?;
-    for &(feature, name) in features::FORBIDDEN {
-        if Validator::new_with_features(allowed | feature)
-            .validate_all(wasm)
-            .is_ok()
-        {
-            return Err(AdmissionError::FeatureNotAllowed { feature: name });
-        }
-    }
-    // A module may need several forbidden features at once.
+    // Valid with every forbidden feature: the first of them (in the table's
+    // order) that it cannot do without is named. A module may need several.
     let everything = features::FORBIDDEN
         .iter()
         .fold(allowed, |features, &(feature, _)| features | feature);
@@ -538,17 +531,13 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
         .validate_all(wasm)
         .is_ok()
     {
-        let names: Vec<&str> = features::FORBIDDEN
-            .iter()
-            .filter(|&&(feature, _)| {
-                Validator::new_with_features(everything - feature)
-                    .validate_all(wasm)
-                    .is_err()
-            })
-            .map(|&(_, name)| name)
-            .collect();
-        if let Some(first) = names.first() {
-            return Err(AdmissionError::FeatureNotAllowed { feature: first });
+        let needed = features::FORBIDDEN.iter().find(|&&(feature, _)| {
+            Validator::new_with_features(everything - feature)
+                .validate_all(wasm)
+                .is_err()
+        });
+        if let Some(&(_, feature)) = needed {
+            return Err(AdmissionError::FeatureNotAllowed { feature });
         }
     }
     Err(AdmissionError::Invalid(error.to_string()))
