@@ -429,8 +429,9 @@ impl Journal {
         let mut contracts = std::mem::take(&mut self.touched);
         contracts.extend(touched.keys().copied());
         contracts.extend(level.lengths.keys().copied());
-        let count = self.contracts.len();
-        for contract in contracts.into_iter().filter(|&c| c < count) {
+        // Every id the journal holds is a contract's: a contract is added
+        // before anything of it runs.
+        for contract in contracts {
             let instance = InstanceId(contract);
             let memory_len = rt.memory(instance)?.len();
             let mut pages = take_written_pages(rt, instance, memory_len)?;
@@ -504,8 +505,7 @@ impl Journal {
     /// its checkpointed copy, logging what they replace in the running level.
     fn checkpoint(&mut self, rt: &mut dyn Instances) -> Result<(), EngineError> {
         let touched = std::mem::take(&mut self.touched);
-        let count = self.contracts.len();
-        for contract in touched.into_iter().filter(|&c| c < count) {
+        for contract in touched {
             let instance = InstanceId(contract);
             let mut memory_len = rt.memory(instance)?.len();
             if self.pending_reinstantiation.contains(&contract) {
