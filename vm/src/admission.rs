@@ -522,8 +522,19 @@ fn validate_features(wasm: &[u8], limits: &Limits) -> Result<Option<(u32, u32)>,
     // The binary format first: a module that does not decode is malformed,
     // whatever else is wrong with it.
     decode(wasm).map_err(malformed)?;
-    // Valid with every forbidden feature: the first of them (in the table's
-    // order) that it cannot do without is named. A module may need several.
+    // Valid with one more feature: the first such in the table's order. (A
+    // typed function reference is valid with function references, and
+    // with GC, which includes them.)
+    for &(feature, name) in features::FORBIDDEN {
+        if Validator::new_with_features(allowed | feature)
+            .validate_all(wasm)
+            .is_ok()
+        {
+            return Err(AdmissionError::FeatureNotAllowed { feature: name });
+        }
+    }
+    // A module may need several: the first of them in the table's order
+    // that it cannot do without.
     let everything = features::FORBIDDEN
         .iter()
         .fold(allowed, |features, &(feature, _)| features | feature);
