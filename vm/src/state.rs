@@ -404,8 +404,9 @@ impl Journal {
             if let Some(state) = self.contracts.get_mut(contract) {
                 let start = page << DIRTY_PAGE_SHIFT;
                 let end = (start + bytes.len()).min(state.memory.len());
-                if start < end {
-                    state.memory[start..end].copy_from_slice(&bytes[..end - start]);
+                // Nothing of a page past the memory's end (growth undone).
+                if let Some(target) = state.memory.get_mut(start..end) {
+                    target.copy_from_slice(&bytes[..target.len()]);
                 }
                 touched.entry(contract).or_default().insert(page);
             }
@@ -486,13 +487,12 @@ impl Journal {
         }
         rt.reinstantiate(instance)?;
         let current = rt.memory(instance)?.len();
-        if state.memory.len() > current {
-            let pages = ((state.memory.len() - current) as u64) / crate::abi::WASM_PAGE;
-            if !rt.grow_memory(instance, pages)? {
-                return Err(EngineError::HostInvariant(
-                    "a fresh instance cannot grow back to its checkpointed size".into(),
-                ));
-            }
+        // Growing by no pages succeeds: no test of the size first.
+        let pages = (state.memory.len().saturating_sub(current) as u64) / crate::abi::WASM_PAGE;
+        if !rt.grow_memory(instance, pages)? {
+            return Err(EngineError::HostInvariant(
+                "a fresh instance cannot grow back to its checkpointed size".into(),
+            ));
         }
         rt.memory(instance)?.copy_from_slice(&state.memory);
         for (index, value) in globals {
