@@ -133,3 +133,33 @@ proptest! {
         }
     }
 }
+
+/// A deployed contract's state is its memory with its data segments in
+/// place (only their bytes are copied and hashed at the deploy).
+#[test]
+fn data_segments_are_the_deployed_state() {
+    let engines = TestVms::new();
+    let wasm = wasm(
+        r#"(module (memory (export "memory") 3) (global (export "A") i32 (i32.const 0))
+             (data (i32.const 5) "abc") (data (i32.const 65534) "wxyz"))"#,
+    );
+    let mut expected = vec![0u8; 3 * 65_536];
+    expected[5..8].copy_from_slice(b"abc");
+    expected[65_534..65_538].copy_from_slice(b"wxyz");
+    let mut wasmtime = engines.wasmtime.session();
+    let mut wasmi = engines.wasmi.session();
+    let id = wasmtime
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploys")
+        .id;
+    wasmi
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploys");
+    for (memory, digest) in [
+        (wasmtime.committed_memory(&id), wasmtime.state_digest(&id)),
+        (wasmi.committed_memory(&id), wasmi.state_digest(&id)),
+    ] {
+        assert!(memory.expect("deployed") == expected);
+        assert_eq!(digest, Some(memory_digest(&expected)));
+    }
+}
