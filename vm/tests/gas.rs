@@ -98,3 +98,25 @@ fn limits_above_i64_max_read_back_whole_and_spend_exactly() {
         assert_eq!(receipt.gas_spent, 70, "limit {limit}");
     }
 }
+
+/// Functions with two or more results: the determinism pass wraps each body
+/// in a block typed by its result list, one added type per distinct list
+/// (`$pair` and `$again` share one).
+#[test]
+fn functions_with_several_results_are_metered_and_return_them() {
+    let engines = TestVms::new();
+    let wasm = wasm(&contract(
+        r#"(func $pair (result i32 i64) i32.const 7 i64.const 40)
+           (func $again (result i32 i64) i32.const 3 i64.const 2)
+           (func $swap (param i32 i64) (result i64 i32) local.get 1 local.get 0)
+           (func (export "f") (param i32) (result i32) (local $t i64)
+             i32.const 0
+             call $pair call $swap i64.extend_i32_u i64.add
+             call $again local.set $t i64.extend_i32_u local.get $t i64.add
+             i64.mul i64.store
+             i32.const 8)"#,
+    ));
+    let receipt = call_checked(&engines, &wasm, "f", &[], 1000);
+    assert_eq!(receipt.result, Ok(235u64.to_le_bytes().to_vec()));
+    assert_eq!(receipt.gas_spent, 54);
+}

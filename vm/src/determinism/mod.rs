@@ -25,6 +25,7 @@ pub mod stack;
 pub use shadow::memory_access;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
@@ -217,8 +218,8 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
     }
     let mut next_type = item_index(info.types.len());
     let mut result_block_types = HashMap::new();
-    for ty in &info.types {
-        if ty.results().len() >= 2 && !result_block_types.contains_key(ty.results()) {
+    for ty in info.types.iter().filter(|ty| ty.results().len() >= 2) {
+        if let Entry::Vacant(slot) = result_block_types.entry(ty.results().to_vec()) {
             let results = ty
                 .results()
                 .iter()
@@ -226,7 +227,7 @@ pub fn instrument(wasm: &[u8], info: &ModuleInfo) -> Result<InstrumentedModule, 
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(encode_error)?;
             types.ty().function([], results);
-            result_block_types.insert(ty.results().to_vec(), next_type);
+            slot.insert(next_type);
             next_type += 1;
         }
     }
