@@ -244,3 +244,58 @@ fn memory64_bulk_operations_cost_the_same_whatever_their_length() {
         })
     );
 }
+
+/// With a page cap above the default 4,096 pages, the dirty-page map (one
+/// byte per 4 KiB page, 64 KiB for 4,096 Wasm pages) needs a second page:
+/// writes to the last page are marked, kept and rolled back like any other.
+#[test]
+fn a_larger_page_cap_marks_writes_in_its_last_page() {
+    let config = || vm::VmConfig {
+        limits: vm::limits::Limits {
+            max_memory_pages: 4_097,
+            ..vm::limits::Limits::default()
+        },
+        ..vm::VmConfig::default()
+    };
+    let wasmtime = vm::Vm::<vm::WasmtimeEngine>::new(config()).expect("wasmtime");
+    let wasmi = vm::Vm::<vm::WasmiEngine>::new(config()).expect("wasmi");
+    // The last 8 bytes of 4,097 pages start at 268,500,984.
+    let wasm = wasm(&contract(
+        r#"(func (export "grow") (param i32) (result i32)
+             i32.const 0 i32.const 4095 memory.grow i32.store i32.const 4)
+           (func (export "write") (param i32) (result i32)
+             i32.const 268500984 i64.const 0x1122334455667788 i64.store i32.const 0)
+           (func (export "write_and_fail") (param i32) (result i32)
+             i32.const 268500984 i64.const -1 i64.store unreachable)
+           (func (export "read") (param i32) (result i32)
+             i32.const 0 i32.const 268500984 i64.load i64.store i32.const 8)"#,
+    ));
+    let mut sessions = (wasmtime.session(), wasmi.session());
+    let id = sessions
+        .0
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy")
+        .id;
+    sessions
+        .1
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy");
+    let mut both = |function: &str| {
+        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
+        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
+        assert_eq!(a, b, "{function}");
+        a.result
+    };
+    assert_eq!(both("grow"), Ok(vec![2, 0, 0, 0]));
+    assert_eq!(both("write"), Ok(vec![]));
+    assert_eq!(
+        both("write_and_fail"),
+        Err(CallError::Trap {
+            trap: Trap::Unreachable
+        })
+    );
+    assert_eq!(
+        both("read"),
+        Ok(0x1122334455667788u64.to_le_bytes().to_vec())
+    );
+}
