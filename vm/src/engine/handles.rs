@@ -13,11 +13,12 @@ use crate::failure::{CallFailure, EngineError, EngineKind};
 /// What an export is, as far as instantiation cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExportKind {
-    /// A function of the export signature, `(i32) -> i32`: callable.
+    /// An exported function: callable, since admission lets only those of
+    /// the export signature, `(i32) -> i32`, through.
     ContractFunction,
     /// A linear memory.
     Memory,
-    /// Anything else (globals, tables, functions of other types).
+    /// Anything else (globals, tables).
     Other,
 }
 

@@ -208,11 +208,9 @@ impl<H: Host, C: AsContextMut<Data = StoreData<H>>> handles::ExportLookup for Lo
             .exports()
             .map(|export| {
                 let kind = match export.ty() {
-                    ExternType::Func(ty)
-                        if ty.params() == [ValType::I32] && ty.results() == [ValType::I32] =>
-                    {
-                        handles::ExportKind::ContractFunction
-                    }
+                    // Admission refuses every exported function of another
+                    // signature than `(param i32) (result i32)`.
+                    ExternType::Func(_) => handles::ExportKind::ContractFunction,
                     ExternType::Memory(_) => handles::ExportKind::Memory,
                     _ => handles::ExportKind::Other,
                 };

@@ -318,14 +318,9 @@ impl<H: Host, C: AsContextMut<Data = StoreData<H>>> handles::ExportLookup for Lo
             .exports()
             .map(|export| {
                 let kind = match export.ty() {
-                    wasmtime::ExternType::Func(ty)
-                        if ty.params().len() == 1
-                            && ty.results().len() == 1
-                            && matches!(ty.params().next(), Some(ValType::I32))
-                            && matches!(ty.results().next(), Some(ValType::I32)) =>
-                    {
-                        handles::ExportKind::ContractFunction
-                    }
+                    // Admission refuses every exported function of another
+                    // signature than `(param i32) (result i32)`.
+                    wasmtime::ExternType::Func(_) => handles::ExportKind::ContractFunction,
                     wasmtime::ExternType::Memory(_) => handles::ExportKind::Memory,
                     _ => handles::ExportKind::Other,
                 };
