@@ -701,7 +701,7 @@ impl Sections {
                     for segment in reader {
                         let segment = segment.map_err(malformed)?;
                         if let wasmparser::DataKind::Active { offset_expr, .. } = segment.kind {
-                            let offset = constant_offset(&offset_expr, &sections.globals);
+                            let offset = constant_offset(&offset_expr);
                             sections.data.push((offset, segment.data.len() as u64));
                         }
                     }
@@ -1022,18 +1022,13 @@ fn unsigned_constant(value: i64, ty: wasmparser::ValType) -> u64 {
 }
 
 /// The offset a data segment's expression gives, where it is an integer
-/// constant or the constant initializer of an immutable global. An `i32`
-/// offset is unsigned.
-fn constant_offset(expr: &wasmparser::ConstExpr, globals: &[GlobalInfo]) -> Option<u64> {
+/// constant. An `i32` offset is unsigned. (Without GC, a constant
+/// expression reads imported globals only, and admission refuses those.)
+fn constant_offset(expr: &wasmparser::ConstExpr) -> Option<u64> {
     let mut reader = expr.get_operators_reader();
     let value = match reader.read().ok()? {
         Operator::I32Const { value } => u64::from(value.cast_unsigned()),
         Operator::I64Const { value } => value.cast_unsigned(),
-        Operator::GlobalGet { global_index } => {
-            let global = globals.get(global_index as usize)?;
-            let value = global.const_init.filter(|_| !global.mutable)?;
-            unsigned_constant(value, global.ty)
-        }
         _ => return None,
     };
     match (reader.read().ok()?, reader.eof()) {
