@@ -453,6 +453,53 @@ fn host_queries() {
         both.call(id, "nope", &[], 100_000).result,
         Err(CallError::Host { .. })
     ));
+
+    // A runner's session keeps only the built-in queries it names.
+    let keep = ["hash".to_string()];
+    assert_eq!(both.a.keep_builtin_queries(&keep), Ok(()));
+    assert_eq!(both.b.keep_builtin_queries(&keep), Ok(()));
+    assert_eq!(
+        both.call(id, "hash", b"abc", 100_000).result,
+        Ok(blake3::hash(b"abc").as_bytes().to_vec())
+    );
+    assert!(matches!(
+        both.call(id, "echo", b"abc", 100_000).result,
+        Err(CallError::Host { .. })
+    ));
+    assert_eq!(
+        both.a.keep_builtin_queries(&["nope".to_string()]),
+        Err("no built-in host query named `nope`".to_string())
+    );
+    // A query registered under a name answers to it, at its own price.
+    for registered in [&mut both.a as &mut dyn Registers, &mut both.b] {
+        registered.register("echo");
+    }
+    let reversed = both.call(id, "echo", b"abc", 100_000);
+    assert_eq!(reversed.result, Ok(b"cba".to_vec()));
+    let poor = both.call(id, "echo", b"abc", 60);
+    assert_eq!(poor.result, Err(CallError::OutOfGas));
+}
+
+/// Reverses its argument, for 1,000 gas.
+struct Reverse;
+
+impl vm::query::HostQuery for Reverse {
+    fn price(&self, _arg: &[u8]) -> u64 {
+        1_000
+    }
+    fn run(&self, arg: &[u8]) -> Vec<u8> {
+        arg.iter().rev().copied().collect()
+    }
+}
+
+trait Registers {
+    fn register(&mut self, name: &str);
+}
+
+impl<E: vm::engine::Engine> Registers for Session<'_, E> {
+    fn register(&mut self, name: &str) {
+        self.register_query(name, std::sync::Arc::new(Reverse));
+    }
 }
 
 #[test]
@@ -615,4 +662,66 @@ fn growth_undone_while_the_contract_runs_takes_effect_after_the_call() {
         both.call(ids[0], "get", &[], 100_000).result,
         Ok(vec![3, 0, 0, 0])
     );
+}
+
+/// What a VM and a session report about themselves: the configuration, the
+/// modules compiled (once per bytecode), every contract's memory in the
+/// runner protocol's terms, and digests in receipts only when asked.
+#[test]
+fn vms_and_sessions_report_their_settings_and_state() {
+    let config = vm::VmConfig {
+        module_cache_capacity: 7,
+        ..vm::VmConfig::default()
+    };
+    let vm = vm::Vm::<vm::WasmiEngine>::new(config).expect("wasmi");
+    assert_eq!(vm.config().module_cache_capacity, 7);
+    assert_eq!(vm.modules_compiled(), 0);
+
+    let mut session = vm.session();
+    let actor = wat::parse_str(ACTOR).expect("parses");
+    for n in [1, 2] {
+        let options = DeployOptions {
+            id: Some(id(n)),
+            gas_limit: 1_000_000,
+            ..DeployOptions::default()
+        };
+        session.deploy(&actor, options).expect("deploys");
+    }
+    assert_eq!(vm.modules_compiled(), 1, "one bytecode, compiled once");
+    let other = wat::parse_str(
+        r#"(module (memory (export "memory") 1) (global (export "A") i32 (i32.const 0)))"#,
+    )
+    .expect("parses");
+    let options = DeployOptions {
+        id: Some(id(3)),
+        ..DeployOptions::default()
+    };
+    session.deploy(&other, options).expect("deploys");
+    assert_eq!(vm.modules_compiled(), 2);
+
+    let states = session.memory_states();
+    assert_eq!(
+        states.keys().map(|id| id.0[0]).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(states[&runner_protocol::ContractId([3; 32])].len, 65_536);
+    for n in [1, 2, 3] {
+        let digest = session.state_digest(&id(n)).expect("deployed");
+        assert_eq!(
+            states[&runner_protocol::ContractId([n; 32])].digest.0,
+            digest.to_vec()
+        );
+    }
+
+    let echo = request(id(2), 0, "echo", &[]);
+    let with = session
+        .call(&id(1), "call", &echo, 1_000_000)
+        .expect("call");
+    assert_eq!(with.state.len(), 3);
+    session.set_state_digests(false);
+    let without = session
+        .call(&id(1), "call", &echo, 1_000_000)
+        .expect("call");
+    assert!(without.state.is_empty());
+    assert_eq!(without.result, with.result);
 }
