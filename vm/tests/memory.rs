@@ -299,3 +299,40 @@ fn a_larger_page_cap_marks_writes_in_its_last_page() {
         Ok(0x1122334455667788u64.to_le_bytes().to_vec())
     );
 }
+
+/// A store's static offset counts in the page it marks: a failed call that
+/// wrote two pages past its address leaves nothing behind.
+#[test]
+fn a_store_offset_marks_the_page_it_reaches() {
+    let wat = contract(
+        r#"(func (export "write_and_fail") (param i32) (result i32)
+             i32.const 0 i32.const 7 i32.store offset=8192 unreachable)
+           (func (export "read") (param i32) (result i32)
+             i32.const 0 i32.const 0 i32.load offset=8192 i32.store i32.const 4)"#,
+    );
+    let engines = TestVms::new();
+    let wasm = wasm(&wat);
+    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
+    let id = sessions
+        .0
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy")
+        .id;
+    sessions
+        .1
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy");
+    let mut both = |function: &str| {
+        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
+        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
+        assert_eq!(a, b, "{function}");
+        a.result
+    };
+    assert_eq!(
+        both("write_and_fail"),
+        Err(CallError::Trap {
+            trap: Trap::Unreachable
+        })
+    );
+    assert_eq!(both("read"), Ok(vec![0, 0, 0, 0]));
+}

@@ -114,6 +114,21 @@ fn simd_float_nans_are_canonical_per_lane() {
         u64::from_le_bytes(bytes[..8].try_into().expect("lane")),
         CANONICAL_F64
     );
+    // A NaN in every lane: each lane of the canonical vector is canonical.
+    let lanes = v128_lanes_u32(
+        "v128.const i32x4 0x7fa00001 0xffc00000 0x7f800001 0xff800002
+         v128.const f32x4 1 1 1 1
+         f32x4.mul",
+    );
+    assert_eq!(lanes, [CANONICAL_F32; 4]);
+    let bytes = bits(
+        "v128",
+        "v128.const i64x2 0x7ff4000000000001 0xfff8000000000000 v128.const f64x2 1 1 f64x2.add",
+    );
+    assert_eq!(
+        [&bytes[..8], &bytes[8..]].map(|lane| u64::from_le_bytes(lane.try_into().expect("lane"))),
+        [CANONICAL_F64; 2]
+    );
 }
 
 #[test]
