@@ -336,3 +336,51 @@ fn a_store_offset_marks_the_page_it_reaches() {
     );
     assert_eq!(both("read"), Ok(vec![0, 0, 0, 0]));
 }
+
+/// `memory.copy` and `memory.init` mark the pages they write: a failed call
+/// that wrote far pages with them leaves nothing behind.
+#[test]
+fn bulk_writes_of_a_failed_call_are_rolled_back() {
+    let wat = contract(
+        r#"(data $bytes "\01\02\03\04")
+           (func (export "copy_and_fail") (param i32) (result i32)
+             i32.const 0 i32.const 0x01020304 i32.store
+             i32.const 70000 i32.const 0 i32.const 4 memory.copy
+             unreachable)
+           (func (export "init_and_fail") (param i32) (result i32)
+             i32.const 90000 i32.const 0 i32.const 4 memory.init $bytes
+             unreachable)
+           (func (export "read") (param i32) (result i32)
+             i32.const 0 i32.const 70000 i32.load i32.store
+             i32.const 4 i32.const 90000 i32.load i32.store
+             i32.const 8)"#,
+    );
+    let engines = TestVms::new();
+    let wasm = wasm(&wat);
+    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
+    let id = sessions
+        .0
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy")
+        .id;
+    sessions
+        .1
+        .deploy(&wasm, DeployOptions::default())
+        .expect("deploy");
+    let mut both = |function: &str| {
+        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
+        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
+        assert_eq!(a, b, "{function}");
+        a.result
+    };
+    for function in ["copy_and_fail", "init_and_fail"] {
+        assert_eq!(
+            both(function),
+            Err(CallError::Trap {
+                trap: Trap::Unreachable
+            }),
+            "{function}"
+        );
+    }
+    assert_eq!(both("read"), Ok(vec![0; 8]));
+}

@@ -69,6 +69,19 @@ fn a_refused_growth_is_recorded() {
         })
     );
     assert!(!trap.grow_refused);
+
+    // The same on a 64-bit memory, where `memory.grow` returns an `i64`.
+    let wat64 = r#"(module (memory (export "memory") i64 1 2) (global (export "A") i64 (i64.const 0))
+        (func (export "grow") (param i32) (result i32)
+          i64.const 0 i64.const 1 memory.grow i64.store i32.const 8)
+        (func (export "past") (param i32) (result i32)
+          i64.const 0 i64.const 5 memory.grow i64.store i32.const 8))"#;
+    let grown = call_both(wat64, "grow", &[], 1_000);
+    assert_eq!(grown.result, Ok(1i64.to_le_bytes().to_vec()));
+    assert!(!grown.grow_refused);
+    let refused = call_both(wat64, "past", &[], 1_000);
+    assert_eq!(refused.result, Ok((-1i64).to_le_bytes().to_vec()));
+    assert!(refused.grow_refused);
 }
 
 #[test]
