@@ -120,3 +120,90 @@ fn functions_with_several_results_are_metered_and_return_them() {
     assert_eq!(receipt.result, Ok(235u64.to_le_bytes().to_vec()));
     assert_eq!(receipt.gas_spent, 54);
 }
+
+/// Gas of every kind of branch, of code after one (unreachable to the
+/// translator) and of accesses the translator proves out of bounds (offset
+/// plus size past 4 GiB), as production's fuel places it: checked against
+/// wasmtime's native fuel where that applies, and pinned.
+#[test]
+fn branches_dead_code_and_static_bounds() {
+    let engines = TestVms::new();
+    let wasm = wasm(&contract(
+        r#"(func (export "branches") (param i32) (result i32)
+             (block $out
+               (block $a
+                 local.get 0 br_if $a
+                 (if (local.get 0) (then nop) (else i32.const 1 drop))
+                 (block $t (br_table $t $a $out (i32.const 1)))
+                 i32.const 2 drop)
+               (loop $l (br $out))
+               unreachable)
+             i32.const 0)
+           (func $returns (result i32)
+             i32.const 3 return
+             (if (i32.const 1) (then nop) (else nop))
+             (block (loop (br 0)))
+             i32.const 4)
+           (func (export "dead") (param i32) (result i32)
+             call $returns drop
+             (block $b (br $b) (if (i32.const 0) (then nop) (else nop)) (block) (loop))
+             i32.const 0)
+           (func (export "static8") (param i32) (result i32)
+             i32.const 0 i32.load8_u offset=0xffffffff drop i32.const 0)
+           (func (export "static16") (param i32) (result i32)
+             i32.const 0 i32.load16_u offset=0xffffffff drop i32.const 0)
+           (func (export "static128") (param i32) (result i32)
+             i32.const 0 v128.load offset=0xfffffff1 drop i32.const 0)
+           (func (export "dynamic128") (param i32) (result i32)
+             i32.const 0 v128.load offset=0xfffffff0 drop i32.const 0)"#,
+    ));
+    let mut found = Vec::new();
+    for function in [
+        "branches",
+        "dead",
+        "static8",
+        "static16",
+        "static128",
+        "dynamic128",
+    ] {
+        // Gas spent and whether the call ran out, at limits 0 to 7 and 1,000.
+        let spent: Vec<(u64, bool)> = (0..=7)
+            .chain([1000])
+            .map(|gas| {
+                let receipt = call_checked(&engines, &wasm, function, &[1], gas);
+                (
+                    receipt.gas_spent,
+                    receipt.result == Err(CallError::OutOfGas),
+                )
+            })
+            .collect();
+        found.push((function, spent));
+    }
+    // Out of gas below 4; the branches' frame spends 5, the dead code's
+    // (a call and a block left by `br`) 6. A dynamic out-of-bounds trap
+    // comes before the first fuel save, so the failed call reports none; a
+    // static one is a trap the translator placed, after the saved 3.
+    let ran_out = |spent: u64| (spent, true);
+    let ended = |spent: u64| (spent, false);
+    let climbing = |last: u64| -> Vec<(u64, bool)> {
+        (0..=3)
+            .map(ran_out)
+            .chain((4..=7).chain([1000]).map(|gas| ended(gas.min(last))))
+            .collect()
+    };
+    let early_trap: Vec<(u64, bool)> = [ran_out(0), ran_out(1)]
+        .into_iter()
+        .chain(std::iter::repeat_n(ended(0), 7))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("branches", climbing(5)),
+            ("dead", climbing(6)),
+            ("static8", early_trap.clone()),
+            ("static16", climbing(3)),
+            ("static128", climbing(3)),
+            ("dynamic128", early_trap),
+        ]
+    );
+}

@@ -300,15 +300,24 @@ fn a_larger_page_cap_marks_writes_in_its_last_page() {
     );
 }
 
-/// A store's static offset counts in the page it marks: a failed call that
-/// wrote two pages past its address leaves nothing behind.
+/// A store's static offset counts in the page it marks, whatever its width:
+/// a failed call that wrote pages past its address leaves nothing behind.
+/// The pages are two apart: a marked page's next one is restored with it.
 #[test]
 fn a_store_offset_marks_the_page_it_reaches() {
     let wat = contract(
         r#"(func (export "write_and_fail") (param i32) (result i32)
-             i32.const 0 i32.const 7 i32.store offset=8192 unreachable)
+             i32.const 0 i32.const 7 i32.store offset=8192
+             i32.const 0 i32.const 7 i32.store8 offset=16384
+             i32.const 0 i32.const 7 i32.store16 offset=24576
+             i32.const 0 v128.const i32x4 7 7 7 7 v128.store offset=32768
+             unreachable)
            (func (export "read") (param i32) (result i32)
-             i32.const 0 i32.const 0 i32.load offset=8192 i32.store i32.const 4)"#,
+             i32.const 0 i32.const 0 i32.load offset=8192 i32.store
+             i32.const 4 i32.const 0 i32.load8_u offset=16384 i32.store
+             i32.const 8 i32.const 0 i32.load16_u offset=24576 i32.store
+             i32.const 12 i32.const 0 i32.load offset=32780 i32.store
+             i32.const 16)"#,
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
@@ -334,7 +343,7 @@ fn a_store_offset_marks_the_page_it_reaches() {
             trap: Trap::Unreachable
         })
     );
-    assert_eq!(both("read"), Ok(vec![0, 0, 0, 0]));
+    assert_eq!(both("read"), Ok(vec![0; 16]));
 }
 
 /// `memory.copy` and `memory.init` mark the pages they write: a failed call
