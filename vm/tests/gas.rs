@@ -148,6 +148,12 @@ fn branches_dead_code_and_static_bounds() {
              call $returns drop
              (block $b (br $b) (if (i32.const 0) (then nop) (else nop)) (block) (loop))
              i32.const 0)
+           (func (export "br_if_only") (param i32) (result i32)
+             (block $x (br_if $x (i32.const 1)) unreachable)
+             i32.const 5 drop i32.const 6 drop i32.const 0)
+           (func (export "else_after_br") (param i32) (result i32)
+             (if (i32.eqz (local.get 0)) (then (br 0)) (else i32.const 7 drop i32.const 8 drop))
+             i32.const 0)
            (func (export "static8") (param i32) (result i32)
              i32.const 0 i32.load8_u offset=0xffffffff drop i32.const 0)
            (func (export "static16") (param i32) (result i32)
@@ -161,6 +167,8 @@ fn branches_dead_code_and_static_bounds() {
     for function in [
         "branches",
         "dead",
+        "br_if_only",
+        "else_after_br",
         "static8",
         "static16",
         "static128",
@@ -179,16 +187,19 @@ fn branches_dead_code_and_static_bounds() {
             .collect();
         found.push((function, spent));
     }
-    // Out of gas below 4; the branches' frame spends 5, the dead code's
-    // (a call and a block left by `br`) 6. A dynamic out-of-bounds trap
-    // comes before the first fuel save, so the failed call reports none; a
-    // static one is a trap the translator placed, after the saved 3.
+    // The branches' frame spends 5; the dead code's (a call and a block
+    // left by `br`) 6; a block left only by `br_if`, and the code after it,
+    // 6; an `else` after a `then` that ends in `br`, 7. A dynamic
+    // out-of-bounds trap comes before the first fuel save, so the failed
+    // call reports none; a static one is a trap the translator placed,
+    // after the saved 3.
     let ran_out = |spent: u64| (spent, true);
     let ended = |spent: u64| (spent, false);
-    let climbing = |last: u64| -> Vec<(u64, bool)> {
-        (0..=3)
+    // Out of gas below `enough`, then spending up to `last`.
+    let climbing = |enough: u64, last: u64| -> Vec<(u64, bool)> {
+        (0..enough)
             .map(ran_out)
-            .chain((4..=7).chain([1000]).map(|gas| ended(gas.min(last))))
+            .chain((enough..=7).chain([1000]).map(|gas| ended(gas.min(last))))
             .collect()
     };
     let early_trap: Vec<(u64, bool)> = [ran_out(0), ran_out(1)]
@@ -198,11 +209,13 @@ fn branches_dead_code_and_static_bounds() {
     assert_eq!(
         found,
         [
-            ("branches", climbing(5)),
-            ("dead", climbing(6)),
+            ("branches", climbing(4, 5)),
+            ("dead", climbing(4, 6)),
+            ("br_if_only", climbing(2, 6)),
+            ("else_after_br", climbing(2, 7)),
             ("static8", early_trap.clone()),
-            ("static16", climbing(3)),
-            ("static128", climbing(3)),
+            ("static16", climbing(4, 3)),
+            ("static128", climbing(4, 3)),
             ("dynamic128", early_trap),
         ]
     );
