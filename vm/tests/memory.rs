@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{TestVms, call_both, call_both_with, call_checked, contract, wasm};
+use common::{DeployedOnBoth, TestVms, call_both, call_both_with, call_checked, contract, wasm};
+use vm::CallError;
 use vm::failure::Trap;
-use vm::{CallError, DeployOptions};
 
 #[test]
 fn memory_grows_to_its_maximum_and_no_further() {
@@ -190,32 +190,17 @@ fn a_failed_call_that_grew_memory_leaves_no_trace() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
-    let id = sessions
-        .0
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy")
-        .id;
-    sessions
-        .1
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy");
-    let mut both = |function: &str| {
-        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
-        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
-        assert_eq!(a, b, "{function}");
-        a.result
-    };
-    assert_eq!(both("bump"), Ok(vec![1, 0, 0, 0]));
+    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
+    assert_eq!(deployed.call("bump"), Ok(vec![1, 0, 0, 0]));
     assert_eq!(
-        both("grow_and_fail"),
+        deployed.call("grow_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
-    assert_eq!(both("size"), Ok(vec![2, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(deployed.call("size"), Ok(vec![2, 0, 0, 0, 0, 0, 0, 0]));
     // Globals start from their initial value at every top-level call.
-    assert_eq!(both("bump"), Ok(vec![1, 0, 0, 0]));
+    assert_eq!(deployed.call("bump"), Ok(vec![1, 0, 0, 0]));
 }
 
 #[test]
@@ -270,32 +255,17 @@ fn a_larger_page_cap_marks_writes_in_its_last_page() {
            (func (export "read") (param i32) (result i32)
              i32.const 0 i32.const 268500984 i64.load i64.store i32.const 8)"#,
     ));
-    let mut sessions = (wasmtime.session(), wasmi.session());
-    let id = sessions
-        .0
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy")
-        .id;
-    sessions
-        .1
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy");
-    let mut both = |function: &str| {
-        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
-        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
-        assert_eq!(a, b, "{function}");
-        a.result
-    };
-    assert_eq!(both("grow"), Ok(vec![2, 0, 0, 0]));
-    assert_eq!(both("write"), Ok(vec![]));
+    let mut deployed = DeployedOnBoth::new(&wasmtime, &wasmi, &wasm);
+    assert_eq!(deployed.call("grow"), Ok(vec![2, 0, 0, 0]));
+    assert_eq!(deployed.call("write"), Ok(vec![]));
     assert_eq!(
-        both("write_and_fail"),
+        deployed.call("write_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
     assert_eq!(
-        both("read"),
+        deployed.call("read"),
         Ok(0x1122334455667788u64.to_le_bytes().to_vec())
     );
 }
@@ -321,29 +291,14 @@ fn a_store_offset_marks_the_page_it_reaches() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
-    let id = sessions
-        .0
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy")
-        .id;
-    sessions
-        .1
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy");
-    let mut both = |function: &str| {
-        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
-        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
-        assert_eq!(a, b, "{function}");
-        a.result
-    };
+    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
     assert_eq!(
-        both("write_and_fail"),
+        deployed.call("write_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
-    assert_eq!(both("read"), Ok(vec![0; 16]));
+    assert_eq!(deployed.call("read"), Ok(vec![0; 16]));
 }
 
 /// `memory.copy` and `memory.init` mark the pages they write: a failed call
@@ -366,30 +321,15 @@ fn bulk_writes_of_a_failed_call_are_rolled_back() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut sessions = (engines.wasmtime.session(), engines.wasmi.session());
-    let id = sessions
-        .0
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy")
-        .id;
-    sessions
-        .1
-        .deploy(&wasm, DeployOptions::default())
-        .expect("deploy");
-    let mut both = |function: &str| {
-        let a = sessions.0.call(&id, function, &[], 100_000).expect("call");
-        let b = sessions.1.call(&id, function, &[], 100_000).expect("call");
-        assert_eq!(a, b, "{function}");
-        a.result
-    };
+    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
     for function in ["copy_and_fail", "init_and_fail"] {
         assert_eq!(
-            both(function),
+            deployed.call(function),
             Err(CallError::Trap {
                 trap: Trap::Unreachable
             }),
             "{function}"
         );
     }
-    assert_eq!(both("read"), Ok(vec![0; 8]));
+    assert_eq!(deployed.call("read"), Ok(vec![0; 8]));
 }

@@ -118,3 +118,48 @@ pub(crate) fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, vm::CallError> {
     ));
     call_both(&wat, "f", &[], 1_000_000).result
 }
+
+/// One contract deployed (default options) in a session of each engine,
+/// called on both with the same gas; each call insists they agree.
+pub(crate) struct DeployedOnBoth<'vm> {
+    wasmtime: vm::Session<'vm, WasmtimeEngine>,
+    wasmi: vm::Session<'vm, WasmiEngine>,
+    id: vm::abi::ContractId,
+}
+
+impl<'vm> DeployedOnBoth<'vm> {
+    pub(crate) fn new(
+        wasmtime: &'vm Vm<WasmtimeEngine>,
+        wasmi: &'vm Vm<WasmiEngine>,
+        wasm: &[u8],
+    ) -> Self {
+        let mut sessions = (wasmtime.session(), wasmi.session());
+        let Deployment { id, .. } = sessions
+            .0
+            .deploy(wasm, DeployOptions::default())
+            .expect("deploy on wasmtime");
+        sessions
+            .1
+            .deploy(wasm, DeployOptions::default())
+            .expect("deploy on wasmi");
+        DeployedOnBoth {
+            wasmtime: sessions.0,
+            wasmi: sessions.1,
+            id,
+        }
+    }
+
+    /// Calls `function` with no argument and 100,000 gas on both engines.
+    pub(crate) fn call(&mut self, function: &str) -> Result<Vec<u8>, vm::CallError> {
+        let a = self
+            .wasmtime
+            .call(&self.id, function, &[], 100_000)
+            .expect("call on wasmtime");
+        let b = self
+            .wasmi
+            .call(&self.id, function, &[], 100_000)
+            .expect("call on wasmi");
+        assert_eq!(a, b, "{function}");
+        a.result
+    }
+}
