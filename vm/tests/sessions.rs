@@ -471,9 +471,8 @@ fn host_queries() {
         Err("no built-in host query named `nope`".to_string())
     );
     // A query registered under a name answers to it, at its own price.
-    for registered in [&mut both.a as &mut dyn Registers, &mut both.b] {
-        registered.register("echo");
-    }
+    both.a.register_query("echo", std::sync::Arc::new(Reverse));
+    both.b.register_query("echo", std::sync::Arc::new(Reverse));
     let reversed = both.call(id, "echo", b"abc", 100_000);
     assert_eq!(reversed.result, Ok(b"cba".to_vec()));
     let poor = both.call(id, "echo", b"abc", 60);
@@ -489,16 +488,6 @@ impl vm::query::HostQuery for Reverse {
     }
     fn run(&self, arg: &[u8]) -> Vec<u8> {
         arg.iter().rev().copied().collect()
-    }
-}
-
-trait Registers {
-    fn register(&mut self, name: &str);
-}
-
-impl<E: vm::engine::Engine> Registers for Session<'_, E> {
-    fn register(&mut self, name: &str) {
-        self.register_query(name, std::sync::Arc::new(Reverse));
     }
 }
 
