@@ -220,3 +220,37 @@ fn branches_dead_code_and_static_bounds() {
         ]
     );
 }
+
+/// A trap spends the gas counted up to the last call, not what the loop
+/// header's check charged after it (the two constants): wasmtime's fuel
+/// reaches the host only at calls and exits, and the determinism pass
+/// keeps that figure in its saved-fuel global. Limits 1 to 6 run out
+/// before the trap.
+#[test]
+fn a_trap_spends_the_gas_saved_at_the_last_call() {
+    let engines = TestVms::new();
+    let wasm = wasm(&contract(
+        r#"(func $empty)
+           (func (export "f") (param i32) (result i32)
+             i32.const 1 drop call $empty
+             i32.const 2 drop i32.const 3 drop
+             (loop $l nop nop nop nop (drop (i32.load (i32.const -1))))
+             i32.const 0)"#,
+    ));
+    for limit in 1..=6 {
+        let receipt = call_checked(&engines, &wasm, "f", &[], limit);
+        assert_eq!(receipt.result, Err(CallError::OutOfGas), "limit {limit}");
+        assert_eq!(receipt.gas_spent, limit);
+    }
+    for limit in [7, 8, 1_000] {
+        let receipt = call_checked(&engines, &wasm, "f", &[], limit);
+        assert_eq!(
+            receipt.result,
+            Err(CallError::Trap {
+                trap: vm::Trap::MemoryOutOfBounds
+            }),
+            "limit {limit}"
+        );
+        assert_eq!(receipt.gas_spent, 4, "limit {limit}");
+    }
+}

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{TestVms, call_both, contract};
+use common::{TestVms, call_both, call_checked, contract};
 use vm::failure::Trap;
-use vm::{CallError, DeployOptions};
+use vm::oracle::OracleError;
+use vm::{CallError, DeployOptions, EngineError, EngineKind};
 
 /// A function recursing `n` times (n read from the argument buffer) with
 /// `locals` extra i64 locals, returning the depth reached.
@@ -142,4 +143,33 @@ fn exhausted_stack_rolls_back_state() {
     // The count goes on from 3, without the frames of the failed call.
     let (next, _) = both(0);
     assert_eq!(next.result, Ok(4u32.to_le_bytes().to_vec()));
+}
+
+/// The native-fuel oracle has no logical limit, only wasmtime's native
+/// stack (512 KiB): the recursion our engines allow completes on it, with
+/// the same result and gas, and one far deeper overflows its native stack (`NativeStackOverflow`).
+#[test]
+fn the_native_fuel_oracle_recurses_as_deep_as_the_engines() {
+    let engines = TestVms::new();
+    let wasm = common::wasm(&recursive(0));
+    let deepest = call_checked(
+        &engines,
+        &wasm,
+        "recurse",
+        &depth_arg(SMALL_FRAME_LIMIT),
+        1_000_000_000,
+    );
+    assert_eq!(
+        deepest.result,
+        Ok((SMALL_FRAME_LIMIT + 1).to_le_bytes().to_vec())
+    );
+    let overflow = engines
+        .oracle
+        .call(&wasm, "recurse", &depth_arg(1_000_000), 1_000_000_000);
+    assert_eq!(
+        overflow,
+        Err(OracleError::Engine(EngineError::NativeStackOverflow {
+            engine: EngineKind::Wasmtime
+        }))
+    );
 }

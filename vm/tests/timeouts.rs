@@ -92,6 +92,17 @@ fn timeouts_on<E: Engine>() {
     assert_eq!(peek.result, Ok(vec![0; 8]), "on {}", E::KIND);
     assert_eq!(peek.gas_spent, 40);
 
+    // A session's own limit replaces the VM's, and is the one reported.
+    let shorter = Duration::from_millis(100);
+    session.set_time_limit(Some(shorter));
+    let receipt = session.call(&id, "spin", &[], u64::MAX).expect("spin");
+    assert_eq!(
+        receipt.result,
+        Err(CallError::Timeout { limit: shorter }),
+        "on {}",
+        E::KIND
+    );
+
     // Without a limit, gas alone ends the same loop.
     session.set_time_limit(None);
     let receipt = session.call(&id, "spin", &[], 200_000).expect("spin");
