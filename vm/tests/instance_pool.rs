@@ -99,25 +99,46 @@ fn a_session_needing_more_instances_than_the_pool_gets_a_typed_error() {
     );
 }
 
-#[test]
-fn a_module_with_more_tables_than_the_pool_gets_a_typed_error() {
-    let vm = pooled(1);
-    let wasm = wat::parse_str(
+/// A module of `tables` one-element tables whose export calls through the
+/// last of them.
+fn with_tables(tables: usize) -> Vec<u8> {
+    wat::parse_str(format!(
         r#"(module
             (memory (export "memory") 1)
             (global (export "A") i32 (i32.const 0))
-            (table 1 funcref) (table 1 funcref) (table 1 funcref)
-            (func (export "f") (param i32) (result i32) (i32.const 0)))"#,
-    )
-    .expect("parses");
-    let result = vm.session().deploy(&wasm, DeployOptions::default());
-    assert!(
-        matches!(
-            result,
-            Err(DeployError::Engine(
-                EngineError::InstancePoolExhausted { .. }
-            ))
-        ),
-        "{result:?}"
+            {}
+            (table $last 1 funcref)
+            (type $seven (func (result i32)))
+            (func $seven (result i32) (i32.const 7))
+            (elem (table $last) (i32.const 0) func $seven)
+            (func (export "f") (param i32) (result i32)
+              (i32.store (i32.const 0) (call_indirect $last (type $seven) (i32.const 0)))
+              (i32.const 4)))"#,
+        "(table 1 funcref) ".repeat(tables - 1)
+    ))
+    .expect("parses")
+}
+
+#[test]
+fn a_module_with_more_tables_than_the_pool_gets_a_typed_error() {
+    // A pool of one instance holds two tables: a module with two runs, one
+    // with three is refused before wasmtime sees it.
+    let vm = pooled(1);
+    let mut session = vm.session();
+    let deployment = session
+        .deploy(&with_tables(2), DeployOptions::default())
+        .expect("two tables fit");
+    let receipt = session
+        .call(&deployment.id, "f", &[], 1_000)
+        .expect("a call");
+    assert_eq!(receipt.result, Ok(vec![7, 0, 0, 0]));
+
+    let result = vm.session().deploy(&with_tables(3), DeployOptions::default());
+    assert_eq!(
+        result.map(|deployment| deployment.id),
+        Err(DeployError::Engine(EngineError::InstancePoolExhausted {
+            engine: vm::EngineKind::Wasmtime,
+            message: "3 tables, the pool holds 2".into(),
+        }))
     );
 }
