@@ -133,7 +133,9 @@ fn a_module_with_more_tables_than_the_pool_gets_a_typed_error() {
         .expect("a call");
     assert_eq!(receipt.result, Ok(vec![7, 0, 0, 0]));
 
-    let result = vm.session().deploy(&with_tables(3), DeployOptions::default());
+    let result = vm
+        .session()
+        .deploy(&with_tables(3), DeployOptions::default());
     assert_eq!(
         result.map(|deployment| deployment.id),
         Err(DeployError::Engine(EngineError::InstancePoolExhausted {

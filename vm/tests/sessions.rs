@@ -714,3 +714,53 @@ fn vms_and_sessions_report_their_settings_and_state() {
     assert!(without.state.is_empty());
     assert_eq!(without.result, with.result);
 }
+
+/// An active segment that does not fit is admitted, and the deploy fails
+/// with its trap on both engines, the id left free: an element segment
+/// past its table, a data segment past memory. Each fits one element or
+/// byte lower.
+#[test]
+fn segments_that_do_not_fit_fail_the_deploy_with_their_trap() {
+    let engines = TestVms::new();
+    let module = |segment: &str| {
+        common::wasm(&format!(
+            r#"(module
+                 (memory (export "memory") 1)
+                 (global (export "A") i32 (i32.const 0))
+                 (table 2 funcref)
+                 (func $f)
+                 {segment}
+                 (func (export "f") (param i32) (result i32) (i32.const 0)))"#
+        ))
+    };
+    for (segment, fits) in [
+        ("(elem (i32.const 1) func $f)", None),
+        (
+            "(elem (i32.const 2) func $f)",
+            Some(vm::Trap::TableOutOfBounds),
+        ),
+        (r#"(data (i32.const 65535) "x")"#, None),
+        (
+            r#"(data (i32.const 65536) "x")"#,
+            Some(vm::Trap::MemoryOutOfBounds),
+        ),
+    ] {
+        let wasm = module(segment);
+        let options = DeployOptions::default();
+        let on_wasmtime = engines.wasmtime.session().deploy(&wasm, options.clone());
+        let on_wasmi = engines.wasmi.session().deploy(&wasm, options);
+        for result in [
+            on_wasmtime.map(|deployment| deployment.id),
+            on_wasmi.map(|deployment| deployment.id),
+        ] {
+            match &fits {
+                None => assert!(result.is_ok(), "{segment}: {result:?}"),
+                Some(trap) => assert_eq!(
+                    result,
+                    Err(vm::DeployError::InstantiationTrap { trap: trap.clone() }),
+                    "{segment}"
+                ),
+            }
+        }
+    }
+}

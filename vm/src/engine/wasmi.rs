@@ -329,18 +329,14 @@ fn map_call_error(error: &wasmi::Error) -> CallFailure {
     if let Some(failure) = error.downcast_ref::<HostFailure>() {
         return failure.clone().into();
     }
-    // Instantiation reports segments that do not fit as errors, where
-    // wasmtime and the specification trap.
-    use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
-    match error.kind() {
-        ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
-        | ErrorKind::Table(TableError::InitOutOfBounds) => {
-            return CallFailure::Trap(Trap::TableOutOfBounds);
-        }
-        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => {
-            return CallFailure::Trap(Trap::MemoryOutOfBounds);
-        }
-        _ => {}
+    // Instantiation reports an element segment that does not fit as an
+    // error with no trap code, where wasmtime and the specification trap.
+    // (A data segment that does not fit has one: `MemoryOutOfBounds`.)
+    use wasmi::errors::{ErrorKind, InstantiationError};
+    if let ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) =
+        error.kind()
+    {
+        return CallFailure::Trap(Trap::TableOutOfBounds);
     }
     let Some(code) = error.as_trap_code() else {
         return CallFailure::Engine(unknown(error));
@@ -503,3 +499,21 @@ struct CallerRuntime<'a, 'c, H: 'static> {
 }
 
 impl_runtime!([H: Host] CallerRuntime<'_, '_, H>, this => &mut *this.caller);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proposal_wasmi_does_not_implement_may_only_be_off() {
+        let mut config = Config::default();
+        assert_eq!(enable_proposal(&mut config, "THREADS", false), Ok(()));
+        assert_eq!(
+            enable_proposal(&mut config, "THREADS", true),
+            Err(EngineError::Config {
+                engine: KIND,
+                message: "wasmi does not implement the proposal THREADS".into(),
+            })
+        );
+    }
+}

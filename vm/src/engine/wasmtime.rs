@@ -35,10 +35,26 @@ fn unknown(error: impl std::fmt::Display) -> EngineError {
 /// limit.
 fn base_config(config: &EngineConfig) -> Result<Config, EngineError> {
     let mut wt = Config::new();
-    for (name, flag) in features::proposals() {
-        let enable = features::INSTRUMENTED.contains(flag);
-        // wasmtime reads modules with an older wasmparser: the same flags
-        // by name, and none of those it does not know.
+    set_proposals(&mut wt, features::proposals(), features::INSTRUMENTED)?;
+    wt.max_wasm_stack(config.native_stack_limit)
+        // Traps are outcomes here, not bugs to debug: capturing a backtrace
+        // for each would cost microseconds per failed call.
+        .wasm_backtrace_max_frames(None)
+        .cranelift_opt_level(OptLevel::Speed);
+    Ok(wt)
+}
+
+/// Turns on the proposals of `enabled` and off every other one of
+/// `proposals` (wasmparser's, by name). wasmtime reads modules with an older
+/// wasmparser: the same flags by name, and none of those it does not know
+/// may be on (the pinned versions know every name).
+fn set_proposals<'a>(
+    wt: &mut Config,
+    proposals: impl Iterator<Item = (&'a str, wasmparser::WasmFeatures)>,
+    enabled: wasmparser::WasmFeatures,
+) -> Result<(), EngineError> {
+    for (name, flag) in proposals {
+        let enable = enabled.contains(flag);
         match wasmtime::WasmFeatures::from_name(name) {
             Some(theirs) => {
                 wt.wasm_features(theirs, enable);
@@ -52,12 +68,7 @@ fn base_config(config: &EngineConfig) -> Result<Config, EngineError> {
             }
         }
     }
-    wt.max_wasm_stack(config.native_stack_limit)
-        // Traps are outcomes here, not bugs to debug: capturing a backtrace
-        // for each would cost microseconds per failed call.
-        .wasm_backtrace_max_frames(None)
-        .cranelift_opt_level(OptLevel::Speed);
-    Ok(wt)
+    Ok(())
 }
 
 /// Memory and tables the pool keeps per slot, from the limits admission
@@ -745,5 +756,31 @@ impl NativeFuelEngine {
         let handles = instantiate_at(&mut store.store, slot, module, imports, width, &[], true)?;
         store.store.data_mut().instances.push(handles);
         Ok((store, slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proposal_wasmtime_does_not_know_may_only_be_off() {
+        let unknown = [("NOT_A_PROPOSAL", wasmparser::WasmFeatures::THREADS)];
+        let mut config = Config::new();
+        assert_eq!(
+            set_proposals(&mut config, unknown.into_iter(), features::INSTRUMENTED),
+            Ok(())
+        );
+        assert_eq!(
+            set_proposals(
+                &mut config,
+                unknown.into_iter(),
+                wasmparser::WasmFeatures::THREADS
+            ),
+            Err(EngineError::Config {
+                engine: KIND,
+                message: "wasmtime does not know the proposal NOT_A_PROPOSAL".into(),
+            })
+        );
     }
 }
