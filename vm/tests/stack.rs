@@ -173,3 +173,57 @@ fn the_native_fuel_oracle_recurses_as_deep_as_the_engines() {
         }))
     );
 }
+
+/// `dive` opens `argbuf[0..4]` more frames below its own through `c`; the
+/// innermost one recurses until the logical stack is exhausted. Each frame
+/// outputs the code its callee returned.
+const DIVER: &str = r#"(module
+  (import "env" "c" (func $c (param i32 i32 i32 i32 i64) (result i32)))
+  (import "env" "self_id" (func $self_id))
+  (memory (export "memory") 2)
+  (global (export "A") i32 (i32.const 0))
+  (data (i32.const 70100) "dive")
+  (func $recurse (param $n i32) (result i32)
+    local.get $n i32.const 1 i32.add call $recurse)
+  (func (export "dive") (param i32) (result i32)
+    (local $left i32)
+    i32.const 0 i32.load local.tee $left
+    i32.eqz
+    if (drop (call $recurse (i32.const 0))) end
+    call $self_id
+    i32.const 70000 i32.const 0 i32.const 32 memory.copy
+    (i32.store (i32.const 0) (i32.sub (local.get $left) (i32.const 1)))
+    (i32.store (i32.const 0)
+      (call $c (i32.const 70000) (i32.const 70100) (i32.const 4) (i32.const 4) (i64.const 0)))
+    i32.const 4))"#;
+
+/// The deepest native stack a call can reach: 48 frames of inter-contract
+/// calls (each with the host's frames between them) and, in the innermost,
+/// recursion to the end of the logical stack. wasmtime's native limit
+/// ([`vm::determinism::stack::NATIVE_STACK_LIMIT`]) leaves the logical
+/// limit to fire first: this call needs between 1 and 1.5 MiB of it in a
+/// debug build (measured), and overflows a limit of 1 MiB.
+#[test]
+fn the_logical_limit_fires_first_at_the_deepest_call_nesting() {
+    let engines = TestVms::new();
+    let wasm = common::wasm(DIVER);
+    let receipt = common::call_both_with(&engines, &wasm, "dive", &47u32.to_le_bytes(), u64::MAX);
+    let mut frame = receipt.call_tree.as_ref().expect("the call ran");
+    let mut depth = 1;
+    while let Some(child) = frame.children.first() {
+        frame = child;
+        depth += 1;
+    }
+    assert_eq!(depth, 48);
+    assert_eq!(
+        frame.outcome,
+        vm::trace::FrameOutcome::Failed {
+            code: Some(i32::MIN),
+            error: CallError::Trap {
+                trap: Trap::StackExhausted
+            },
+        }
+    );
+    // The 47th frame's callee failed; every frame above it succeeded.
+    assert_eq!(receipt.result, Ok(4i32.to_le_bytes().to_vec()));
+}
