@@ -130,10 +130,16 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
 /// The epoch deadline, in ticks from now, of a call that must end by
 /// `deadline`: 0 (the next check traps) once it has passed.
 fn epoch_ticks(deadline: Option<Instant>) -> u64 {
+    ticks_until(deadline, Instant::now())
+}
+
+/// The epoch deadline, in ticks from `now`, of a call that must end by
+/// `deadline`.
+fn ticks_until(deadline: Option<Instant>, now: Instant) -> u64 {
     let Some(deadline) = deadline else {
         return NO_DEADLINE;
     };
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(now);
     if left.is_zero() {
         return 0;
     }
@@ -762,6 +768,20 @@ impl NativeFuelEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_is_one_tick_more_than_the_time_left() {
+        let now = Instant::now();
+        let after = |millis: u64| Some(now + Duration::from_millis(millis));
+        assert_eq!(ticks_until(None, now), NO_DEADLINE);
+        assert_eq!(ticks_until(Some(now), now), 0);
+        assert_eq!(ticks_until(Some(now), now + EPOCH_TICK), 0);
+        assert_eq!(ticks_until(Some(now + Duration::from_nanos(1)), now), 2);
+        assert_eq!(ticks_until(after(10), now), 2);
+        assert_eq!(ticks_until(after(25), now), 4);
+        assert_eq!(ticks_until(after(300), now), 31);
+        assert_eq!(ticks_until(after(3_600_000), now), 360_001);
+    }
 
     #[test]
     fn a_proposal_wasmtime_does_not_know_may_only_be_off() {
