@@ -127,15 +127,9 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
         })
 }
 
-/// The epoch deadline, in ticks from now, of a call that must end by
-/// `deadline`: 0 (the next check traps) once it has passed.
-fn epoch_ticks(deadline: Option<Instant>) -> u64 {
-    ticks_until(deadline, Instant::now())
-}
-
 /// The epoch deadline, in ticks from `now`, of a call that must end by
-/// `deadline`.
-fn ticks_until(deadline: Option<Instant>, now: Instant) -> u64 {
+/// `deadline`: 0 (the next check traps) once it has passed.
+fn epoch_ticks(deadline: Option<Instant>, now: Instant) -> u64 {
     let Some(deadline) = deadline else {
         return NO_DEADLINE;
     };
@@ -301,7 +295,7 @@ fn instantiate_at<H: Host>(
     // deadline of the call in progress, if any, and none otherwise.
     let deadline = ctx.as_context().data().host.deadline();
     ctx.as_context_mut()
-        .set_epoch_deadline(epoch_ticks(deadline));
+        .set_epoch_deadline(epoch_ticks(deadline, Instant::now()));
     let instance = Instance::new(&mut *ctx, module, &externs).map_err(instantiate_error)?;
     let mut lookup = Lookup {
         ctx: &mut *ctx,
@@ -659,7 +653,7 @@ fn rt_call<H: Host>(
     // it when the caller's code resumes.
     let deadline = ctx.as_context().data().host.deadline();
     ctx.as_context_mut()
-        .set_epoch_deadline(epoch_ticks(deadline));
+        .set_epoch_deadline(epoch_ticks(deadline, Instant::now()));
     func.call(ctx, arg_len.cast_signed())
         .map_err(map_call_error)
 }
@@ -773,14 +767,14 @@ mod tests {
     fn a_deadline_is_one_tick_more_than_the_time_left() {
         let now = Instant::now();
         let after = |millis: u64| Some(now + Duration::from_millis(millis));
-        assert_eq!(ticks_until(None, now), NO_DEADLINE);
-        assert_eq!(ticks_until(Some(now), now), 0);
-        assert_eq!(ticks_until(Some(now), now + EPOCH_TICK), 0);
-        assert_eq!(ticks_until(Some(now + Duration::from_nanos(1)), now), 2);
-        assert_eq!(ticks_until(after(10), now), 2);
-        assert_eq!(ticks_until(after(25), now), 4);
-        assert_eq!(ticks_until(after(300), now), 31);
-        assert_eq!(ticks_until(after(3_600_000), now), 360_001);
+        assert_eq!(epoch_ticks(None, now), NO_DEADLINE);
+        assert_eq!(epoch_ticks(Some(now), now), 0);
+        assert_eq!(epoch_ticks(Some(now), now + EPOCH_TICK), 0);
+        assert_eq!(epoch_ticks(Some(now + Duration::from_nanos(1)), now), 2);
+        assert_eq!(epoch_ticks(after(10), now), 2);
+        assert_eq!(epoch_ticks(after(25), now), 4);
+        assert_eq!(epoch_ticks(after(300), now), 31);
+        assert_eq!(epoch_ticks(after(3_600_000), now), 360_001);
     }
 
     #[test]
