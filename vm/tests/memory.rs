@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{DeployedOnBoth, TestVms, call_both, call_both_with, call_checked, contract, wasm};
-use vm::CallError;
+use common::{Both, TestVms, call_both, call_both_with, call_checked, contract, wasm};
 use vm::failure::Trap;
+use vm::{CallError, DeployOptions};
 
 #[test]
 fn memory_grows_to_its_maximum_and_no_further() {
@@ -190,17 +190,19 @@ fn a_failed_call_that_grew_memory_leaves_no_trace() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
-    assert_eq!(deployed.call("bump"), Ok(vec![1, 0, 0, 0]));
+    let mut both = Both::of(&engines);
+    let id = both.deploy(&wasm, DeployOptions::default());
+    let mut call = |function: &str| both.call(id, function, &[], 100_000).result;
+    assert_eq!(call("bump"), Ok(vec![1, 0, 0, 0]));
     assert_eq!(
-        deployed.call("grow_and_fail"),
+        call("grow_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
-    assert_eq!(deployed.call("size"), Ok(vec![2, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(call("size"), Ok(vec![2, 0, 0, 0, 0, 0, 0, 0]));
     // Globals start from their initial value at every top-level call.
-    assert_eq!(deployed.call("bump"), Ok(vec![1, 0, 0, 0]));
+    assert_eq!(call("bump"), Ok(vec![1, 0, 0, 0]));
 }
 
 #[test]
@@ -255,17 +257,19 @@ fn a_larger_page_cap_marks_writes_in_its_last_page() {
            (func (export "read") (param i32) (result i32)
              i32.const 0 i32.const 268500984 i64.load i64.store i32.const 8)"#,
     ));
-    let mut deployed = DeployedOnBoth::new(&wasmtime, &wasmi, &wasm);
-    assert_eq!(deployed.call("grow"), Ok(vec![2, 0, 0, 0]));
-    assert_eq!(deployed.call("write"), Ok(vec![]));
+    let mut both = Both::new(&wasmtime, &wasmi);
+    let id = both.deploy(&wasm, DeployOptions::default());
+    let mut call = |function: &str| both.call(id, function, &[], 100_000).result;
+    assert_eq!(call("grow"), Ok(vec![2, 0, 0, 0]));
+    assert_eq!(call("write"), Ok(vec![]));
     assert_eq!(
-        deployed.call("write_and_fail"),
+        call("write_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
     assert_eq!(
-        deployed.call("read"),
+        call("read"),
         Ok(0x1122334455667788u64.to_le_bytes().to_vec())
     );
 }
@@ -291,14 +295,16 @@ fn a_store_offset_marks_the_page_it_reaches() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
+    let mut both = Both::of(&engines);
+    let id = both.deploy(&wasm, DeployOptions::default());
+    let mut call = |function: &str| both.call(id, function, &[], 100_000).result;
     assert_eq!(
-        deployed.call("write_and_fail"),
+        call("write_and_fail"),
         Err(CallError::Trap {
             trap: Trap::Unreachable
         })
     );
-    assert_eq!(deployed.call("read"), Ok(vec![0; 16]));
+    assert_eq!(call("read"), Ok(vec![0; 16]));
 }
 
 /// `memory.copy` and `memory.init` mark the pages they write: a failed call
@@ -321,15 +327,17 @@ fn bulk_writes_of_a_failed_call_are_rolled_back() {
     );
     let engines = TestVms::new();
     let wasm = wasm(&wat);
-    let mut deployed = DeployedOnBoth::new(&engines.wasmtime, &engines.wasmi, &wasm);
+    let mut both = Both::of(&engines);
+    let id = both.deploy(&wasm, DeployOptions::default());
+    let mut call = |function: &str| both.call(id, function, &[], 100_000).result;
     for function in ["copy_and_fail", "init_and_fail"] {
         assert_eq!(
-            deployed.call(function),
+            call(function),
             Err(CallError::Trap {
                 trap: Trap::Unreachable
             }),
             "{function}"
         );
     }
-    assert_eq!(deployed.call("read"), Ok(vec![0; 8]));
+    assert_eq!(call("read"), Ok(vec![0; 8]));
 }

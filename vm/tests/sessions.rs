@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::TestVms;
+use common::{Both, TestVms, deepest_frame};
 use vm::abi::ContractId;
-use vm::session::Deployment;
 use vm::trace::{CallTree, FrameOutcome};
-use vm::{CallError, CallReceipt, DeployOptions, Session};
+use vm::{CallError, CallReceipt, DeployOptions};
 
 const ACTOR: &str = include_str!("../../corpus/contracts/actors/actor32.wat");
 
@@ -46,46 +45,21 @@ fn code_of(output: &[u8]) -> (i32, Vec<u8>) {
     (code, output[4..].to_vec())
 }
 
-/// The same contracts deployed on both engines, called in lockstep.
-struct Both<'a> {
-    a: Session<'a, vm::WasmtimeEngine>,
-    b: Session<'a, vm::WasmiEngine>,
-}
-
-impl<'a> Both<'a> {
-    fn new(engines: &'a TestVms) -> Self {
-        Both {
-            a: engines.wasmtime.session(),
-            b: engines.wasmi.session(),
-        }
-    }
-
-    fn deploy(&mut self, wat: &str, id: ContractId, owner: &[u8]) -> ContractId {
-        let wasm = wat::parse_str(wat).expect("parses");
-        let options = DeployOptions {
-            id: Some(id),
-            owner: owner.to_vec(),
-            gas_limit: 1_000_000,
-            ..DeployOptions::default()
-        };
-        let Deployment { id: a, .. } = self.a.deploy(&wasm, options.clone()).expect("deploys");
-        let Deployment { id: b, .. } = self.b.deploy(&wasm, options).expect("deploys");
-        assert_eq!(a, b);
-        a
-    }
-
-    fn call(&mut self, id: ContractId, function: &str, arg: &[u8], gas: u64) -> CallReceipt {
-        let a = self.a.call(&id, function, arg, gas).expect("wasmtime call");
-        let b = self.b.call(&id, function, arg, gas).expect("wasmi call");
-        assert_eq!(a, b, "engines disagree on {function}");
-        a
-    }
+/// Deploys `wat` on both engines at `id`, owned by `owner`.
+fn deploy_at(both: &mut Both<'_>, wat: &str, id: ContractId, owner: &[u8]) -> ContractId {
+    let options = DeployOptions {
+        id: Some(id),
+        owner: owner.to_vec(),
+        gas_limit: 1_000_000,
+        ..DeployOptions::default()
+    };
+    both.deploy(&wat::parse_str(wat).expect("parses"), options)
 }
 
 fn actors(engines: &TestVms, count: u8) -> (Both<'_>, Vec<ContractId>) {
-    let mut both = Both::new(engines);
+    let mut both = Both::of(engines);
     let ids = (1..=count)
-        .map(|n| both.deploy(ACTOR, id(n), &[n]))
+        .map(|n| deploy_at(&mut both, ACTOR, id(n), &[n]))
         .collect();
     (both, ids)
 }
@@ -360,12 +334,7 @@ fn call_chains_to_depth_48_succeed_and_49_fail() {
     let too_deep = both.call(ids[0], "call", &chain(49), 100_000_000);
     assert_eq!(innermost(&too_deep, 49), (i32::MIN, vec![]));
     // The trace shows the refused 49th frame under the 48th.
-    let mut frame = tree(&too_deep);
-    let mut depth = 1;
-    while let Some(child) = frame.children.first() {
-        frame = child;
-        depth += 1;
-    }
+    let (depth, frame) = deepest_frame(tree(&too_deep));
     assert_eq!(depth, 49);
     assert!(matches!(
         &frame.outcome,
@@ -427,8 +396,8 @@ fn host_queries() {
         (func (export "priced") (param i32) (result i32) i32.const 70008 i32.const 6 local.get 0 call $hq)
         (func (export "panics") (param i32) (result i32) i32.const 70014 i32.const 6 local.get 0 call $hq)
         (func (export "nope") (param i32) (result i32) i32.const 70020 i32.const 4 local.get 0 call $hq))"#;
-    let mut both = Both::new(&engines);
-    let id = both.deploy(wat, id(1), &[]);
+    let mut both = Both::of(&engines);
+    let id = deploy_at(&mut both, wat, id(1), &[]);
     assert_eq!(
         both.call(id, "hash", b"abc", 100_000).result,
         Ok(blake3::hash(b"abc").as_bytes().to_vec())
@@ -456,8 +425,8 @@ fn host_queries() {
 
     // A runner's session keeps only the built-in queries it names.
     let keep = ["hash".to_string()];
-    assert_eq!(both.a.keep_builtin_queries(&keep), Ok(()));
-    assert_eq!(both.b.keep_builtin_queries(&keep), Ok(()));
+    assert_eq!(both.wasmtime.keep_builtin_queries(&keep), Ok(()));
+    assert_eq!(both.wasmi.keep_builtin_queries(&keep), Ok(()));
     assert_eq!(
         both.call(id, "hash", b"abc", 100_000).result,
         Ok(blake3::hash(b"abc").as_bytes().to_vec())
@@ -467,12 +436,14 @@ fn host_queries() {
         Err(CallError::Host { .. })
     ));
     assert_eq!(
-        both.a.keep_builtin_queries(&["nope".to_string()]),
+        both.wasmtime.keep_builtin_queries(&["nope".to_string()]),
         Err("no built-in host query named `nope`".to_string())
     );
     // A query registered under a name answers to it, at its own price.
-    both.a.register_query("echo", std::sync::Arc::new(Reverse));
-    both.b.register_query("echo", std::sync::Arc::new(Reverse));
+    both.wasmtime
+        .register_query("echo", std::sync::Arc::new(Reverse));
+    both.wasmi
+        .register_query("echo", std::sync::Arc::new(Reverse));
     let reversed = both.call(id, "echo", b"abc", 100_000);
     assert_eq!(reversed.result, Ok(b"cba".to_vec()));
     let poor = both.call(id, "echo", b"abc", 60);
@@ -527,9 +498,9 @@ const ACTOR64: &str = r#"(module
 #[test]
 fn a_wasm64_contract_calls_a_wasm32_one_and_back() {
     let engines = TestVms::new();
-    let mut both = Both::new(&engines);
-    let wide = both.deploy(ACTOR64, id(64), b"wide");
-    let narrow = both.deploy(ACTOR, id(32), b"narrow");
+    let mut both = Both::of(&engines);
+    let wide = deploy_at(&mut both, ACTOR64, id(64), b"wide");
+    let narrow = deploy_at(&mut both, ACTOR, id(32), b"narrow");
     // wide -> narrow.call -> wide.echo("round trip")
     let mut inner = narrow.as_bytes().to_vec();
     let back = request(wide, 0, "echo", b"round trip");
@@ -563,8 +534,8 @@ fn bad_pointers_and_lengths_in_host_calls_fail_the_caller() {
           i32.const 0 i32.const 0 i32.const 1 i32.const 65537 i64.const 0 call $c)
         (func (export "topic_not_utf8") (param i32) (result i32)
           i32.const 70000 i32.const 2 i32.const 0 call $emit i32.const 0))"#;
-    let mut both = Both::new(&engines);
-    let id = both.deploy(wat, id(1), &[]);
+    let mut both = Both::of(&engines);
+    let id = deploy_at(&mut both, wat, id(1), &[]);
     for (function, kind) in [
         ("callee_oob", "memory range"),
         ("name_oob", "memory range"),
@@ -627,8 +598,8 @@ fn state_digests_follow_the_state_not_its_history() {
     }
     let expected = runner_protocol::digest::memory_digest(&memory);
     assert_eq!(digest(&third), hex::encode(expected));
-    assert_eq!(both.a.state_digest(&ids[0]), Some(expected));
-    assert_eq!(both.b.state_digest(&ids[0]), Some(expected));
+    assert_eq!(both.wasmtime.state_digest(&ids[0]), Some(expected));
+    assert_eq!(both.wasmi.state_digest(&ids[0]), Some(expected));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestVms, call_both, call_checked, contract};
+use common::{TestVms, call_both, call_checked, contract, deepest_frame};
 use vm::failure::Trap;
 use vm::oracle::OracleError;
 use vm::{CallError, DeployOptions, EngineError, EngineKind};
@@ -208,12 +208,7 @@ fn the_logical_limit_fires_first_at_the_deepest_call_nesting() {
     let engines = TestVms::new();
     let wasm = common::wasm(DIVER);
     let receipt = common::call_both_with(&engines, &wasm, "dive", &47u32.to_le_bytes(), u64::MAX);
-    let mut frame = receipt.call_tree.as_ref().expect("the call ran");
-    let mut depth = 1;
-    while let Some(child) = frame.children.first() {
-        frame = child;
-        depth += 1;
-    }
+    let (depth, frame) = deepest_frame(receipt.call_tree.as_ref().expect("the call ran"));
     assert_eq!(depth, 48);
     assert_eq!(
         frame.outcome,

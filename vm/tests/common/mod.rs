@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+use vm::abi::ContractId;
 use vm::oracle::{NativeFuelOracle, NativeOutcome};
 use vm::session::Deployment;
-use vm::{CallReceipt, DeployOptions, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
+use vm::trace::CallTree;
+use vm::{CallReceipt, DeployOptions, Session, Vm, VmConfig, WasmiEngine, WasmtimeEngine};
 
 /// Both engines and the oracle, built once per test binary thread.
 pub(crate) struct TestVms {
@@ -42,20 +44,15 @@ pub(crate) fn call_both_with(
     arg: &[u8],
     gas: u64,
 ) -> CallReceipt {
-    let options = DeployOptions {
-        gas_limit: 1_000_000,
-        ..DeployOptions::default()
-    };
-    let mut wt = engines.wasmtime.session();
-    let Deployment { id, .. } = wt
-        .deploy(wasm, options.clone())
-        .expect("deploy on wasmtime");
-    let mut wi = engines.wasmi.session();
-    wi.deploy(wasm, options).expect("deploy on wasmi");
-    let a = wt.call(&id, function, arg, gas).expect("call on wasmtime");
-    let b = wi.call(&id, function, arg, gas).expect("call on wasmi");
-    assert_eq!(a, b, "wasmtime and wasmi disagree on {function}");
-    a
+    let mut both = Both::of(engines);
+    let id = both.deploy(
+        wasm,
+        DeployOptions {
+            gas_limit: 1_000_000,
+            ..DeployOptions::default()
+        },
+    );
+    both.call(id, function, arg, gas)
 }
 
 /// Like [`call_both`], and also checks the outcome class and gas against
@@ -119,47 +116,67 @@ pub(crate) fn eval(ty: &str, expr: &str) -> Result<Vec<u8>, vm::CallError> {
     call_both(&wat, "f", &[], 1_000_000).result
 }
 
-/// One contract deployed (default options) in a session of each engine,
-/// called on both with the same gas; each call insists they agree.
-pub(crate) struct DeployedOnBoth<'vm> {
-    wasmtime: vm::Session<'vm, WasmtimeEngine>,
-    wasmi: vm::Session<'vm, WasmiEngine>,
-    id: vm::abi::ContractId,
+/// A session of each engine, driven in lockstep: every deploy and call runs
+/// on both and must give the same answer.
+pub(crate) struct Both<'vm> {
+    pub wasmtime: Session<'vm, WasmtimeEngine>,
+    pub wasmi: Session<'vm, WasmiEngine>,
 }
 
-impl<'vm> DeployedOnBoth<'vm> {
-    pub(crate) fn new(
-        wasmtime: &'vm Vm<WasmtimeEngine>,
-        wasmi: &'vm Vm<WasmiEngine>,
-        wasm: &[u8],
-    ) -> Self {
-        let mut sessions = (wasmtime.session(), wasmi.session());
-        let Deployment { id, .. } = sessions
-            .0
-            .deploy(wasm, DeployOptions::default())
-            .expect("deploy on wasmtime");
-        sessions
-            .1
-            .deploy(wasm, DeployOptions::default())
-            .expect("deploy on wasmi");
-        DeployedOnBoth {
-            wasmtime: sessions.0,
-            wasmi: sessions.1,
-            id,
+impl<'vm> Both<'vm> {
+    pub(crate) fn new(wasmtime: &'vm Vm<WasmtimeEngine>, wasmi: &'vm Vm<WasmiEngine>) -> Self {
+        Both {
+            wasmtime: wasmtime.session(),
+            wasmi: wasmi.session(),
         }
     }
 
-    /// Calls `function` with no argument and 100,000 gas on both engines.
-    pub(crate) fn call(&mut self, function: &str) -> Result<Vec<u8>, vm::CallError> {
+    /// Sessions of the test VMs.
+    pub(crate) fn of(engines: &'vm TestVms) -> Self {
+        Both::new(&engines.wasmtime, &engines.wasmi)
+    }
+
+    /// Deploys `wasm` on both; the id they give must be the same.
+    pub(crate) fn deploy(&mut self, wasm: &[u8], options: DeployOptions) -> ContractId {
+        let Deployment { id, .. } = self
+            .wasmtime
+            .deploy(wasm, options.clone())
+            .expect("deploy on wasmtime");
+        let Deployment { id: on_wasmi, .. } =
+            self.wasmi.deploy(wasm, options).expect("deploy on wasmi");
+        assert_eq!(id, on_wasmi, "the engines gave different ids");
+        id
+    }
+
+    /// Calls `function` on both; the receipts must be identical.
+    pub(crate) fn call(
+        &mut self,
+        id: ContractId,
+        function: &str,
+        arg: &[u8],
+        gas: u64,
+    ) -> CallReceipt {
         let a = self
             .wasmtime
-            .call(&self.id, function, &[], 100_000)
+            .call(&id, function, arg, gas)
             .expect("call on wasmtime");
         let b = self
             .wasmi
-            .call(&self.id, function, &[], 100_000)
+            .call(&id, function, arg, gas)
             .expect("call on wasmi");
-        assert_eq!(a, b, "{function}");
-        a.result
+        assert_eq!(a, b, "wasmtime and wasmi disagree on {function}");
+        a
     }
+}
+
+/// The innermost frame on the first-child path of `tree`, and its depth
+/// (the root is depth 1).
+pub(crate) fn deepest_frame(tree: &CallTree) -> (usize, &CallTree) {
+    let mut frame = tree;
+    let mut depth = 1;
+    while let Some(child) = frame.children.first() {
+        frame = child;
+        depth += 1;
+    }
+    (depth, frame)
 }
