@@ -46,8 +46,10 @@ enum FrameKind {
     Loop,
     If {
         head_is_reachable: bool,
-        /// Whether the `then` arm ended reachable, once its `else` is seen.
-        consequent_ends_reachable: Option<bool>,
+        /// Whether an `else` was reached with the `then` arm ended
+        /// unreachable (so that only the `else` arm, or a branch, can reach
+        /// the end).
+        consequent_ended_unreachable: bool,
     },
 }
 
@@ -169,19 +171,10 @@ impl Shadow {
             }
             O::If { .. } => self.push(FrameKind::If {
                 head_is_reachable: true,
-                consequent_ends_reachable: None,
+                consequent_ended_unreachable: false,
             }),
-            O::Else => match self.control.last_mut() {
-                Some(Frame {
-                    kind:
-                        FrameKind::If {
-                            consequent_ends_reachable,
-                            ..
-                        },
-                    ..
-                }) => *consequent_ends_reachable = Some(true),
-                _ => return Err(ShadowError::ControlStack("else")),
-            },
+            // A reachable `else` (the `then` arm fell through) changes
+            // nothing: the `else` arm is reachable, as the head was.
             O::End => {
                 self.control.pop().ok_or(ShadowError::ControlStack("end"))?;
             }
@@ -243,7 +236,7 @@ impl Shadow {
         match op {
             Operator::If { .. } => self.push(FrameKind::If {
                 head_is_reachable: false,
-                consequent_ends_reachable: None,
+                consequent_ended_unreachable: false,
             }),
             Operator::Block { .. } | Operator::Loop { .. } => self.push(FrameKind::Block),
             Operator::Else => match self.control.last_mut() {
@@ -251,11 +244,11 @@ impl Shadow {
                     kind:
                         FrameKind::If {
                             head_is_reachable,
-                            consequent_ends_reachable,
+                            consequent_ended_unreachable,
                         },
                     ..
                 }) => {
-                    *consequent_ends_reachable = Some(false);
+                    *consequent_ended_unreachable = true;
                     if *head_is_reachable {
                         self.reachable = true;
                     }
@@ -264,16 +257,14 @@ impl Shadow {
             },
             Operator::End => {
                 let frame = self.control.pop().ok_or(ShadowError::ControlStack("end"))?;
+                // The end of an `if` is reached by falling out of its `then`
+                // arm (or past a missing `else`) when its head was reachable.
                 let reachable_anyway = match frame.kind {
                     FrameKind::Loop | FrameKind::Block => false,
                     FrameKind::If {
                         head_is_reachable,
-                        consequent_ends_reachable: None,
-                    } => head_is_reachable,
-                    FrameKind::If {
-                        head_is_reachable,
-                        consequent_ends_reachable: Some(consequent),
-                    } => head_is_reachable && consequent,
+                        consequent_ended_unreachable,
+                    } => head_is_reachable && !consequent_ended_unreachable,
                 };
                 if frame.exit_is_branched_to || reachable_anyway {
                     self.reachable = true;
@@ -351,4 +342,135 @@ fn statically_out_of_bounds(memarg: MemArg, size: u64) -> bool {
         0
     };
     static_offset + size > STATIC_BOUND
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FuelAction::{Check, Increment, Save};
+    use super::*;
+
+    /// The fuel actions the shadow reports for the body of a function
+    /// `(func BODY)`, in order, and whether code is reachable after each
+    /// operator.
+    fn shadow_of(body: &str) -> (Vec<FuelAction>, Vec<bool>) {
+        let wasm = wat::parse_str(format!("(module (func {body}))")).expect("valid WAT");
+        for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+            if let Ok(wasmparser::Payload::CodeSectionEntry(code)) = payload {
+                let (mut shadow, mut actions) = Shadow::new();
+                let mut reachable = Vec::new();
+                let mut reader = code.get_operators_reader().expect("operators");
+                while !reader.eof() {
+                    let op = reader.read().expect("operator");
+                    actions.extend(shadow.before_operator(&op));
+                    let (before, after) = shadow.translate(&op).expect("consistent");
+                    actions.extend(before);
+                    actions.extend(after);
+                    reachable.push(shadow.is_reachable());
+                }
+                actions.extend(shadow.finish());
+                return (actions, reachable);
+            }
+        }
+        panic!("no function body");
+    }
+
+    #[test]
+    fn code_after_a_branch_costs_nothing_until_the_branch_target() {
+        // Entry: 1, checked. `br` (1) is added before it jumps; the
+        // constant and `drop` after it are dead; the block's end is
+        // reachable through the branch, so the constant after it (1) is
+        // added at the function's end, then stored.
+        let (actions, reachable) = shadow_of("block br 0 i32.const 7 drop end i32.const 1 drop");
+        assert_eq!(
+            actions,
+            [Increment(1), Check, Increment(1), Increment(1), Save]
+        );
+        assert_eq!(
+            reachable,
+            [true, false, false, false, true, true, true, true]
+        );
+    }
+
+    #[test]
+    fn an_if_whose_arms_both_end_unreachable_ends_unreachable() {
+        // The condition and `if` (2) are added at the `if`; each
+        // `unreachable` stores the fuel; nothing after the `if` counts,
+        // and the function's end stores nothing.
+        let (actions, reachable) =
+            shadow_of("i32.const 0 if unreachable else unreachable end i32.const 5 drop");
+        assert_eq!(actions, [Increment(1), Check, Increment(2), Save, Save]);
+        assert_eq!(
+            reachable,
+            [true, true, false, true, false, false, false, false, false]
+        );
+    }
+
+    #[test]
+    fn an_if_without_else_ends_reachable_past_an_unreachable_then_arm() {
+        let (actions, reachable) = shadow_of("i32.const 0 if unreachable end i32.const 5 drop");
+        assert_eq!(
+            actions,
+            [Increment(1), Check, Increment(2), Save, Increment(1), Save]
+        );
+        assert_eq!(reachable, [true, true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn an_else_after_a_then_arm_that_falls_through_keeps_the_end_reachable() {
+        // The `then` arm falls through (its `i32.const` is added at the
+        // `else`); the `else` arm ends unreachable; the end is reachable
+        // from the `then` arm.
+        let (actions, _) =
+            shadow_of("i32.const 0 if i32.const 1 drop else unreachable end i32.const 5 drop");
+        assert_eq!(
+            actions,
+            [
+                Increment(1),
+                Check,
+                Increment(2),
+                Increment(1),
+                Save,
+                Increment(1),
+                Save
+            ]
+        );
+    }
+
+    #[test]
+    fn code_after_a_branch_table_or_a_return_costs_nothing() {
+        // `i32.const` and `br_table` (2) are added before the jump; the
+        // block's end is reachable through the table; the constant after
+        // it (1) is added at the function's end.
+        let (actions, reachable) =
+            shadow_of("block i32.const 0 br_table 0 0 i32.const 9 drop end i32.const 1 drop");
+        assert_eq!(
+            actions,
+            [Increment(1), Check, Increment(2), Increment(1), Save]
+        );
+        assert_eq!(
+            reachable,
+            [true, true, false, false, false, true, true, true, true]
+        );
+        // `return` stores the fuel; nothing after it counts, and the
+        // function's end is unreachable.
+        let (actions, reachable) = shadow_of("return i32.const 3 drop");
+        assert_eq!(actions, [Increment(1), Check, Save]);
+        assert_eq!(reachable, [false, false, false, false]);
+    }
+
+    #[test]
+    fn an_if_in_dead_code_ends_dead() {
+        // The `if` follows the `br`, so neither it nor the constant after
+        // its end counts; the outer block's end is reachable through the
+        // branch.
+        let (actions, reachable) =
+            shadow_of("block br 0 i32.const 0 if nop end i32.const 5 drop end");
+        assert_eq!(actions, [Increment(1), Check, Increment(1), Save]);
+        assert_eq!(
+            reachable,
+            [
+                true, false, false, false, false, false, false, false, true, true
+            ]
+        );
+    }
 }
