@@ -1,19 +1,34 @@
 //! The engines a run can use: our two (in process) and Dusk's production
-//! VM, piecrust, behind a runner process (a release, or a local checkout).
+//! VMs behind runner processes: piecrust (a release, or a local checkout)
+//! and the node's `dusk-vm` around it (a release, or a rusk checkout).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A piecrust build the suite can run.
+/// A production VM the suite can run, through its runner.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Piecrust {
+pub enum Production {
     /// piecrust 0.32.2 from crates.io: the default production engine.
-    V0_32,
+    Piecrust0_32,
     /// piecrust 0.31.0 from crates.io, the release `dusk-vm` 1.7.0 pins.
-    V0_31,
-    /// A local checkout (the `piecrust` crate's folder, or a repository
-    /// holding it in `piecrust/`), built through `[patch.crates-io]`.
-    Local(PathBuf),
+    Piecrust0_31,
+    /// A local piecrust checkout (the `piecrust` crate's folder, or a
+    /// repository holding it in `piecrust/`), built through
+    /// `[patch.crates-io]`.
+    PiecrustLocal(PathBuf),
+    /// `dusk-vm` 1.7.0 from crates.io: the node's VM (piecrust 0.31 with
+    /// the node's host queries, chain metadata and hard forks).
+    DuskVm1_7,
+    /// A local rusk checkout (its `vm/` folder, or the repository), built
+    /// through `[patch.crates-io]`.
+    DuskVmLocal(PathBuf),
+}
+
+impl Production {
+    /// Whether the VM is the node's (`dusk-vm`), not a bare piecrust.
+    pub fn is_dusk_vm(&self) -> bool {
+        matches!(self, Production::DuskVm1_7 | Production::DuskVmLocal(_))
+    }
 }
 
 /// An engine of a run.
@@ -24,7 +39,7 @@ pub enum EngineSpec {
     /// Our shadow interpreter on wasmi.
     Wasmi,
     /// Production, through a runner process.
-    Piecrust(Piecrust),
+    Production(Production),
 }
 
 /// The engines a run uses unless told otherwise.
@@ -32,34 +47,45 @@ pub fn default_engines() -> Vec<EngineSpec> {
     vec![
         EngineSpec::Wasmtime,
         EngineSpec::Wasmi,
-        EngineSpec::Piecrust(Piecrust::V0_32),
+        EngineSpec::Production(Production::Piecrust0_32),
     ]
 }
 
 /// Why an engine name is not one.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown engine `{0}`: expected wasmtime, wasmi, piecrust (0.32.2), piecrust-0.32.2, piecrust-0.31 or piecrust@DIR (a local checkout)"
+    "unknown engine `{0}`: expected wasmtime, wasmi, piecrust (0.32.2), piecrust-0.32.2, piecrust-0.31, piecrust@DIR (a local checkout), dusk-vm (1.7.0), dusk-vm-1.7.0 or dusk-vm@DIR (a local rusk checkout)"
 )]
 pub struct UnknownEngine(pub String);
 
 impl EngineSpec {
     /// Parses one engine name.
     pub fn parse(name: &str) -> Result<Self, UnknownEngine> {
-        Ok(match name.trim() {
-            "wasmtime" => EngineSpec::Wasmtime,
-            "wasmi" => EngineSpec::Wasmi,
+        let production = |production| Ok(EngineSpec::Production(production));
+        match name.trim() {
+            "wasmtime" => Ok(EngineSpec::Wasmtime),
+            "wasmi" => Ok(EngineSpec::Wasmi),
             "piecrust" | "piecrust-0.32" | "piecrust-0.32.2" => {
-                EngineSpec::Piecrust(Piecrust::V0_32)
+                production(Production::Piecrust0_32)
             }
-            "piecrust-0.31" | "piecrust-0.31.0" => EngineSpec::Piecrust(Piecrust::V0_31),
-            other => match other.strip_prefix("piecrust@") {
-                Some(dir) if !dir.is_empty() => {
-                    EngineSpec::Piecrust(Piecrust::Local(PathBuf::from(dir)))
+            "piecrust-0.31" | "piecrust-0.31.0" => production(Production::Piecrust0_31),
+            "dusk-vm" | "dusk-vm-1.7" | "dusk-vm-1.7.0" => production(Production::DuskVm1_7),
+            other => {
+                let local = |prefix: &str| {
+                    other
+                        .strip_prefix(prefix)
+                        .filter(|dir| !dir.is_empty())
+                        .map(PathBuf::from)
+                };
+                if let Some(dir) = local("piecrust@") {
+                    production(Production::PiecrustLocal(dir))
+                } else if let Some(dir) = local("dusk-vm@") {
+                    production(Production::DuskVmLocal(dir))
+                } else {
+                    Err(UnknownEngine(other.to_string()))
                 }
-                _ => return Err(UnknownEngine(other.to_string())),
-            },
-        })
+            }
+        }
     }
 
     /// Parses a comma-separated list; duplicates are dropped.
@@ -80,7 +106,14 @@ impl EngineSpec {
     /// Whether this is production (an engine whose differences from our
     /// model the deviation catalogue may explain).
     pub fn is_production(&self) -> bool {
-        matches!(self, EngineSpec::Piecrust(_))
+        matches!(self, EngineSpec::Production(_))
+    }
+
+    /// Whether the engine offers the suite's built-in host queries
+    /// (`runner_protocol::queries`). The node's VM registers its own
+    /// queries only, one of them under the built-in `hash`'s name.
+    pub fn offers_builtin_queries(&self) -> bool {
+        !matches!(self, EngineSpec::Production(production) if production.is_dusk_vm())
     }
 
     /// The name reports and snapshots use.
@@ -88,9 +121,13 @@ impl EngineSpec {
         match self {
             EngineSpec::Wasmtime => "wasmtime".into(),
             EngineSpec::Wasmi => "wasmi".into(),
-            EngineSpec::Piecrust(Piecrust::V0_32) => "piecrust-0.32.2".into(),
-            EngineSpec::Piecrust(Piecrust::V0_31) => "piecrust-0.31.0".into(),
-            EngineSpec::Piecrust(Piecrust::Local(_)) => "piecrust-local".into(),
+            EngineSpec::Production(production) => match production {
+                Production::Piecrust0_32 => "piecrust-0.32.2".into(),
+                Production::Piecrust0_31 => "piecrust-0.31.0".into(),
+                Production::PiecrustLocal(_) => "piecrust-local".into(),
+                Production::DuskVm1_7 => "dusk-vm-1.7.0".into(),
+                Production::DuskVmLocal(_) => "dusk-vm-local".into(),
+            },
         }
     }
 }
@@ -115,8 +152,9 @@ mod tests {
         for engine in [
             EngineSpec::Wasmtime,
             EngineSpec::Wasmi,
-            EngineSpec::Piecrust(Piecrust::V0_32),
-            EngineSpec::Piecrust(Piecrust::V0_31),
+            EngineSpec::Production(Production::Piecrust0_32),
+            EngineSpec::Production(Production::Piecrust0_31),
+            EngineSpec::Production(Production::DuskVm1_7),
         ] {
             assert_eq!(EngineSpec::parse(&engine.name()), Ok(engine));
         }
@@ -126,12 +164,24 @@ mod tests {
     fn lists_drop_duplicates_and_keep_order() {
         assert_eq!(
             EngineSpec::parse_list("wasmi, piecrust,wasmi,piecrust-0.32.2").unwrap(),
-            vec![EngineSpec::Wasmi, EngineSpec::Piecrust(Piecrust::V0_32)]
+            vec![
+                EngineSpec::Wasmi,
+                EngineSpec::Production(Production::Piecrust0_32)
+            ]
         );
         assert_eq!(
             EngineSpec::parse("piecrust@/src/piecrust").unwrap(),
-            EngineSpec::Piecrust(Piecrust::Local("/src/piecrust".into()))
+            EngineSpec::Production(Production::PiecrustLocal("/src/piecrust".into()))
         );
+        assert_eq!(
+            EngineSpec::parse("dusk-vm@/src/rusk").unwrap(),
+            EngineSpec::Production(Production::DuskVmLocal("/src/rusk".into()))
+        );
+        assert_eq!(
+            EngineSpec::parse("dusk-vm").unwrap(),
+            EngineSpec::Production(Production::DuskVm1_7)
+        );
+        assert!(EngineSpec::parse("dusk-vm@").is_err());
         assert!(EngineSpec::parse_list("").is_err());
         assert!(EngineSpec::parse("evm").is_err());
     }

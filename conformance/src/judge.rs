@@ -77,11 +77,13 @@ impl Judgement {
     }
 }
 
-/// The index of the reference run: the first of our engines, else the first.
+/// The index of the reference run: the first of our engines, else the
+/// first; never a run the scenario did not apply to.
 pub fn reference(runs: &[EngineRun]) -> Option<usize> {
+    let applicable = |run: &&EngineRun| run.not_applicable.is_none();
     runs.iter()
-        .position(|run| !run.production)
-        .or(if runs.is_empty() { None } else { Some(0) })
+        .position(|run| !run.production && applicable(&run))
+        .or_else(|| runs.iter().position(|run| applicable(&run)))
 }
 
 /// Every difference between two outcomes of the same step.
@@ -120,7 +122,7 @@ pub fn judge(scenario: &Scenario, runs: &[EngineRun], catalogue: &Catalogue) -> 
     };
     let base = &runs[reference];
     for (index, run) in runs.iter().enumerate() {
-        if index == reference {
+        if index == reference || run.not_applicable.is_some() {
             continue;
         }
         let mut named = std::collections::BTreeSet::new();
@@ -214,6 +216,7 @@ mod tests {
             contracts: Vec::new(),
             host_data: BTreeMap::new(),
             feeder: false,
+            chain: None,
             step_timeout: None,
             steps: vec![Step {
                 line: 3,
@@ -254,6 +257,7 @@ mod tests {
                 },
             }],
             failure: None,
+            not_applicable: None,
         }
     }
 

@@ -84,7 +84,8 @@ enum Command {
 #[derive(clap::Args)]
 struct EngineArgs {
     /// Engines, comma-separated: wasmtime, wasmi, piecrust (0.32.2),
-    /// piecrust-0.31, piecrust@DIR (a local checkout).
+    /// piecrust-0.31, piecrust@DIR (a local checkout), dusk-vm (1.7.0),
+    /// dusk-vm@DIR (a local rusk checkout).
     #[arg(long, default_value = "wasmtime,wasmi,piecrust-0.32.2")]
     engine: String,
     /// Seconds one step (a deploy or a call) may take on any engine; past
@@ -348,6 +349,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
         contracts,
         host_data: BTreeMap::new(),
         feeder: false,
+        chain: None,
         step_timeout: None,
         steps,
     })
@@ -665,7 +667,7 @@ fn releases(
     ];
     if engines.iter().any(|engine| !engine.is_production()) || engines[0] == engines[1] {
         return Err(InputError::Usage(
-            "--from and --to are two different production engines (piecrust-0.31, piecrust-0.32.2, piecrust@DIR)".into(),
+            "--from and --to are two different production engines (piecrust-0.31, piecrust-0.32.2, piecrust@DIR, dusk-vm-1.7.0, dusk-vm@DIR)".into(),
         ));
     }
     let files = scenario_files(paths)?;
@@ -673,6 +675,8 @@ fn releases(
     let mut tested = tested(&engines, &vms, step_timeout)?;
     let mut changes = Vec::new();
     let mut errors = Vec::new();
+    // Scenarios one of the two engines cannot run: nothing compared.
+    let mut not_compared: Vec<String> = Vec::new();
     let (mut scenarios, mut steps, mut changed_scenarios) = (0, 0, 0);
     for path in &files {
         let scenario = match load_scenario(path) {
@@ -685,8 +689,17 @@ fn releases(
         scenarios += 1;
         let runs: Vec<_> = tested
             .iter_mut()
-            .map(|engine| play(&scenario, engine.driver.as_mut(), true))
+            .map(|engine| play(&scenario, engine.driver.as_mut(), &engine.spec))
             .collect();
+        if let Some(run) = runs.iter().find(|run| run.not_applicable.is_some()) {
+            not_compared.push(format!(
+                "{}: not applicable on {}: {}",
+                scenario.name,
+                run.engine,
+                run.not_applicable.as_deref().unwrap_or_default()
+            ));
+            continue;
+        }
         for run in &runs {
             if let Some(failure) = &run.failure {
                 errors.push(format!(
@@ -723,6 +736,7 @@ fn releases(
             "steps": steps,
             "changed_scenarios": changed_scenarios,
             "changes": changes,
+            "not_compared": not_compared,
             "errors": errors,
         });
         println!(
@@ -756,14 +770,18 @@ fn releases(
                 detail(&change.to_detail)
             );
         }
+        for skipped in &not_compared {
+            println!("NOT COMPARED {skipped}");
+        }
         for error in &errors {
             println!("ERROR {error}");
         }
         println!(
-            "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields)",
+            "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields), {} scenarios not compared",
             engines[0].name(),
             engines[1].name(),
-            changes.len()
+            changes.len(),
+            not_compared.len()
         );
     }
     Ok(if errors.is_empty() { 0 } else { 2 })

@@ -6,6 +6,7 @@ use runner_protocol::{Bytes, CallOutcome, DeployOutcome};
 use serde::Serialize;
 
 use crate::driver::{Driver, DriverError};
+use crate::engines::EngineSpec;
 use crate::scenario::{Scenario, StepKind};
 
 /// What one step did on one engine.
@@ -43,10 +44,19 @@ pub struct EngineRun {
     pub production: bool,
     pub steps: Vec<StepOutcome>,
     pub failure: Option<StepFailure>,
+    /// Why the scenario was not run on this engine, where it was not: the
+    /// run has no steps, and nothing is compared.
+    pub not_applicable: Option<String>,
 }
 
-/// The session a scenario asks for.
-pub fn session_request(scenario: &Scenario) -> SessionRequest {
+/// Why a scenario does not apply to an engine that lacks the built-in
+/// host queries.
+pub const NEEDS_BUILTIN_QUERIES: &str =
+    "a contract imports `hq`, and the engine does not offer the built-in host queries";
+
+/// The session a scenario asks for, with the built-in host queries where
+/// the engine offers them.
+pub fn session_request(scenario: &Scenario, builtin_queries: bool) -> SessionRequest {
     SessionRequest {
         host_data: scenario
             .host_data
@@ -56,22 +66,31 @@ pub fn session_request(scenario: &Scenario) -> SessionRequest {
         feeder: scenario.feeder,
         queries: BuiltinQuery::ALL
             .iter()
+            .filter(|_| builtin_queries)
             .map(|query| query.name().to_string())
             .collect(),
+        chain: scenario.chain,
     }
 }
 
-/// Plays every step of `scenario` on `driver`.
-pub fn play(scenario: &Scenario, driver: &mut dyn Driver, production: bool) -> EngineRun {
+/// Plays every step of `scenario` on `driver`, the engine `spec`; a
+/// scenario needing what the engine lacks is not played.
+pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> EngineRun {
+    let builtin_queries = spec.offers_builtin_queries();
     let mut run = EngineRun {
         engine: driver.name(),
         baseline: driver.baseline(),
-        production,
+        production: spec.is_production(),
         steps: Vec::new(),
         failure: None,
+        not_applicable: None,
     };
+    if !builtin_queries && scenario.imports_host_queries() {
+        run.not_applicable = Some(NEEDS_BUILTIN_QUERIES.to_string());
+        return run;
+    }
     driver.set_step_timeout(scenario.step_timeout);
-    if let Err(error) = driver.open_session(&session_request(scenario)) {
+    if let Err(error) = driver.open_session(&session_request(scenario, builtin_queries)) {
         run.failure = Some(StepFailure {
             step: 0,
             line: 1,

@@ -11,7 +11,9 @@
 //! init = "u64:5"                # optional init argument
 //!
 //! [session]
-//! host_data = { chain = "0x01" }
+//! host_data = { network = "0x01" }
+//! chain = { id = 1, height = 500, aegis = 100, boreas = 400 }  # optional:
+//!                               # the node's metadata and hard fork
 //! feeder = true
 //! step_timeout = 5              # seconds a step may take (default 60)
 //!
@@ -34,6 +36,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use runner_protocol::Chain;
 use serde::Deserialize;
 use toml::Spanned;
 use vm::abi::ContractId;
@@ -231,9 +234,23 @@ struct RawSession {
     host_data: BTreeMap<String, Spanned<Literal>>,
     #[serde(default)]
     feeder: bool,
+    /// The chain the session runs on (see [`runner_protocol::Chain`]).
+    chain: Option<Spanned<RawChain>>,
     /// Seconds each step may take on any engine (the run's default, the
     /// command line's `--step-timeout`, otherwise).
     step_timeout: Option<Spanned<f64>>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    id: u8,
+    #[serde(deserialize_with = "block_height")]
+    height: u64,
+    #[serde(default, deserialize_with = "activation_height")]
+    aegis: Option<u64>,
+    #[serde(default, deserialize_with = "activation_height")]
+    boreas: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -253,24 +270,45 @@ struct RawStep {
     deviations: Vec<String>,
 }
 
-/// A gas limit: a TOML integer, or a string of digits for the limits above
-/// `i64::MAX` that TOML integers cannot hold (gas limits are `u64`).
-fn gas_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+/// A `u64` written as a TOML integer, or as a string of digits for the
+/// values above `i64::MAX` that TOML integers cannot hold; `what` names it
+/// in the error.
+fn wide_u64<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    what: &str,
+) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Gas {
+    enum Wide {
         Number(u64),
         Digits(String),
     }
-    match Gas::deserialize(deserializer)? {
-        Gas::Number(gas) => Ok(Some(gas)),
-        Gas::Digits(text) => text.parse().map(Some).map_err(|_| {
+    match Wide::deserialize(deserializer)? {
+        Wide::Number(value) => Ok(value),
+        Wide::Digits(text) => text.parse().map_err(|_| {
             serde::de::Error::custom(format!(
-                "gas must be an integer from 0 to {}, not `{text}`",
+                "{what} must be an integer from 0 to {}, not `{text}`",
                 u64::MAX
             ))
         }),
     }
+}
+
+/// A gas limit (gas limits are `u64`).
+fn gas_limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    wide_u64(deserializer, "gas").map(Some)
+}
+
+/// A block height.
+fn block_height<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    wide_u64(deserializer, "a block height")
+}
+
+/// A fork's activation height.
+fn activation_height<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    wide_u64(deserializer, "an activation height").map(Some)
 }
 
 /// One literal or several, concatenated; or a value archived with rkyv
@@ -366,6 +404,8 @@ pub struct Scenario {
     pub contracts: Vec<ContractDecl>,
     pub host_data: BTreeMap<String, Vec<u8>>,
     pub feeder: bool,
+    /// The chain the session runs on, where the scenario sets one.
+    pub chain: Option<Chain>,
     /// The wall-clock limit of each step, where the scenario sets one.
     pub step_timeout: Option<std::time::Duration>,
     pub steps: Vec<Step>,
@@ -624,6 +664,46 @@ impl Scenario {
             host_data.insert(key.clone(), bytes);
         }
 
+        let chain = match &raw.session.chain {
+            None => None,
+            Some(chain) => {
+                let line = line_of(&text, chain.span().start);
+                let RawChain {
+                    id,
+                    height,
+                    aegis,
+                    boreas,
+                } = *chain.get_ref();
+                if let (Some(aegis), Some(boreas)) = (aegis, boreas)
+                    && boreas < aegis
+                {
+                    return Err(error(
+                        line,
+                        format!("Boreas (height {boreas}) cannot activate before Aegis ({aegis})"),
+                    ));
+                }
+                let chain = Chain {
+                    id,
+                    height,
+                    aegis,
+                    boreas,
+                };
+                if let Some((name, _)) = chain
+                    .metadata()
+                    .into_iter()
+                    .find(|(name, _)| host_data.contains_key(*name))
+                {
+                    return Err(error(
+                        line,
+                        format!(
+                            "host data `{name}` is the chain's: set it with `chain`, not in `host_data`"
+                        ),
+                    ));
+                }
+                Some(chain)
+            }
+        };
+
         let step_timeout = match &raw.session.step_timeout {
             None => None,
             Some(seconds) => {
@@ -740,8 +820,29 @@ impl Scenario {
             contracts,
             host_data,
             feeder: raw.session.feeder,
+            chain,
             step_timeout,
             steps,
+        })
+    }
+}
+
+impl Scenario {
+    /// Whether a contract of the scenario imports `hq`, the host query
+    /// import: such a scenario needs the built-in queries its session
+    /// offers. A module that does not parse imports nothing.
+    pub fn imports_host_queries(&self) -> bool {
+        self.contracts.iter().any(|contract| {
+            wasmparser::Parser::new(0)
+                .parse_all(&contract.wasm)
+                .any(|payload| match payload {
+                    Ok(wasmparser::Payload::ImportSection(imports)) => {
+                        imports.into_imports().any(|import| {
+                            import.is_ok_and(|import| import.module == "env" && import.name == "hq")
+                        })
+                    }
+                    _ => false,
+                })
         })
     }
 }

@@ -158,13 +158,7 @@ pub fn run_scenario(
     }
     let runs: Vec<EngineRun> = engines
         .iter_mut()
-        .map(|engine| {
-            play(
-                scenario,
-                engine.driver.as_mut(),
-                engine.spec.is_production(),
-            )
-        })
+        .map(|engine| play(scenario, engine.driver.as_mut(), &engine.spec))
         .collect();
     let judgement = judge(scenario, &runs, catalogue);
     let mut report = ScenarioReport {
@@ -189,7 +183,7 @@ pub fn run_scenario(
             let production: Vec<String> = report
                 .runs
                 .iter()
-                .filter(|run| run.production)
+                .filter(|run| run.production && run.not_applicable.is_none())
                 .map(|run| run.baseline.clone())
                 .collect();
             report.snapshot =

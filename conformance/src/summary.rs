@@ -25,6 +25,9 @@ pub struct EngineTally {
     pub explained: usize,
     /// Steps with a difference nothing explains.
     pub diverging: usize,
+    /// Scenarios not run on the engine, because they need what it lacks
+    /// (`EngineRun::not_applicable`); their steps are in no count above.
+    pub not_applicable: usize,
 }
 
 /// How one scenario ended, for the run's summary.
@@ -119,6 +122,10 @@ impl RunSummary {
             let Some(tally) = self.engines.get_mut(index) else {
                 continue;
             };
+            if run.not_applicable.is_some() {
+                tally.not_applicable += 1;
+                continue;
+            }
             tally.steps += run.steps.len();
             if Some(index) == reference {
                 tally.agreeing += run.steps.len();
@@ -177,9 +184,16 @@ impl RunSummary {
         );
         for tally in &self.engines {
             text.push_str(&format!(
-                "  {:<16} {} steps: {} agree, {} explained by the catalogue, {} diverge\n",
+                "  {:<16} {} steps: {} agree, {} explained by the catalogue, {} diverge",
                 tally.engine, tally.steps, tally.agreeing, tally.explained, tally.diverging
             ));
+            if tally.not_applicable > 0 {
+                text.push_str(&format!(
+                    "; {} scenarios not applicable (they need the built-in host queries)",
+                    tally.not_applicable
+                ));
+            }
+            text.push('\n');
         }
         if !self.deviations_seen.is_empty() {
             let categories: Vec<String> = self

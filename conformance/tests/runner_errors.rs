@@ -19,7 +19,7 @@ use runner_protocol::{
     Bytes, CallOutcome, ContractId, DeployOutcome, FailureKind, outcome::CallResult,
 };
 
-const HELLO: &str = r#"{"hello":{"protocol":1,"engine":"fake","version":"0"}}"#;
+const HELLO: &str = r#"{"hello":{"protocol":2,"engine":"fake","version":"0"}}"#;
 
 /// A fake runner: a shell script answering with `body`.
 fn fake_runner(name: &str, body: &str) -> PathBuf {
@@ -56,7 +56,7 @@ fn call_of(function: &str, gas: u64) -> CallRequest {
 }
 
 fn open(binary: PathBuf) -> Result<(), DriverError> {
-    process(binary).open_session(&session_request(&scenario()))
+    process(binary).open_session(&session_request(&scenario(), true))
 }
 
 #[test]
@@ -83,12 +83,12 @@ fn a_runner_that_exits_at_once_crashed_during_hello() {
 fn another_protocol_version_is_refused() {
     let error = open(fake_runner(
         "version",
-        r#"read line; echo '{"hello":{"protocol":2,"engine":"fake","version":"0"}}'; sleep 5"#,
+        r#"read line; echo '{"hello":{"protocol":1,"engine":"fake","version":"0"}}'; sleep 5"#,
     ))
     .expect_err("wrong version");
     assert_eq!(
         error.to_string(),
-        "fake: the runner broke the protocol during hello: the runner speaks protocol 2, the suite 1"
+        "fake: the runner broke the protocol during hello: the runner speaks protocol 1, the suite 2"
     );
 }
 
@@ -115,7 +115,7 @@ fn a_runner_that_hangs_times_out() {
     );
     let mut runner = process(binary);
     runner
-        .open_session(&session_request(&scenario()))
+        .open_session(&session_request(&scenario(), true))
         .expect("opens");
     let started = std::time::Instant::now();
     let outcome = runner
@@ -183,7 +183,7 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
     );
     let mut runner = process(binary);
     runner
-        .open_session(&session_request(&scenario()))
+        .open_session(&session_request(&scenario(), true))
         .expect("opens");
     let outcome = runner
         .call(&call_of("f", 1))
@@ -224,7 +224,7 @@ fn the_suite_reports_our_engines_and_fails_when_a_runner_is_broken() {
         .map(|(spec, driver)| TestedEngine { spec, driver })
         .collect();
     tested.push(TestedEngine {
-        spec: EngineSpec::Piecrust(conformance::engines::Piecrust::V0_32),
+        spec: EngineSpec::Production(conformance::engines::Production::Piecrust0_32),
         driver: Box::new(process(fake_runner("gone", "exit 1"))),
     });
     let report = suite::run_scenario(
@@ -280,7 +280,7 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
         ),
     );
     let mut runner = process(binary).persistent();
-    let request = session_request(&scenario());
+    let request = session_request(&scenario(), true);
     runner.open_session(&request).expect("opens");
     let started = std::time::Instant::now();
     runner

@@ -322,3 +322,60 @@ fn a_step_timeout_must_be_a_positive_number_of_seconds_up_to_an_hour() {
     .expect("loads");
     assert_eq!(default.step_timeout, None);
 }
+
+#[test]
+fn a_chain_is_read_with_heights_past_i64() {
+    let text = format!(
+        "{CONTRACT}\n[session]\nchain = {{ id = 7, height = \"18446744073709551615\", aegis = 3, boreas = \"9223372036854775808\" }}\n\n[[step]]\ndeploy = \"a\"\n"
+    );
+    let scenario = load("chain.toml", &text).expect("loads");
+    assert_eq!(
+        scenario.chain,
+        Some(runner_protocol::Chain {
+            id: 7,
+            height: u64::MAX,
+            aegis: Some(3),
+            boreas: Some(1 << 63),
+        })
+    );
+    let without = load(
+        "no-chain.toml",
+        &format!("{CONTRACT}\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert_eq!(without.chain, None);
+}
+
+#[test]
+fn a_chain_that_cannot_be_is_reported_with_its_line() {
+    let chain = |value: &str| {
+        format!("{CONTRACT}\n[session]\nchain = {value}\n\n[[step]]\ndeploy = \"a\"\n")
+    };
+    expect_error(
+        "fork-order.toml",
+        &chain("{ id = 1, height = 5, aegis = 10, boreas = 9 }"),
+        7,
+        "Boreas (height 9) cannot activate before Aegis (10)",
+    );
+    expect_error(
+        "chain-id.toml",
+        &chain("{ id = 256, height = 5 }"),
+        7,
+        "invalid value: integer `256`, expected u8",
+    );
+    expect_error(
+        "height.toml",
+        &chain("{ id = 1, height = \"-1\" }"),
+        7,
+        "a block height must be an integer from 0 to 18446744073709551615, not `-1`",
+    );
+    let clash = format!(
+        "{CONTRACT}\n[session]\nhost_data = {{ chain_id = \"0x01\" }}\nchain = {{ id = 1, height = 5 }}\n\n[[step]]\ndeploy = \"a\"\n"
+    );
+    expect_error(
+        "clash.toml",
+        &clash,
+        8,
+        "host data `chain_id` is the chain's: set it with `chain`, not in `host_data`",
+    );
+}

@@ -1,6 +1,7 @@
 //! Every scenario of `corpus/scenarios/` as its own test: run on our two
-//! engines and both production releases (piecrust 0.32.2 and 0.31.0, whose
-//! runners are built on first use), judged by the one comparison and the
+//! engines and three production releases (piecrust 0.32.2 and 0.31.0, and
+//! the node's dusk-vm 1.7.0, for the scenarios that do not need the
+//! built-in host queries; runners are built on first use), judged by the one comparison and the
 //! deviation catalogue, then checked against its snapshot in `snapshots/`
 //! (review changes with `cargo insta review`). A snapshot records what each
 //! production release does where a catalogue entry says it differs.
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use conformance::catalogue::Catalogue;
 use conformance::driver::{DriverConfig, OurVms, drivers};
-use conformance::engines::{EngineSpec, Piecrust, default_engines};
+use conformance::engines::{EngineSpec, Production, default_engines};
 use conformance::report::for_engines;
 use conformance::scenario::Scenario;
 use conformance::suite::{self, TestedEngine, snapshot_name};
@@ -24,7 +25,8 @@ fn engines() -> Vec<EngineSpec> {
         Ok(list) => EngineSpec::parse_list(&list).expect("CONFORMANCE_ENGINES names engines"),
         Err(_) => {
             let mut engines = default_engines();
-            engines.push(EngineSpec::Piecrust(Piecrust::V0_31));
+            engines.push(EngineSpec::Production(Production::Piecrust0_31));
+            engines.push(EngineSpec::Production(Production::DuskVm1_7));
             engines
         }
     }
@@ -56,15 +58,26 @@ fn run(
     let production: Vec<String> = report
         .runs
         .iter()
-        .filter(|run| run.production)
+        .filter(|run| run.production && run.not_applicable.is_none())
+        .map(|run| run.baseline.clone())
+        .collect();
+    // Engines the scenario does not apply to have no lines to record.
+    let not_applicable: Vec<String> = report
+        .runs
+        .iter()
+        .filter(|run| run.not_applicable.is_some())
         .map(|run| run.baseline.clone())
         .collect();
     let name = snapshot_name(scenario);
     let path = suite::snapshot_path(&snapshots, scenario);
     // A run without every production engine checks the snapshot as far as
     // it goes; only a full run records one.
-    let all = ["piecrust-0.32.2".to_string(), "piecrust-0.31.0".to_string()];
-    if !all.iter().all(|engine| production.contains(engine)) {
+    let all = ["piecrust-0.32.2", "piecrust-0.31.0", "dusk-vm-1.7.0"];
+    if !all
+        .iter()
+        .filter(|engine| !not_applicable.iter().any(|skipped| skipped == *engine))
+        .all(|engine| production.iter().any(|run| run == engine))
+    {
         return match suite::check_snapshot(&path, &rendered, &production) {
             suite::SnapshotStatus::Match => Ok(()),
             status => Err(format!(

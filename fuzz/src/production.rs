@@ -39,11 +39,16 @@ impl Production {
     /// The runner of `spec` (built when needed) and the catalogue, both
     /// from the repository at `root`.
     pub fn new(spec: &EngineSpec, root: &Path) -> Result<Self, String> {
-        let EngineSpec::Piecrust(piecrust) = spec else {
+        let EngineSpec::Production(production) = spec else {
             return Err(format!("{spec} is not a production engine"));
         };
+        if !spec.offers_builtin_queries() {
+            return Err(format!(
+                "{spec} cannot be a fuzz engine: it lacks the built-in host queries generated contracts call"
+            ));
+        }
         let (binary, baseline) =
-            runner_binary(piecrust, root, &spec.name()).map_err(|e| e.to_string())?;
+            runner_binary(production, root, &spec.name()).map_err(|e| e.to_string())?;
         let catalogue = Catalogue::load(&root.join("corpus").join("deviations.toml"))
             .map_err(|e| e.to_string())?;
         Ok(Production {
@@ -98,6 +103,7 @@ impl Production {
                 .iter()
                 .map(|query| query.name().to_string())
                 .collect(),
+            chain: None,
         })
     }
 

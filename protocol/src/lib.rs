@@ -15,6 +15,7 @@
 //! other versions of wasmtime (production's fork) can use it.
 
 pub mod bytes;
+pub mod chain;
 pub mod compare;
 pub mod digest;
 pub mod outcome;
@@ -23,6 +24,7 @@ pub mod retained;
 pub mod wire;
 
 pub use bytes::Bytes;
+pub use chain::{Chain, HardFork};
 pub use compare::{Difference, compare_calls, compare_deploys};
 pub use outcome::{
     CallOutcome, ContractId, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,

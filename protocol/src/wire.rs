@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::Bytes;
+use crate::chain::Chain;
 use crate::outcome::{CallOutcome, ContractId, DeployOutcome, MemoryState};
 
 /// The protocol version this crate speaks. A runner answering `hello` with
 /// another version is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A request to the VM under test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,11 @@ pub struct SessionRequest {
     /// The built-in host queries ([`crate::queries`]) the session offers,
     /// by name.
     pub queries: Vec<String>,
+    /// The chain the session runs on: its id and block height in the
+    /// metadata, and the hard fork active at that height. Without one, the
+    /// session has neither metadata entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
 }
 
 /// A deploy.

@@ -76,6 +76,11 @@ where
         for (name, data) in &request.host_data {
             session.set_host_data(name, data.0.clone());
         }
+        // The chain's metadata is host data like any other to our engines;
+        // the hard fork only prices the node's host queries.
+        for (name, data) in request.chain.iter().flat_map(|chain| chain.metadata()) {
+            session.set_host_data(name, data);
+        }
         if request.feeder {
             session.attach_feeder();
         }

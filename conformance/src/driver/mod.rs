@@ -137,9 +137,9 @@ pub fn drivers<'vm>(
             EngineSpec::Wasmi => {
                 Box::new(in_process::InProcess::new(&vms.wasmi, config.step_timeout))
             }
-            EngineSpec::Piecrust(piecrust) => {
+            EngineSpec::Production(production) => {
                 let (binary, baseline) =
-                    build::runner_binary(piecrust, &config.root, &engine.name())?;
+                    build::runner_binary(production, &config.root, &engine.name())?;
                 Box::new(process::RunnerProcess::new(
                     engine.name(),
                     baseline,

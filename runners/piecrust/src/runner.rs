@@ -1,6 +1,8 @@
 //! The runner protocol (`docs/runner-protocol.md`) on piecrust, Dusk's
 //! production contract VM. Each runner crate of this workspace compiles this
-//! file against its own piecrust release.
+//! file against its own piecrust release; the piecrust runners serve it on
+//! a bare piecrust VM (`src/bare.rs`), the `dusk-vm` runner on the node's
+//! VM around piecrust (its own [`Production`]).
 //!
 //! The runner reads one JSON request per line on stdin and writes one JSON
 //! response per line on stdout. piecrust prints contract debug messages to
@@ -11,7 +13,6 @@
 //! nothing is invented: a failed call has no receipt in piecrust, so its
 //! gas, events and call tree are reported as not exposed.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
@@ -19,10 +20,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
 
-use piecrust::{CallReceipt, ContractId, Error, HostQuery, Session, SessionData, VM};
+use piecrust::{CallReceipt, ContractId, Error, Session};
 use runner_protocol::digest::{DIGEST_PAGE, digest_from_leaves, page_hash, zero_page_hash};
 use runner_protocol::outcome::{CallResult, DeployResult};
-use runner_protocol::queries::BuiltinQuery;
 use runner_protocol::wire::{
     CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
@@ -40,8 +40,21 @@ type Retained = (Vec<Vec<u8>>, Option<Omitted>);
 /// can go into the outcome instead of the runner's stderr.
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
+/// A production VM behind the protocol: what differs between the runners
+/// is how the VM is made and how a session is opened; deploys, calls and
+/// what they report are piecrust's in every case.
+pub trait Production: Sized {
+    /// The engine's name in `hello`.
+    const ENGINE: &'static str;
+
+    fn new() -> Result<Self, Error>;
+
+    /// A new session as `request` asks, or why the VM cannot open it.
+    fn session(&mut self, request: &SessionRequest) -> Result<Session, String>;
+}
+
 /// Serves the protocol on stdin and stdout until `quit` or end of input.
-pub fn main(version: &str) -> ExitCode {
+pub fn main<P: Production>(version: &str) -> ExitCode {
     let Some(output) = protocol_output() else {
         eprintln!("piecrust runner: cannot set up the protocol output");
         return ExitCode::from(2);
@@ -63,10 +76,10 @@ pub fn main(version: &str) -> ExitCode {
         }
     }));
     let label = option_env!("PIECRUST_RUNNER_LABEL").unwrap_or(version);
-    let mut runner = match Runner::new(label) {
+    let mut runner = match Runner::<P>::new(label) {
         Ok(runner) => runner,
         Err(error) => {
-            eprintln!("piecrust runner: cannot create the VM: {error}");
+            eprintln!("{} runner: cannot create the VM: {error}", P::ENGINE);
             return ExitCode::from(2);
         }
     };
@@ -118,30 +131,9 @@ fn protocol_output() -> Option<File> {
     }
 }
 
-/// A built-in host query as piecrust's `HostQuery`: priced and run by the
-/// definitions every engine shares.
-struct Builtin(BuiltinQuery);
-
-impl HostQuery for Builtin {
-    fn deserialize_and_price(&self, arg_buf: &[u8], arg: &mut Box<dyn Any>) -> u64 {
-        *arg = Box::new(arg_buf.to_vec());
-        self.0.price(arg_buf)
-    }
-
-    #[allow(clippy::borrowed_box)] // piecrust's signature
-    fn execute(&self, arg: &Box<dyn Any>, arg_buf: &mut [u8]) -> u32 {
-        let input = arg.downcast_ref::<Vec<u8>>().cloned().unwrap_or_default();
-        let output = self.0.run(&input);
-        // A query writes its output to the argument buffer, as production's
-        // own queries do; the built-ins never write more than it holds.
-        arg_buf[..output.len()].copy_from_slice(&output);
-        output.len() as u32
-    }
-}
-
 /// Bytes that rkyv serializes as themselves: piecrust keeps host data only
 /// in serialized form, and the protocol gives the exact bytes `hd` returns.
-struct RawBytes(Vec<u8>);
+pub struct RawBytes(pub Vec<u8>);
 
 impl rkyv::Archive for RawBytes {
     type Archived = ();
@@ -166,8 +158,8 @@ struct OpenSession {
     debug_seen: usize,
 }
 
-struct Runner {
-    vm: VM,
+struct Runner<P> {
+    vm: P,
     label: String,
     session: Option<OpenSession>,
     /// Why the session can no longer be used: piecrust panicked in it.
@@ -181,14 +173,10 @@ fn error(message: impl Into<String>) -> Response {
     }
 }
 
-impl Runner {
+impl<P: Production> Runner<P> {
     fn new(label: &str) -> Result<Self, Error> {
-        let mut vm = VM::ephemeral()?;
-        for query in BuiltinQuery::ALL {
-            vm.register_host_query(query.name(), Builtin(query));
-        }
         Ok(Runner {
-            vm,
+            vm: P::new()?,
             label: label.to_string(),
             session: None,
             poisoned: None,
@@ -207,7 +195,7 @@ impl Runner {
                 self.hello = true;
                 Response::Hello(Hello {
                     protocol: PROTOCOL_VERSION,
-                    engine: "piecrust".into(),
+                    engine: P::ENGINE.into(),
                     version: self.label.clone(),
                 })
             }
@@ -235,29 +223,7 @@ impl Runner {
     fn open(&mut self, request: SessionRequest) -> Response {
         self.session = None;
         self.poisoned = None;
-        let mut data = SessionData::builder();
-        for (name, bytes) in request.host_data {
-            let len = bytes.len();
-            data = match data.insert(name.clone(), RawBytes(bytes.0)) {
-                Ok(data) => data,
-                Err(e) => {
-                    return error(format!(
-                        "piecrust cannot hold host data `{name}` of {len} bytes: {e}"
-                    ));
-                }
-            };
-        }
-        for query in BuiltinQuery::ALL {
-            if !request.queries.iter().any(|name| name == query.name()) {
-                data = data.exclude_hq(query.name().to_string());
-            }
-        }
-        for name in &request.queries {
-            if BuiltinQuery::from_name(name).is_none() {
-                return error(format!("no built-in host query named `{name}`"));
-            }
-        }
-        match self.vm.session(data) {
+        match self.vm.session(&request) {
             Ok(session) => {
                 self.session = Some(OpenSession {
                     session,
@@ -267,7 +233,7 @@ impl Runner {
                 });
                 Response::Session {}
             }
-            Err(e) => error(format!("cannot open a session: {e}")),
+            Err(message) => error(message),
         }
     }
 

@@ -1,8 +1,10 @@
 //! The runner protocol on piecrust 0.32.2: see `src/runner.rs`.
 
+#[path = "../../src/bare.rs"]
+mod bare;
 #[path = "../../src/runner.rs"]
 mod runner;
 
 fn main() -> std::process::ExitCode {
-    runner::main("0.32.2")
+    runner::main::<bare::Piecrust>("0.32.2")
 }

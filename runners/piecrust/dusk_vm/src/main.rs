@@ -1,0 +1,99 @@
+//! The runner protocol on `dusk-vm` 1.7.0, the VM Dusk's node runs:
+//! piecrust 0.31 with the node's host queries, their prices per hard fork,
+//! and the chain id and block height in every session. Deploys and calls
+//! are piecrust's and are served by `src/runner.rs`; this file makes the
+//! VM and opens sessions the way the node does.
+
+#[path = "../../src/runner.rs"]
+mod runner;
+
+use dusk_core::plonk::PlonkVersion;
+use dusk_vm::host_queries::{self, HostQueryPolicy, HostQueryPolicyGuard};
+use piecrust::{Error, Session};
+use runner_protocol::HardFork;
+use runner_protocol::chain::{BLOCK_HEIGHT, CHAIN_ID};
+use runner_protocol::wire::SessionRequest;
+
+use runner::{Production, RawBytes};
+
+/// The node's VM, with the empty state every session starts from.
+struct DuskVm {
+    vm: dusk_vm::VM,
+    /// The commit of an empty genesis session: `dusk_vm::VM::session`
+    /// needs a base to take a block height.
+    empty: [u8; 32],
+    /// The hard fork of the open session. The node sets it per thread
+    /// around execution; the runner serves every request on one thread.
+    policy: Option<HostQueryPolicyGuard>,
+}
+
+/// The node's policy for a hard fork: the BLS rules follow the fork, and
+/// PLONK proofs are verified as version 1 before Aegis and 3 from Aegis
+/// on (the pairing dusk-vm's own tests use).
+fn policy(fork: HardFork) -> HostQueryPolicy {
+    match fork {
+        HardFork::PreFork => {
+            HostQueryPolicy::from_versions(PlonkVersion::V1, host_queries::HardFork::PreFork)
+        }
+        HardFork::Aegis => {
+            HostQueryPolicy::from_versions(PlonkVersion::V3, host_queries::HardFork::Aegis)
+        }
+        HardFork::Boreas => {
+            HostQueryPolicy::from_versions(PlonkVersion::V3, host_queries::HardFork::Boreas)
+        }
+    }
+}
+
+impl Production for DuskVm {
+    const ENGINE: &'static str = "dusk-vm";
+
+    fn new() -> Result<Self, Error> {
+        let vm = dusk_vm::VM::ephemeral()?;
+        let empty = vm.genesis_session(0).commit()?;
+        Ok(DuskVm {
+            vm,
+            empty,
+            policy: None,
+        })
+    }
+
+    fn session(&mut self, request: &SessionRequest) -> Result<Session, String> {
+        if let Some(name) = request.queries.first() {
+            // The node's VM registers its own queries only (and has one
+            // named `hash` of its own); the suite does not ask for these.
+            return Err(format!(
+                "dusk-vm offers the node's host queries, not the built-in `{name}`"
+            ));
+        }
+        let chain = request.chain.unwrap_or_default();
+        // Drop the previous session's policy first: guards restore what
+        // was set before them.
+        self.policy = None;
+        self.policy = Some(host_queries::set_host_query_policy(policy(
+            chain.hard_fork(),
+        )));
+        let mut session = self
+            .vm
+            .session(self.empty, chain.id, chain.height)
+            .map_err(|e| format!("cannot open a session: {e}"))?;
+        if request.chain.is_none() {
+            // A session without a chain has no chain metadata, as on every
+            // other engine.
+            session.remove_meta(CHAIN_ID);
+            session.remove_meta(BLOCK_HEIGHT);
+        }
+        for (name, bytes) in &request.host_data {
+            let len = bytes.len();
+            session
+                .set_meta(name.clone(), RawBytes(bytes.0.clone()))
+                .map_err(|e| {
+                    format!("dusk-vm cannot hold host data `{name}` of {len} bytes: {e}")
+                })?;
+        }
+        Ok(session)
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    runner::main::<DuskVm>("1.7.0")
+}
