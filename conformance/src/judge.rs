@@ -217,6 +217,7 @@ mod tests {
             host_data: BTreeMap::new(),
             feeder: false,
             chain: None,
+            builtin_queries: true,
             step_timeout: None,
             steps: vec![Step {
                 line: 3,

@@ -350,6 +350,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
         host_data: BTreeMap::new(),
         feeder: false,
         chain: None,
+        builtin_queries: true,
         step_timeout: None,
         steps,
     })

@@ -54,8 +54,8 @@ pub struct EngineRun {
 pub const NEEDS_BUILTIN_QUERIES: &str =
     "a contract imports `hq`, and the engine does not offer the built-in host queries";
 
-/// The session a scenario asks for, with the built-in host queries where
-/// the engine offers them.
+/// The session a scenario asks for; `builtin_queries` is whether it
+/// offers the built-in host queries.
 pub fn session_request(scenario: &Scenario, builtin_queries: bool) -> SessionRequest {
     SessionRequest {
         host_data: scenario
@@ -76,7 +76,10 @@ pub fn session_request(scenario: &Scenario, builtin_queries: bool) -> SessionReq
 /// Plays every step of `scenario` on `driver`, the engine `spec`; a
 /// scenario needing what the engine lacks is not played.
 pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> EngineRun {
-    let builtin_queries = spec.offers_builtin_queries();
+    // The built-in queries are offered where the scenario wants them and
+    // the engine has them; a scenario whose contracts could call them (it
+    // imports `hq`) does not apply to an engine without them.
+    let builtin_queries = scenario.builtin_queries && spec.offers_builtin_queries();
     let mut run = EngineRun {
         engine: driver.name(),
         baseline: driver.baseline(),
@@ -85,7 +88,7 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
         failure: None,
         not_applicable: None,
     };
-    if !builtin_queries && scenario.imports_host_queries() {
+    if scenario.builtin_queries && !builtin_queries && scenario.imports_host_queries() {
         run.not_applicable = Some(NEEDS_BUILTIN_QUERIES.to_string());
         return run;
     }

@@ -15,6 +15,7 @@
 //! chain = { id = 1, height = 500, aegis = 100, boreas = 400 }  # optional:
 //!                               # the node's metadata and hard fork
 //! feeder = true
+//! builtin_queries = false       # optional: offer no built-in host query
 //! step_timeout = 5              # seconds a step may take (default 60)
 //!
 //! [[step]]
@@ -236,9 +237,17 @@ struct RawSession {
     feeder: bool,
     /// The chain the session runs on (see [`runner_protocol::Chain`]).
     chain: Option<Spanned<RawChain>>,
+    /// Whether the session offers the suite's built-in host queries
+    /// (default true); without them it runs on the node's VM too.
+    #[serde(default = "offered")]
+    builtin_queries: bool,
     /// Seconds each step may take on any engine (the run's default, the
     /// command line's `--step-timeout`, otherwise).
     step_timeout: Option<Spanned<f64>>,
+}
+
+fn offered() -> bool {
+    true
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -406,6 +415,9 @@ pub struct Scenario {
     pub feeder: bool,
     /// The chain the session runs on, where the scenario sets one.
     pub chain: Option<Chain>,
+    /// Whether the session offers the built-in host queries: a scenario
+    /// that does not ask for them runs on engines that lack them.
+    pub builtin_queries: bool,
     /// The wall-clock limit of each step, where the scenario sets one.
     pub step_timeout: Option<std::time::Duration>,
     pub steps: Vec<Step>,
@@ -821,6 +833,7 @@ impl Scenario {
             host_data,
             feeder: raw.session.feeder,
             chain,
+            builtin_queries: raw.session.builtin_queries,
             step_timeout,
             steps,
         })
@@ -829,8 +842,7 @@ impl Scenario {
 
 impl Scenario {
     /// Whether a contract of the scenario imports `hq`, the host query
-    /// import: such a scenario needs the built-in queries its session
-    /// offers. A module that does not parse imports nothing.
+    /// import. A module that does not parse imports nothing.
     pub fn imports_host_queries(&self) -> bool {
         self.contracts.iter().any(|contract| {
             wasmparser::Parser::new(0)
