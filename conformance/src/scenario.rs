@@ -239,15 +239,10 @@ struct RawSession {
     chain: Option<Spanned<RawChain>>,
     /// Whether the session offers the suite's built-in host queries
     /// (default true); without them it runs on the node's VM too.
-    #[serde(default = "offered")]
-    builtin_queries: bool,
+    builtin_queries: Option<bool>,
     /// Seconds each step may take on any engine (the run's default, the
     /// command line's `--step-timeout`, otherwise).
     step_timeout: Option<Spanned<f64>>,
-}
-
-fn offered() -> bool {
-    true
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -833,7 +828,7 @@ impl Scenario {
             host_data,
             feeder: raw.session.feeder,
             chain,
-            builtin_queries: raw.session.builtin_queries,
+            builtin_queries: raw.session.builtin_queries.unwrap_or(true),
             step_timeout,
             steps,
         })

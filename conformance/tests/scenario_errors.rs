@@ -379,3 +379,25 @@ fn a_chain_that_cannot_be_is_reported_with_its_line() {
         "host data `chain_id` is the chain's: set it with `chain`, not in `host_data`",
     );
 }
+
+#[test]
+fn built_in_queries_are_offered_unless_a_session_declines_them() {
+    let bare = load(
+        "bare.toml",
+        &format!("{CONTRACT}\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert!(bare.builtin_queries, "no [session] table");
+    let with_session = load(
+        "session.toml",
+        &format!("{CONTRACT}\n[session]\nfeeder = true\n\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert!(with_session.builtin_queries, "a [session] without the key");
+    let declined = load(
+        "declined.toml",
+        &format!("{CONTRACT}\n[session]\nbuiltin_queries = false\n\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert!(!declined.builtin_queries);
+}
