@@ -845,12 +845,7 @@ impl Sections {
                 return Err(AdmissionError::ImportNotFunction {
                     module: module.clone(),
                     name: name.clone(),
-                    kind: match ty {
-                        TypeRef::Table(_) => "a table",
-                        TypeRef::Memory(_) => "a memory",
-                        TypeRef::Global(_) => "a global",
-                        _ => "a tag",
-                    },
+                    kind: import_kind(ty),
                 });
             };
             if module != HOST_MODULE {
@@ -986,6 +981,18 @@ fn abi_signature(ty: &FuncType) -> Option<Signature> {
     })
 }
 
+/// What an import of type `ty` brings in, as refusals name it.
+fn import_kind(ty: &TypeRef) -> &'static str {
+    match ty {
+        TypeRef::Func(_) => "a function",
+        TypeRef::FuncExact(_) => "an exact function",
+        TypeRef::Table(_) => "a table",
+        TypeRef::Memory(_) => "a memory",
+        TypeRef::Global(_) => "a global",
+        TypeRef::Tag(_) => "a tag",
+    }
+}
+
 fn describe_func_type(ty: &FuncType) -> String {
     let list = |types: &[wasmparser::ValType]| {
         types
@@ -1063,4 +1070,60 @@ fn body_facts(function: u32, body: &wasmparser::FunctionBody) -> Result<BodyFact
         br_table_targets,
         forbidden,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use wasmparser::{GlobalType, MemoryType, TableType, TagKind, TagType, ValType};
+
+    use super::*;
+
+    #[test]
+    fn every_kind_of_import_is_named() {
+        let memory = MemoryType {
+            memory64: false,
+            shared: false,
+            initial: 1,
+            maximum: None,
+            page_size_log2: None,
+        };
+        let table = TableType {
+            element_type: wasmparser::RefType::FUNCREF,
+            table64: false,
+            initial: 1,
+            maximum: None,
+            shared: false,
+        };
+        let global = GlobalType {
+            content_type: ValType::I32,
+            mutable: false,
+            shared: false,
+        };
+        let tag = TagType {
+            kind: TagKind::Exception,
+            func_type_idx: 0,
+        };
+        let named: Vec<&str> = [
+            TypeRef::Func(0),
+            TypeRef::FuncExact(0),
+            TypeRef::Table(table),
+            TypeRef::Memory(memory),
+            TypeRef::Global(global),
+            TypeRef::Tag(tag),
+        ]
+        .iter()
+        .map(import_kind)
+        .collect();
+        assert_eq!(
+            named,
+            [
+                "a function",
+                "an exact function",
+                "a table",
+                "a memory",
+                "a global",
+                "a tag"
+            ]
+        );
+    }
 }
