@@ -131,24 +131,30 @@ fn emit_charges_four_gas_per_byte_of_topic_and_data() {
     assert_eq!(data, [vec![1, 2, 3]]);
 }
 
-/// A contract whose 64 KiB argument buffer is the last 64 KiB of its two
-/// pages, so that a full buffer written by `hd` ends at the memory's end.
-const ENDING: &str = r#"(module
+/// A contract of `pages` pages whose 64 KiB argument buffer is its last
+/// 64 KiB, so that a full buffer written by `hd` ends at the memory's end.
+fn ending_at(pages: u32) -> String {
+    format!(
+        r#"(module
     (import "env" "hd" (func $hd (param i32 i32) (result i32)))
-    (memory (export "memory") 2)
-    (global (export "A") i32 (i32.const 65536))
+    (memory (export "memory") {pages})
+    (global (export "A") i32 (i32.const {argbuf}))
     (data (i32.const 0) "k")
     (func (export "copy") (param i32) (result i32)
-      i32.const 0 i32.const 1 call $hd drop i32.const 0))"#;
+      i32.const 0 i32.const 1 call $hd drop i32.const 0))"#,
+        argbuf = (u64::from(pages) - 1) * 65_536
+    )
+}
 
-#[test]
-fn a_host_write_that_ends_at_the_end_of_memory_is_tracked() {
+/// Copies 64 KiB of host data to the end of a `pages`-page memory; the
+/// state digest before the call and after it, and the memory after it.
+fn copy_to_the_end(pages: u32) -> (Option<[u8; 32]>, Option<[u8; 32]>, Vec<u8>) {
     let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
     let mut session = vm.session();
     session.set_host_data("k", vec![0xcd; 65_536]);
     let id = session
         .deploy(
-            &wasm(ENDING),
+            &wasm(&ending_at(pages)),
             DeployOptions {
                 gas_limit: 1_000_000,
                 ..DeployOptions::default()
@@ -160,51 +166,29 @@ fn a_host_write_that_ends_at_the_end_of_memory_is_tracked() {
     let copied = session.call(&id, "copy", &[], 1_000_000).expect("call");
     assert_eq!(copied.result, Ok(vec![]));
     let memory = session.committed_memory(&id).expect("memory");
-    assert_eq!(memory.len(), 131_072);
-    assert_eq!(&memory[65_536..], &[0xcd; 65_536][..]);
-    let digest = session.state_digest(&id);
-    assert_ne!(digest, before);
+    assert_eq!(memory.len(), pages as usize * 65_536);
+    assert_eq!(&memory[memory.len() - 65_536..], &[0xcd; 65_536][..]);
+    (before, session.state_digest(&id), memory)
+}
+
+#[test]
+fn a_host_write_that_ends_at_the_end_of_memory_is_tracked() {
+    let (before, after, memory) = copy_to_the_end(2);
+    assert_ne!(after, before);
     assert_eq!(
-        digest,
+        after,
         Some(runner_protocol::digest::memory_digest(&memory)),
         "the digest follows every page of the write, the last included"
     );
 }
 
-/// `ENDING` at the VM's cap of 4,096 pages: the last 4 KiB page is the
-/// dirty-page map's last mark.
-const ENDING_AT_THE_CAP: &str = r#"(module
-    (import "env" "hd" (func $hd (param i32 i32) (result i32)))
-    (memory (export "memory") 4096)
-    (global (export "A") i32 (i32.const 268369920))
-    (data (i32.const 0) "k")
-    (func (export "copy") (param i32) (result i32)
-      i32.const 0 i32.const 1 call $hd drop i32.const 0))"#;
-
 #[test]
 fn a_host_write_that_ends_at_the_page_cap_is_tracked() {
-    let vm = Vm::<WasmtimeEngine>::new(VmConfig::default()).expect("wasmtime");
-    let mut session = vm.session();
-    session.set_host_data("k", vec![0xcd; 65_536]);
-    let id = session
-        .deploy(
-            &wasm(ENDING_AT_THE_CAP),
-            DeployOptions {
-                gas_limit: 1_000_000,
-                ..DeployOptions::default()
-            },
-        )
-        .expect("deploy")
-        .id;
-    let before = session.state_digest(&id);
-    let copied = session.call(&id, "copy", &[], 1_000_000).expect("call");
-    assert_eq!(copied.result, Ok(vec![]));
-    let memory = session.committed_memory(&id).expect("memory");
-    assert_eq!(memory.len(), 4096 * 65_536);
-    assert_eq!(&memory[memory.len() - 65_536..], &[0xcd; 65_536][..]);
-    // A mark past the map's end would leave every page of the write
+    // At the VM's cap of 4,096 pages the last 4 KiB page is the dirty-page
+    // map's last mark: a mark past it would leave every page of the write
     // unmarked, and the digest unchanged.
-    assert_ne!(session.state_digest(&id), before);
+    let (before, after, _) = copy_to_the_end(4096);
+    assert_ne!(after, before);
 }
 
 /// A contract whose argument buffer starts 6 bytes before the end of the
