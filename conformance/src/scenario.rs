@@ -837,19 +837,31 @@ impl Scenario {
 
 impl Scenario {
     /// Whether a contract of the scenario imports `hq`, the host query
-    /// import. A module that does not parse imports nothing.
+    /// import. A module that does not parse imports nothing. Only the
+    /// sections up to the imports are read.
     pub fn imports_host_queries(&self) -> bool {
+        let imports_hq = |import: wasmparser::Import<'_>| {
+            import.module == vm::abi::HOST_MODULE
+                && vm::abi::HostImport::from_name(import.name) == Some(vm::abi::HostImport::Hq)
+        };
         self.contracts.iter().any(|contract| {
             wasmparser::Parser::new(0)
                 .parse_all(&contract.wasm)
-                .any(|payload| match payload {
-                    Ok(wasmparser::Payload::ImportSection(imports)) => {
-                        imports.into_imports().any(|import| {
-                            import.is_ok_and(|import| import.module == "env" && import.name == "hq")
-                        })
-                    }
-                    _ => false,
+                .find_map(|payload| match payload {
+                    Ok(wasmparser::Payload::ImportSection(imports)) => Some(
+                        imports
+                            .into_imports()
+                            .any(|import| import.is_ok_and(imports_hq)),
+                    ),
+                    Ok(
+                        wasmparser::Payload::Version { .. }
+                        | wasmparser::Payload::TypeSection(_)
+                        | wasmparser::Payload::CustomSection(_),
+                    ) => None,
+                    // Past the imports' place, or unreadable: none.
+                    _ => Some(false),
                 })
+                .unwrap_or(false)
         })
     }
 }

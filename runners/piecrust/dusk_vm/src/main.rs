@@ -31,17 +31,12 @@ struct DuskVm {
 /// PLONK proofs are verified as version 1 before Aegis and 3 from Aegis
 /// on (the pairing dusk-vm's own tests use).
 fn policy(fork: HardFork) -> HostQueryPolicy {
-    match fork {
-        HardFork::PreFork => {
-            HostQueryPolicy::from_versions(PlonkVersion::V1, host_queries::HardFork::PreFork)
-        }
-        HardFork::Aegis => {
-            HostQueryPolicy::from_versions(PlonkVersion::V3, host_queries::HardFork::Aegis)
-        }
-        HardFork::Boreas => {
-            HostQueryPolicy::from_versions(PlonkVersion::V3, host_queries::HardFork::Boreas)
-        }
-    }
+    let (plonk, fork) = match fork {
+        HardFork::PreFork => (PlonkVersion::V1, host_queries::HardFork::PreFork),
+        HardFork::Aegis => (PlonkVersion::V3, host_queries::HardFork::Aegis),
+        HardFork::Boreas => (PlonkVersion::V3, host_queries::HardFork::Boreas),
+    };
+    HostQueryPolicy::from_versions(plonk, fork)
 }
 
 impl Production for DuskVm {
