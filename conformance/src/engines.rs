@@ -116,6 +116,16 @@ impl EngineSpec {
         !matches!(self, EngineSpec::Production(production) if production.is_dusk_vm())
     }
 
+    /// Whether the engine offers the node's host queries: our engines
+    /// through the model (`node-queries`), and the node's VM; bare piecrust
+    /// has none.
+    pub fn offers_node_queries(&self) -> bool {
+        match self {
+            EngineSpec::Wasmtime | EngineSpec::Wasmi => true,
+            EngineSpec::Production(production) => production.is_dusk_vm(),
+        }
+    }
+
     /// The name reports and snapshots use.
     pub fn name(&self) -> String {
         match self {

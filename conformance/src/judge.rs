@@ -218,6 +218,7 @@ mod tests {
             feeder: false,
             chain: None,
             builtin_queries: true,
+            node_queries: false,
             step_timeout: None,
             steps: vec![Step {
                 line: 3,

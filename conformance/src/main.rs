@@ -351,6 +351,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
         feeder: false,
         chain: None,
         builtin_queries: true,
+        node_queries: false,
         step_timeout: None,
         steps,
     })

@@ -54,9 +54,18 @@ pub struct EngineRun {
 pub const NEEDS_BUILTIN_QUERIES: &str =
     "a contract imports `hq`, and the engine does not offer the built-in host queries";
 
+/// Why a scenario does not apply to an engine that lacks the node's host
+/// queries.
+pub const NEEDS_NODE_QUERIES: &str =
+    "a contract imports `hq`, and the engine does not offer the node's host queries";
+
 /// The session a scenario asks for; `builtin_queries` is whether it
-/// offers the built-in host queries.
-pub fn session_request(scenario: &Scenario, builtin_queries: bool) -> SessionRequest {
+/// offers the built-in host queries, `node_queries` the node's.
+pub fn session_request(
+    scenario: &Scenario,
+    builtin_queries: bool,
+    node_queries: bool,
+) -> SessionRequest {
     SessionRequest {
         host_data: scenario
             .host_data
@@ -70,6 +79,7 @@ pub fn session_request(scenario: &Scenario, builtin_queries: bool) -> SessionReq
             .map(|query| query.name().to_string())
             .collect(),
         chain: scenario.chain,
+        node_queries,
     }
 }
 
@@ -80,6 +90,7 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
     // the engine has them; a scenario whose contracts could call them (it
     // imports `hq`) does not apply to an engine without them.
     let builtin_queries = scenario.builtin_queries && spec.offers_builtin_queries();
+    let node_queries = scenario.node_queries && spec.offers_node_queries();
     let mut run = EngineRun {
         engine: driver.name(),
         baseline: driver.baseline(),
@@ -88,12 +99,20 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
         failure: None,
         not_applicable: None,
     };
-    if scenario.builtin_queries && !builtin_queries && scenario.imports_host_queries() {
-        run.not_applicable = Some(NEEDS_BUILTIN_QUERIES.to_string());
-        return run;
+    if scenario.imports_host_queries() {
+        if scenario.builtin_queries && !builtin_queries {
+            run.not_applicable = Some(NEEDS_BUILTIN_QUERIES.to_string());
+            return run;
+        }
+        if scenario.node_queries && !node_queries {
+            run.not_applicable = Some(NEEDS_NODE_QUERIES.to_string());
+            return run;
+        }
     }
     driver.set_step_timeout(scenario.step_timeout);
-    if let Err(error) = driver.open_session(&session_request(scenario, builtin_queries)) {
+    if let Err(error) =
+        driver.open_session(&session_request(scenario, builtin_queries, node_queries))
+    {
         run.failure = Some(StepFailure {
             step: 0,
             line: 1,

@@ -16,6 +16,8 @@
 //!                               # the node's metadata and hard fork
 //! feeder = true
 //! builtin_queries = false       # optional: offer no built-in host query
+//! node_queries = true           # optional: offer the node's host queries
+//!                               # instead (needs a chain: its fork prices them)
 //! step_timeout = 5              # seconds a step may take (default 60)
 //!
 //! [[step]]
@@ -240,6 +242,9 @@ struct RawSession {
     /// Whether the session offers the suite's built-in host queries
     /// (default true); without them it runs on the node's VM too.
     builtin_queries: Option<bool>,
+    /// Whether the session offers the node's host queries (dusk-vm's),
+    /// at the chain's hard fork, instead of the built-in ones.
+    node_queries: Option<Spanned<bool>>,
     /// Seconds each step may take on any engine (the run's default, the
     /// command line's `--step-timeout`, otherwise).
     step_timeout: Option<Spanned<f64>>,
@@ -413,6 +418,10 @@ pub struct Scenario {
     /// Whether the session offers the built-in host queries: a scenario
     /// that does not ask for them runs on engines that lack them.
     pub builtin_queries: bool,
+    /// Whether the session offers the node's host queries, priced at the
+    /// chain's hard fork (never with the built-in ones: both have a
+    /// `hash`).
+    pub node_queries: bool,
     /// The wall-clock limit of each step, where the scenario sets one.
     pub step_timeout: Option<std::time::Duration>,
     pub steps: Vec<Step>,
@@ -711,6 +720,27 @@ impl Scenario {
             }
         };
 
+        let node_queries = match &raw.session.node_queries {
+            Some(node) if *node.get_ref() => {
+                let line = line_of(&text, node.span().start);
+                if chain.is_none() {
+                    return Err(error(
+                        line,
+                        "the node's host queries need a chain: its hard fork prices them".into(),
+                    ));
+                }
+                if raw.session.builtin_queries == Some(true) {
+                    return Err(error(
+                        line,
+                        "a session offers the built-in or the node's host queries, not both (each set has a `hash`)"
+                            .into(),
+                    ));
+                }
+                true
+            }
+            _ => false,
+        };
+
         let step_timeout = match &raw.session.step_timeout {
             None => None,
             Some(seconds) => {
@@ -828,7 +858,8 @@ impl Scenario {
             host_data,
             feeder: raw.session.feeder,
             chain,
-            builtin_queries: raw.session.builtin_queries.unwrap_or(true),
+            builtin_queries: raw.session.builtin_queries.unwrap_or(!node_queries),
+            node_queries,
             step_timeout,
             steps,
         })

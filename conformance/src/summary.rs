@@ -189,7 +189,7 @@ impl RunSummary {
             ));
             if tally.not_applicable > 0 {
                 text.push_str(&format!(
-                    "; {} scenarios not applicable (they need the built-in host queries)",
+                    "; {} scenarios not applicable (they need host queries the engine lacks)",
                     tally.not_applicable
                 ));
             }

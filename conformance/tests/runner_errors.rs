@@ -56,7 +56,7 @@ fn call_of(function: &str, gas: u64) -> CallRequest {
 }
 
 fn open(binary: PathBuf) -> Result<(), DriverError> {
-    process(binary).open_session(&session_request(&scenario(), true))
+    process(binary).open_session(&session_request(&scenario(), true, false))
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn a_runner_that_hangs_times_out() {
     );
     let mut runner = process(binary);
     runner
-        .open_session(&session_request(&scenario(), true))
+        .open_session(&session_request(&scenario(), true, false))
         .expect("opens");
     let started = std::time::Instant::now();
     let outcome = runner
@@ -183,7 +183,7 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
     );
     let mut runner = process(binary);
     runner
-        .open_session(&session_request(&scenario(), true))
+        .open_session(&session_request(&scenario(), true, false))
         .expect("opens");
     let outcome = runner
         .call(&call_of("f", 1))
@@ -280,7 +280,7 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
         ),
     );
     let mut runner = process(binary).persistent();
-    let request = session_request(&scenario(), true);
+    let request = session_request(&scenario(), true, false);
     runner.open_session(&request).expect("opens");
     let started = std::time::Instant::now();
     runner

@@ -41,6 +41,27 @@ impl HardFork {
             HardFork::Boreas => "boreas",
         }
     }
+
+    /// The version of PLONK proofs `verify_plonk` checks at this fork: 1
+    /// before Aegis, 3 from Aegis on (the pairing dusk-vm's own tests use;
+    /// `dusk_core::plonk::PlonkVersion`).
+    pub fn plonk_version(self) -> u8 {
+        match self {
+            HardFork::PreFork => 1,
+            HardFork::Aegis | HardFork::Boreas => 3,
+        }
+    }
+
+    /// The version of BLS signatures `verify_bls` and
+    /// `verify_bls_multisig` check at this fork: 1 (the insecure
+    /// hash-to-curve) before Aegis, 2 (RFC 9380) from Aegis on
+    /// (`dusk_vm::host_queries::HardFork::bls_version`).
+    pub fn bls_version(self) -> u8 {
+        match self {
+            HardFork::PreFork => 1,
+            HardFork::Aegis | HardFork::Boreas => 2,
+        }
+    }
 }
 
 impl Chain {

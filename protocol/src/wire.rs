@@ -12,7 +12,7 @@ use crate::outcome::{CallOutcome, ContractId, DeployOutcome, MemoryState};
 
 /// The protocol version this crate speaks. A runner answering `hello` with
 /// another version is refused.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A request to the VM under test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +47,12 @@ pub struct SessionRequest {
     /// session has neither metadata entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<Chain>,
+    /// Whether the session offers the node's host queries (dusk-vm's
+    /// `hash`, `verify_plonk`, ...), priced and versioned by the chain's
+    /// hard fork. Never together with built-in [`queries`](Self::queries):
+    /// both sets have a `hash`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub node_queries: bool,
 }
 
 /// A deploy.

@@ -87,6 +87,17 @@ where
         session
             .keep_builtin_queries(&request.queries)
             .map_err(|e| self.error(e))?;
+        if request.node_queries {
+            if !request.queries.is_empty() {
+                return Err(self
+                    .error("a session offers the built-in or the node's host queries, not both"));
+            }
+            // Without a chain the node runs before any fork.
+            let fork = request.chain.unwrap_or_default().hard_fork();
+            for (name, query) in node_queries::registry(fork) {
+                session.register_query(&name, query);
+            }
+        }
         self.session = Some(session);
         Ok(())
     }

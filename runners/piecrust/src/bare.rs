@@ -47,6 +47,11 @@ impl Production for Piecrust {
     }
 
     fn session(&mut self, request: &SessionRequest) -> Result<Session, String> {
+        if request.node_queries {
+            return Err(
+                "bare piecrust has none of the node's host queries (dusk-vm adds them)".into(),
+            );
+        }
         let mut data = SessionData::builder();
         let chain = request.chain.iter().flat_map(|chain| chain.metadata());
         let entries = request

@@ -415,6 +415,8 @@ impl Host<'_> {
         // Production's order: both ranges, then the name's encoding.
         let name = self.read(arg_pointer(args, 0)?, u64::from(arg_u32(args, 1)?))?;
         let arg = self.read_argbuf(arg_u32(args, 2)?)?;
+        let arg = AlignedArg::new(self.argbuf_offset()?, &arg);
+        let arg = arg.bytes();
         let name = String::from_utf8(name).map_err(|_| HostError::InvalidUtf8 {
             what: "host query name".into(),
         })?;
@@ -428,9 +430,9 @@ impl Host<'_> {
         let panicked = || HostError::Panic {
             message: "host query panicked".into(),
         };
-        let price = catch_unwind(AssertUnwindSafe(|| query.price(&arg))).map_err(|_| panicked())?;
+        let price = catch_unwind(AssertUnwindSafe(|| query.price(arg))).map_err(|_| panicked())?;
         self.charge(price)?;
-        let output = catch_unwind(AssertUnwindSafe(|| query.run(&arg))).map_err(|_| panicked())?;
+        let output = catch_unwind(AssertUnwindSafe(|| query.run(arg))).map_err(|_| panicked())?;
         if output.len() > ARGBUF_LEN {
             return Err(HostError::QueryOutputTooLong {
                 len: output.len() as u64,
@@ -481,4 +483,56 @@ pub fn write_memory(
         pages.fill(1);
     }
     Ok(())
+}
+
+/// A copy of a query's argument at an address aligned as production's is:
+/// production hands queries the argument buffer in place, in a memory
+/// whose base is page-aligned, and a query that checks an archive (rkyv)
+/// refuses values misaligned in memory. Alignments up to [`Self::ALIGN`]
+/// are kept.
+struct AlignedArg {
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedArg {
+    const ALIGN: usize = 16;
+
+    fn new(offset: u64, bytes: &[u8]) -> AlignedArg {
+        let mut buf = vec![0; bytes.len() + Self::ALIGN];
+        // The start whose address is congruent to the buffer's offset.
+        let want = offset.to_le_bytes()[0] as usize % Self::ALIGN;
+        let start = (want + Self::ALIGN - buf.as_ptr() as usize % Self::ALIGN) % Self::ALIGN;
+        buf[start..start + bytes.len()].copy_from_slice(bytes);
+        AlignedArg {
+            buf,
+            start,
+            len: bytes.len(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AlignedArg;
+
+    #[test]
+    fn a_query_argument_is_aligned_as_the_argument_buffer_is() {
+        for offset in [0u64, 1, 7, 8, 15, 16, 17, 65_536 + 3, u64::from(u32::MAX)] {
+            let arg = AlignedArg::new(offset, b"abc");
+            assert_eq!(arg.bytes(), b"abc");
+            let expected = usize::try_from(offset % 16).unwrap_or(usize::MAX);
+            assert_eq!(
+                arg.bytes().as_ptr() as usize % 16,
+                expected,
+                "offset {offset}"
+            );
+        }
+        assert_eq!(AlignedArg::new(3, &[]).bytes(), b"");
+    }
 }

@@ -28,13 +28,18 @@ struct DuskVm {
 }
 
 /// The node's policy for a hard fork: the BLS rules follow the fork, and
-/// PLONK proofs are verified as version 1 before Aegis and 3 from Aegis
-/// on (the pairing dusk-vm's own tests use).
+/// PLONK proofs are verified at the version `HardFork::plonk_version`
+/// gives (the model reads the same table).
 fn policy(fork: HardFork) -> HostQueryPolicy {
-    let (plonk, fork) = match fork {
-        HardFork::PreFork => (PlonkVersion::V1, host_queries::HardFork::PreFork),
-        HardFork::Aegis => (PlonkVersion::V3, host_queries::HardFork::Aegis),
-        HardFork::Boreas => (PlonkVersion::V3, host_queries::HardFork::Boreas),
+    let plonk = match fork.plonk_version() {
+        1 => PlonkVersion::V1,
+        2 => PlonkVersion::V2,
+        _ => PlonkVersion::V3,
+    };
+    let fork = match fork {
+        HardFork::PreFork => host_queries::HardFork::PreFork,
+        HardFork::Aegis => host_queries::HardFork::Aegis,
+        HardFork::Boreas => host_queries::HardFork::Boreas,
     };
     HostQueryPolicy::from_versions(plonk, fork)
 }
@@ -60,6 +65,9 @@ impl Production for DuskVm {
                 "dusk-vm offers the node's host queries, not the built-in `{name}`"
             ));
         }
+        // The node's queries are always registered: a session that does
+        // not ask for them cannot remove them, and contracts that do not
+        // import `hq` cannot tell.
         let chain = request.chain.unwrap_or_default();
         // Drop the previous session's policy first: guards restore what
         // was set before them.
