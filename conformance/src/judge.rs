@@ -229,6 +229,7 @@ mod tests {
                     gas: 10,
                 },
                 deviations: deviations.iter().map(|d| d.to_string()).collect(),
+                block: None,
                 arg_text: None,
                 returns: None,
             }],

@@ -320,6 +320,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             line: 0,
             kind: StepKind::Deploy { contract: index },
             deviations: Vec::new(),
+            block: None,
             arg_text: None,
             returns: None,
         });
@@ -339,6 +340,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             gas: args.gas,
         },
         deviations: Vec::new(),
+        block: None,
         arg_text: None,
         returns: None,
     });

@@ -121,6 +121,16 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
         return run;
     }
     for (index, step) in scenario.steps.iter().enumerate() {
+        if let Some(height) = step.block
+            && let Err(error) = driver.block(height)
+        {
+            run.failure = Some(StepFailure {
+                step: index + 1,
+                line: step.line,
+                error,
+            });
+            break;
+        }
         let outcome = match &step.kind {
             StepKind::Deploy { contract } => {
                 let decl = &scenario.contracts[*contract];

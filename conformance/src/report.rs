@@ -260,6 +260,9 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
             .collect(),
     );
     for (index, (step, outcome)) in scenario.steps.iter().zip(steps).enumerate() {
+        if let Some(height) = step.block {
+            writeln!(out, "block {height}").ok();
+        }
         match outcome {
             StepOutcome::Deploy { contract, outcome } => {
                 writeln!(

@@ -20,6 +20,10 @@
 //!                               # instead (needs a chain: its fork prices them)
 //! step_timeout = 5              # seconds a step may take (default 60)
 //!
+//! [[step]]                      # any step may take
+//! block = 1_200                 #   the block height it runs at: the chain
+//!                               #   moves there first (heights only grow)
+//!
 //! [[step]]
 //! deploy = "counter"
 //!
@@ -277,6 +281,15 @@ struct RawStep {
     /// differs from our engines at this step.
     #[serde(default)]
     deviations: Vec<String>,
+    /// The block height the step runs at: the session's chain moves there
+    /// first (heights only grow).
+    #[serde(default, deserialize_with = "next_block")]
+    block: Option<u64>,
+}
+
+/// A step's block height.
+fn next_block<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    wide_u64(deserializer, "a block height").map(Some)
 }
 
 /// A `u64` written as a TOML integer, or as a string of digits for the
@@ -397,6 +410,8 @@ pub struct Step {
     pub kind: StepKind,
     /// Catalogue entries declared to explain production's differences here.
     pub deviations: Vec<String>,
+    /// The block height the session's chain moves to before the step.
+    pub block: Option<u64>,
     /// An rkyv argument as written (`TYPE VALUE`), shown in reports.
     pub arg_text: Option<String>,
     /// The rkyv type the output is decoded as in reports.
@@ -760,9 +775,29 @@ impl Scenario {
 
         let mut steps = Vec::new();
         let mut deployed = vec![false; contracts.len()];
+        let mut height = chain.map(|chain| chain.height);
         for spanned in &raw.step {
             let line = line_of(&text, spanned.span().start);
             let step = spanned.get_ref();
+            if let Some(next) = step.block {
+                match height {
+                    None => {
+                        return Err(error(
+                            line,
+                            "`block` moves the session's chain: set `[session] chain` first".into(),
+                        ));
+                    }
+                    Some(current) if next <= current => {
+                        return Err(error(
+                            line,
+                            format!(
+                                "block {next} is not after the chain's height {current}: heights only grow"
+                            ),
+                        ));
+                    }
+                    Some(_) => height = Some(next),
+                }
+            }
             let kind = match (&step.deploy, &step.call) {
                 (Some(name), None) => {
                     if step.function.is_some()
@@ -840,6 +875,7 @@ impl Scenario {
                 line,
                 kind,
                 deviations: step.deviations.clone(),
+                block: step.block,
                 arg_text: match &step.arg {
                     Some(Literal::Archived(archived)) => Some(archived.text()),
                     _ => None,

@@ -90,3 +90,49 @@ fn a_scenario_that_imports_hq_is_not_applicable_and_counted_so() {
     );
     assert_eq!(summary.engines[0].steps, 2 + 5);
 }
+
+#[test]
+fn bare_piecrust_refuses_the_node_queries_and_a_block_without_a_chain() {
+    let root = conformance::repository_root();
+    let vms = OurVms::new().expect("our engines");
+    let specs = [EngineSpec::Production(Production::Piecrust0_32)];
+    let mut engines = drivers(&specs, &vms, &DriverConfig::new(&root)).expect("the runner");
+    let error = engines[0]
+        .open_session(&SessionRequest {
+            node_queries: true,
+            chain: Some(runner_protocol::Chain::default()),
+            ..SessionRequest::default()
+        })
+        .expect_err("refused");
+    match error {
+        DriverError::Refused { message, .. } => assert_eq!(
+            message,
+            "bare piecrust has none of the node's host queries (dusk-vm adds them)"
+        ),
+        other => panic!("not a refusal: {other}"),
+    }
+    engines[0]
+        .open_session(&SessionRequest::default())
+        .expect("a session without a chain opens");
+    match engines[0].block(5).expect_err("no chain to move") {
+        DriverError::Refused { message, .. } => {
+            assert_eq!(message, "`block` needs a session on a chain");
+        }
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+#[test]
+fn a_scenario_with_the_node_queries_is_not_applicable_to_bare_piecrust() {
+    let root = conformance::repository_root();
+    let vms = OurVms::new().expect("our engines");
+    let specs = [EngineSpec::Production(Production::Piecrust0_32)];
+    let mut engines = drivers(&specs, &vms, &DriverConfig::new(&root)).expect("the runner");
+    let scenario = scenario("node/queries/sha256-boreas.toml");
+    let run = conformance::play::play(&scenario, engines[0].as_mut(), &specs[0]);
+    assert_eq!(
+        run.not_applicable.as_deref(),
+        Some(conformance::play::NEEDS_NODE_QUERIES)
+    );
+    assert!(run.steps.is_empty());
+}

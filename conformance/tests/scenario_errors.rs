@@ -401,3 +401,56 @@ fn built_in_queries_are_offered_unless_a_session_declines_them() {
     .expect("loads");
     assert!(!declined.builtin_queries);
 }
+
+#[test]
+fn node_queries_need_a_chain_and_replace_the_built_in_ones() {
+    let chain = "[session]\nchain = { id = 1, height = 10 }\n";
+    let node = load(
+        "node.toml",
+        &format!("{CONTRACT}\n{chain}node_queries = true\n\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert!(node.node_queries);
+    assert!(
+        !node.builtin_queries,
+        "the node's queries replace the built-in ones"
+    );
+    expect_error(
+        "no-chain.toml",
+        &format!("{CONTRACT}\n[session]\nnode_queries = true\n\n[[step]]\ndeploy = \"a\"\n"),
+        7,
+        "need a chain",
+    );
+    expect_error(
+        "both.toml",
+        &format!(
+            "{CONTRACT}\n{chain}builtin_queries = true\nnode_queries = true\n\n[[step]]\ndeploy = \"a\"\n"
+        ),
+        9,
+        "not both",
+    );
+}
+
+#[test]
+fn a_step_moves_the_chain_only_forward() {
+    let session = "[session]\nchain = { id = 1, height = 10 }\n";
+    let moved = load(
+        "block.toml",
+        &format!("{CONTRACT}\n{session}\n[[step]]\ndeploy = \"a\"\nblock = 11\n\n[[step]]\ncall = \"a\"\nfunction = \"f\"\nblock = \"18446744073709551615\"\n"),
+    )
+    .expect("loads");
+    assert_eq!(moved.steps[0].block, Some(11));
+    assert_eq!(moved.steps[1].block, Some(u64::MAX));
+    expect_error(
+        "backwards.toml",
+        &format!("{CONTRACT}\n{session}\n[[step]]\ndeploy = \"a\"\nblock = 10\n"),
+        9,
+        "heights only grow",
+    );
+    expect_error(
+        "no-chain.toml",
+        &format!("{CONTRACT}\n[[step]]\ndeploy = \"a\"\nblock = 10\n"),
+        6,
+        "set `[session] chain` first",
+    );
+}

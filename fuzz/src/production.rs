@@ -104,6 +104,7 @@ impl Production {
                 .map(|query| query.name().to_string())
                 .collect(),
             chain: None,
+            node_queries: false,
         })
     }
 

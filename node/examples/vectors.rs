@@ -54,6 +54,8 @@ struct Call {
     returns: Option<&'static str>,
     /// The catalogue entry that explains production's outcome.
     deviation: Option<&'static str>,
+    /// The block height the call runs at, where it moves the chain.
+    block: Option<u64>,
 }
 
 impl Call {
@@ -64,7 +66,13 @@ impl Call {
             arg,
             returns: None,
             deviation: None,
+            block: None,
         }
+    }
+
+    fn at_block(mut self, height: u64) -> Call {
+        self.block = Some(height);
+        self
     }
 
     fn deviation(mut self, id: &'static str) -> Call {
@@ -105,6 +113,9 @@ fn scenario(description: &str, contract: &str, fork: HardFork, calls: &[Call]) -
     for call in calls {
         let _ = writeln!(text, "\n# {}", call.note);
         let _ = writeln!(text, "[[step]]");
+        if let Some(height) = call.block {
+            let _ = writeln!(text, "block = {height}");
+        }
         if let Some(id) = call.deviation {
             let _ = writeln!(text, "deviations = [\"{id}\"]");
         }
@@ -119,6 +130,22 @@ fn scenario(description: &str, contract: &str, fork: HardFork, calls: &[Call]) -
         }
     }
     text
+}
+
+/// The session that starts at height 999, a block before Aegis, and moves
+/// to Aegis (1,000) and Boreas (2,000).
+fn transition_scenario(calls: &[Call]) -> String {
+    let text = scenario(
+        "The same calls through Dusk Core before Aegis, at Aegis and at Boreas, in one session whose chain moves block by block",
+        CORE,
+        HardFork::PreFork,
+        calls,
+    );
+    text.replace(
+        chain(HardFork::PreFork),
+        "{ id = 1, height = 999, aegis = 1_000, boreas = 2_000 }",
+    )
+    .replace(" (pre_fork)\"", "\"")
 }
 
 const CORE: &str = "[contract.q]\nrust = \"node\"";
@@ -189,7 +216,10 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 struct Vectors {
+    /// File stem, title and calls of the scenarios run at each fork.
     calls: Vec<(&'static str, &'static str, Vec<Call>)>,
+    /// The calls of one session that crosses both forks.
+    transition: Vec<Call>,
 }
 
 fn vectors() -> Vectors {
@@ -416,11 +446,61 @@ fn vectors() -> Vectors {
             Call::new(
                 "the version-3 proof again (cached)",
                 "verify_plonk",
-                archive(&(vd, v3, inputs)),
+                archive(&(vd.clone(), v3.clone(), inputs.clone())),
             )
             .returns("bool"),
         ],
     ));
+
+    // One session across both forks: the same calls before Aegis, at
+    // Aegis and at Boreas.
+    let bls_v1 = archive(&(msg.clone(), pk, insecure));
+    let bls_v2 = archive(&(msg.clone(), pk, secure));
+    let plonk_v3 = archive(&(vd, v3, inputs));
+    let abc = archive(&b"abc".to_vec());
+    let mut transition = Vec::new();
+    for (height, fork) in [
+        (999, "before Aegis"),
+        (1_000, "at Aegis"),
+        (2_000, "at Boreas"),
+    ] {
+        let first = Call::new(
+            format!("block {height}, {fork}: the height"),
+            "block_height",
+            archive(&()),
+        )
+        .returns("u64");
+        transition.push(if height == 999 {
+            first
+        } else {
+            first.at_block(height)
+        });
+        transition.push(
+            Call::new(
+                format!("{fork}: a version-1 BLS signature"),
+                "verify_bls",
+                bls_v1.clone(),
+            )
+            .returns("bool"),
+        );
+        transition.push(
+            Call::new(
+                format!("{fork}: a version-2 BLS signature"),
+                "verify_bls",
+                bls_v2.clone(),
+            )
+            .returns("bool"),
+        );
+        transition.push(Call::new(format!("{fork}: a version-3 PLONK proof (the node's cache must not answer for another version)"), "verify_plonk", plonk_v3.clone()).returns("bool"));
+        transition.push(
+            Call::new(
+                format!("{fork}: sha256 of `abc`, priced from Boreas on"),
+                "sha256",
+                abc.clone(),
+            )
+            .returns("bytes32"),
+        );
+    }
 
     // verify_groth16_bn254: a good proof, a wrong input, junk.
     let product = Bn254Product {
@@ -561,7 +641,7 @@ fn vectors() -> Vectors {
         ],
     ));
 
-    Vectors { calls }
+    Vectors { calls, transition }
 }
 
 /// Raw arguments through `hq` itself: not archives, empty, too long; the
@@ -679,6 +759,11 @@ fn main() {
             ),
         );
     }
+    write(
+        &dir,
+        "fork-transition.toml",
+        &transition_scenario(&vectors.transition),
+    );
     write(
         &dir,
         "unaligned.toml",

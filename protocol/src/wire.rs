@@ -28,6 +28,9 @@ pub enum Request {
     Call(CallRequest),
     /// Reads part of a contract's memory.
     Memory(MemoryRequest),
+    /// Moves the session's chain to a new block height: later requests see
+    /// the new height in the metadata and the hard fork active there.
+    Block(BlockRequest),
     /// Ends the connection; the runner exits.
     Quit,
 }
@@ -53,6 +56,13 @@ pub struct SessionRequest {
     /// both sets have a `hash`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub node_queries: bool,
+}
+
+/// A new block height for a session on a chain, as when the node runs the
+/// next block on the state the last one left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRequest {
+    pub height: u64,
 }
 
 /// A deploy.
@@ -108,6 +118,7 @@ pub struct MemoryRead {
 pub enum Response {
     Hello(Hello),
     Session {},
+    Block {},
     Deploy(DeployOutcome),
     Call(CallOutcome),
     /// `None`: no contract with that id.

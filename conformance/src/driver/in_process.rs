@@ -6,7 +6,8 @@ use runner_protocol::wire::{
     CallRequest, DeployRequest, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
-    Bytes, CallOutcome, DeployOutcome, Failure, FailureKind, MemoryState, outcome::CallResult,
+    Bytes, CallOutcome, Chain, DeployOutcome, Failure, FailureKind, MemoryState,
+    outcome::CallResult,
 };
 use vm::abi::ContractId;
 use vm::engine::Engine;
@@ -25,6 +26,10 @@ pub struct InProcess<'vm, E: Engine> {
     default_timeout: Duration,
     /// The limit of the sessions opened from now on.
     timeout: Duration,
+    /// The chain of the open session, and whether it offers the node's
+    /// queries (a new block reprices them).
+    chain: Option<Chain>,
+    node_queries: bool,
 }
 
 impl<'vm, E: Engine> InProcess<'vm, E> {
@@ -35,6 +40,8 @@ impl<'vm, E: Engine> InProcess<'vm, E> {
             session: None,
             default_timeout: step_timeout,
             timeout: step_timeout,
+            chain: None,
+            node_queries: false,
         }
     }
 
@@ -93,11 +100,10 @@ where
                     .error("a session offers the built-in or the node's host queries, not both"));
             }
             // Without a chain the node runs before any fork.
-            let fork = request.chain.unwrap_or_default().hard_fork();
-            for (name, query) in node_queries::registry(fork) {
-                session.register_query(&name, query);
-            }
+            register_node_queries(&mut session, request.chain.unwrap_or_default());
         }
+        self.chain = request.chain;
+        self.node_queries = request.node_queries;
         self.session = Some(session);
         Ok(())
     }
@@ -119,6 +125,23 @@ where
             engine: kind.to_string(),
             message: e.to_string(),
         })
+    }
+
+    fn block(&mut self, height: u64) -> Result<(), DriverError> {
+        let Some(chain) = self.chain else {
+            return Err(self.error("`block` needs a session on a chain"));
+        };
+        let chain = Chain { height, ..chain };
+        let node_queries = self.node_queries;
+        let session = self.session()?;
+        for (name, data) in chain.metadata() {
+            session.set_host_data(name, data);
+        }
+        if node_queries {
+            register_node_queries(session, chain);
+        }
+        self.chain = Some(chain);
+        Ok(())
     }
 
     fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError> {
@@ -172,5 +195,13 @@ where
             },
             bytes: Bytes(memory[start..end].to_vec()),
         }))
+    }
+}
+
+/// Registers the node's queries in `session` at the fork of `chain`,
+/// replacing those of another fork.
+fn register_node_queries<E: Engine>(session: &mut Session<'_, E>, chain: Chain) {
+    for (name, query) in node_queries::registry(chain.hard_fork()) {
+        session.register_query(&name, query);
     }
 }

@@ -79,6 +79,8 @@ pub trait Driver: Send {
     fn call(&mut self, request: &CallRequest) -> Result<CallOutcome, DriverError>;
     /// Part of a contract's memory; `None` without such a contract.
     fn memory(&mut self, request: &MemoryRequest) -> Result<Option<MemoryRead>, DriverError>;
+    /// Moves the session's chain to the block at `height`.
+    fn block(&mut self, height: u64) -> Result<(), DriverError>;
 }
 
 /// Settings of the drivers of a run.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
-    CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
+    BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
     CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
@@ -100,6 +100,7 @@ fn describe(request: &Request) -> String {
         Request::Deploy(deploy) => format!("deploy ({} bytes)", deploy.bytecode.len()),
         Request::Call(call) => format!("call {}", call.function),
         Request::Memory(_) => "memory".into(),
+        Request::Block(block) => format!("block {}", block.height),
         Request::Quit => "quit".into(),
     }
 }
@@ -517,6 +518,13 @@ impl Driver for RunnerProcess {
         match self.request(&Request::Memory(request.clone()))? {
             Response::Memory(read) => Ok(read),
             other => Err(self.unexpected("memory", &other)),
+        }
+    }
+
+    fn block(&mut self, height: u64) -> Result<(), DriverError> {
+        match self.request(&Request::Block(BlockRequest { height }))? {
+            Response::Block {} => Ok(()),
+            other => Err(self.unexpected("block", &other)),
         }
     }
 }

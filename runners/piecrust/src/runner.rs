@@ -21,13 +21,14 @@ use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
 
 use piecrust::{CallReceipt, ContractId, Error, Session};
+use runner_protocol::chain::BLOCK_HEIGHT;
 use runner_protocol::digest::{DIGEST_PAGE, digest_from_leaves, page_hash, zero_page_hash};
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
-    CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
+    BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
-    Bytes, CallOutcome, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
+    Bytes, CallOutcome, Chain, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
     MemoryState, Omissions, Omitted, PROTOCOL_VERSION, RETAINED_ITEMS, Request, Response, Retainer,
     TrapCode, bounded_text,
 };
@@ -51,6 +52,27 @@ pub trait Production: Sized {
 
     /// A new session as `request` asks, or why the VM cannot open it.
     fn session(&mut self, request: &SessionRequest) -> Result<Session, String>;
+
+    /// Moves `session` to the block of `chain` (its new height): the
+    /// metadata holds the new height. A VM whose rules follow the hard
+    /// fork switches them too.
+    fn block(&mut self, session: &mut Session, chain: &Chain) -> Result<(), String> {
+        set_block_height(session, chain)
+    }
+}
+
+/// Sets the `block_height` metadata entry of `session` to `chain`'s.
+pub fn set_block_height(session: &mut Session, chain: &Chain) -> Result<(), String> {
+    let height = chain
+        .metadata()
+        .into_iter()
+        .find(|(name, _)| *name == BLOCK_HEIGHT)
+        .map(|(_, bytes)| bytes)
+        .unwrap_or_default();
+    session
+        .set_meta(BLOCK_HEIGHT, RawBytes(height))
+        .map(|_previous| ())
+        .map_err(|e| format!("cannot set the block height: {e}"))
 }
 
 /// Serves the protocol on stdin and stdout until `quit` or end of input.
@@ -156,6 +178,8 @@ struct OpenSession {
     contracts: Vec<ContractId>,
     /// Debug messages already reported (piecrust keeps them per session).
     debug_seen: usize,
+    /// The chain the session is on, if any (`block` moves it).
+    chain: Option<Chain>,
 }
 
 struct Runner<P> {
@@ -204,6 +228,7 @@ impl<P: Production> Runner<P> {
             Request::Deploy(request) => self.with_session(|runner| runner.deploy(request)),
             Request::Call(request) => self.with_session(|runner| runner.call(request)),
             Request::Memory(request) => self.with_session(|runner| runner.memory(request)),
+            Request::Block(request) => self.with_session(|runner| runner.block(request)),
             Request::Quit => error("quit has no response"),
         }
     }
@@ -220,6 +245,26 @@ impl<P: Production> Runner<P> {
         serve(self)
     }
 
+    fn block(&mut self, request: BlockRequest) -> Response {
+        let Some(open) = self.session.as_mut() else {
+            return error("no session: send `session` first");
+        };
+        let Some(chain) = open.chain else {
+            return error("`block` needs a session on a chain");
+        };
+        let chain = Chain {
+            height: request.height,
+            ..chain
+        };
+        match self.vm.block(&mut open.session, &chain) {
+            Ok(()) => {
+                open.chain = Some(chain);
+                Response::Block {}
+            }
+            Err(message) => error(message),
+        }
+    }
+
     fn open(&mut self, request: SessionRequest) -> Response {
         self.session = None;
         self.poisoned = None;
@@ -230,6 +275,7 @@ impl<P: Production> Runner<P> {
                     feeder: request.feeder,
                     contracts: Vec::new(),
                     debug_seen: 0,
+                    chain: request.chain,
                 });
                 Response::Session {}
             }

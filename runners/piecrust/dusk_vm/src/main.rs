@@ -10,9 +10,9 @@ mod runner;
 use dusk_core::plonk::PlonkVersion;
 use dusk_vm::host_queries::{self, HostQueryPolicy, HostQueryPolicyGuard};
 use piecrust::{Error, Session};
-use runner_protocol::HardFork;
 use runner_protocol::chain::{BLOCK_HEIGHT, CHAIN_ID};
 use runner_protocol::wire::SessionRequest;
+use runner_protocol::{Chain, HardFork};
 
 use runner::{Production, RawBytes};
 
@@ -94,6 +94,14 @@ impl Production for DuskVm {
                 })?;
         }
         Ok(session)
+    }
+
+    fn block(&mut self, session: &mut Session, chain: &Chain) -> Result<(), String> {
+        self.policy = None;
+        self.policy = Some(host_queries::set_host_query_policy(policy(
+            chain.hard_fork(),
+        )));
+        runner::set_block_height(session, chain)
     }
 }
 
