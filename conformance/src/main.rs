@@ -15,6 +15,7 @@ use conformance::play::play;
 use conformance::scenario::{ArgPart, ContractDecl, Scenario, Step, StepKind};
 use conformance::suite::{self, SnapshotStatus, TestedEngine};
 use conformance::summary::{RunSummary, ScenarioResult};
+use runner_protocol::HardFork;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -64,6 +65,13 @@ enum Command {
         /// The newer release (or `piecrust@DIR`, a local checkout).
         #[arg(long, default_value = "piecrust-0.32.2")]
         to: String,
+        /// Compare hard forks instead (with `--to-fork`): every scenario
+        /// on a chain runs on `--from` at this fork and on `--to` (the same
+        /// engine by default) at the other, from its first block on.
+        #[arg(long, value_enum, requires = "to_fork")]
+        from_fork: Option<ForkName>,
+        #[arg(long, value_enum, requires = "from_fork")]
+        to_fork: Option<ForkName>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Seconds one step (a deploy or a call) may take on any engine;
@@ -129,6 +137,24 @@ struct CallArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// A hard fork of Dusk's node, on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ForkName {
+    PreFork,
+    Aegis,
+    Boreas,
+}
+
+impl ForkName {
+    fn hard_fork(self) -> HardFork {
+        match self {
+            ForkName::PreFork => HardFork::PreFork,
+            ForkName::Aegis => HardFork::Aegis,
+            ForkName::Boreas => HardFork::Boreas,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -658,10 +684,26 @@ struct ReleaseChange {
     to_detail: String,
 }
 
+/// The two sides of a report: two releases, or two forks.
+struct Sides {
+    engines: Vec<EngineSpec>,
+    forks: Option<[HardFork; 2]>,
+}
+
+impl Sides {
+    fn name(&self, side: usize) -> String {
+        match self.forks {
+            Some(forks) => format!("{} at {}", self.engines[side].name(), forks[side].name()),
+            None => self.engines[side].name(),
+        }
+    }
+}
+
 fn releases(
     paths: &[PathBuf],
     from: &str,
     to: &str,
+    forks: Option<[HardFork; 2]>,
     format: Format,
     step_timeout: u64,
 ) -> Result<u8, InputError> {
@@ -669,11 +711,31 @@ fn releases(
         EngineSpec::parse(from).map_err(|e| InputError::Usage(e.to_string()))?,
         EngineSpec::parse(to).map_err(|e| InputError::Usage(e.to_string()))?,
     ];
-    if engines.iter().any(|engine| !engine.is_production()) || engines[0] == engines[1] {
+    if engines.iter().any(|engine| !engine.is_production()) {
         return Err(InputError::Usage(
-            "--from and --to are two different production engines (piecrust-0.31, piecrust-0.32.2, piecrust@DIR, dusk-vm-1.7.0, dusk-vm@DIR)".into(),
+            "--from and --to are production engines (piecrust-0.31, piecrust-0.32.2, piecrust@DIR, dusk-vm-1.7.0, dusk-vm@DIR)".into(),
         ));
     }
+    match forks {
+        None if engines[0] == engines[1] => {
+            return Err(InputError::Usage(
+                "--from and --to are two different engines, or give --from-fork and --to-fork"
+                    .into(),
+            ));
+        }
+        Some([a, b]) if a == b => {
+            return Err(InputError::Usage(
+                "--from-fork and --to-fork are two different forks".into(),
+            ));
+        }
+        _ => {}
+    }
+    let sides = Sides {
+        engines: engines.clone(),
+        forks,
+    };
+    // Scenarios without a chain: a fork changes nothing there.
+    let mut without_chain = 0;
     let files = scenario_files(paths)?;
     let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
     let mut tested = tested(&engines, &vms, step_timeout)?;
@@ -690,10 +752,21 @@ fn releases(
                 continue;
             }
         };
+        let sided: Vec<Scenario> = match forks {
+            None => vec![scenario.clone(), scenario.clone()],
+            Some(forks) => match forks.map(|fork| scenario.at_fork(fork)) {
+                [Some(a), Some(b)] => vec![a, b],
+                _ => {
+                    without_chain += 1;
+                    continue;
+                }
+            },
+        };
         scenarios += 1;
         let runs: Vec<_> = tested
             .iter_mut()
-            .map(|engine| play(&scenario, engine.driver.as_mut(), &engine.spec))
+            .zip(&sided)
+            .map(|(engine, scenario)| play(scenario, engine.driver.as_mut(), &engine.spec))
             .collect();
         if let Some(run) = runs.iter().find(|run| run.not_applicable.is_some()) {
             not_compared.push(format!(
@@ -734,8 +807,9 @@ fn releases(
     }
     if format == Format::Json {
         let report = serde_json::json!({
-            "from": engines[0].name(),
-            "to": engines[1].name(),
+            "from": sides.name(0),
+            "to": sides.name(1),
+            "without_chain": without_chain,
             "scenarios": scenarios,
             "steps": steps,
             "changed_scenarios": changed_scenarios,
@@ -766,10 +840,10 @@ fn releases(
                 change.step,
                 change.line,
                 change.field,
-                engines[0].name(),
+                sides.name(0),
                 change.from,
                 detail(&change.from_detail),
-                engines[1].name(),
+                sides.name(1),
                 change.to,
                 detail(&change.to_detail)
             );
@@ -780,10 +854,13 @@ fn releases(
         for error in &errors {
             println!("ERROR {error}");
         }
+        if forks.is_some() {
+            println!("{without_chain} scenarios without a chain not compared");
+        }
         println!(
             "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields), {} scenarios not compared",
-            engines[0].name(),
-            engines[1].name(),
+            sides.name(0),
+            sides.name(1),
             changes.len(),
             not_compared.len()
         );
@@ -817,9 +894,20 @@ fn main() -> ExitCode {
             paths,
             from,
             to,
+            from_fork,
+            to_fork,
             format,
             step_timeout,
-        } => releases(paths, from, to, *format, *step_timeout),
+        } => releases(
+            paths,
+            from,
+            to,
+            from_fork
+                .zip(*to_fork)
+                .map(|(a, b)| [a.hard_fork(), b.hard_fork()]),
+            *format,
+            *step_timeout,
+        ),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -43,7 +43,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use runner_protocol::Chain;
+use runner_protocol::{Chain, HardFork};
 use serde::Deserialize;
 use toml::Spanned;
 use vm::abi::ContractId;
@@ -903,6 +903,22 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The scenario with its chain put at `fork` from its first block on
+    /// (the forks it reaches activate at height 0, the others never), for
+    /// the report of what a fork changes; `None` without a chain.
+    pub fn at_fork(&self, fork: HardFork) -> Option<Scenario> {
+        let chain = self.chain?;
+        let from_genesis = |reached: bool| reached.then_some(0);
+        Some(Scenario {
+            chain: Some(Chain {
+                aegis: from_genesis(fork >= HardFork::Aegis),
+                boreas: from_genesis(fork >= HardFork::Boreas),
+                ..chain
+            }),
+            ..self.clone()
+        })
+    }
+
     /// Whether a contract of the scenario imports `hq`, the host query
     /// import. A module that does not parse imports nothing. Only the
     /// sections up to the imports are read.

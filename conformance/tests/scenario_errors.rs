@@ -454,3 +454,34 @@ fn a_step_moves_the_chain_only_forward() {
         "set `[session] chain` first",
     );
 }
+
+#[test]
+fn a_scenario_is_put_at_a_fork_from_its_first_block() {
+    use runner_protocol::{Chain, HardFork};
+    let on_chain = load(
+        "chain.toml",
+        &format!("{CONTRACT}\n[session]\nchain = {{ id = 4, height = 999, aegis = 1_000, boreas = 2_000 }}\n\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    let chain = |fork| on_chain.at_fork(fork).and_then(|scenario| scenario.chain);
+    let at = |aegis, boreas| {
+        Some(Chain {
+            id: 4,
+            height: 999,
+            aegis,
+            boreas,
+        })
+    };
+    assert_eq!(chain(HardFork::PreFork), at(None, None));
+    assert_eq!(chain(HardFork::Aegis), at(Some(0), None));
+    assert_eq!(chain(HardFork::Boreas), at(Some(0), Some(0)));
+    for fork in [HardFork::PreFork, HardFork::Aegis, HardFork::Boreas] {
+        assert_eq!(chain(fork).map(|chain| chain.hard_fork()), Some(fork));
+    }
+    let off_chain = load(
+        "bare.toml",
+        &format!("{CONTRACT}\n[[step]]\ndeploy = \"a\"\n"),
+    )
+    .expect("loads");
+    assert!(off_chain.at_fork(HardFork::Boreas).is_none());
+}
