@@ -14,12 +14,15 @@ use conformance::engines::EngineSpec;
 use conformance::play::session_request;
 use conformance::scenario::Scenario;
 use conformance::suite::{self, TestedEngine};
-use runner_protocol::wire::{CallRequest, DeployRequest};
+use runner_protocol::wire::{CallRequest, DeployRequest, PROTOCOL_VERSION};
 use runner_protocol::{
     Bytes, CallOutcome, ContractId, DeployOutcome, FailureKind, outcome::CallResult,
 };
 
-const HELLO: &str = r#"{"hello":{"protocol":2,"engine":"fake","version":"0"}}"#;
+/// The greeting of a fake runner that speaks the suite's protocol.
+fn hello() -> String {
+    format!(r#"{{"hello":{{"protocol":{PROTOCOL_VERSION},"engine":"fake","version":"0"}}}}"#)
+}
 
 /// A fake runner: a shell script answering with `body`.
 fn fake_runner(name: &str, body: &str) -> PathBuf {
@@ -88,7 +91,9 @@ fn another_protocol_version_is_refused() {
     .expect_err("wrong version");
     assert_eq!(
         error.to_string(),
-        "fake: the runner broke the protocol during hello: the runner speaks protocol 1, the suite 2"
+        format!(
+            "fake: the runner broke the protocol during hello: the runner speaks protocol 1, the suite {PROTOCOL_VERSION}"
+        )
     );
 }
 
@@ -111,7 +116,10 @@ fn output_that_is_not_the_protocol_is_a_protocol_error() {
 fn a_runner_that_hangs_times_out() {
     let binary = fake_runner(
         "hangs",
-        &format!("read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; sleep 30"),
+        &format!(
+            "read line; echo '{}'; read line; echo '{{\"session\":{{}}}}'; sleep 30",
+            hello()
+        ),
     );
     let mut runner = process(binary);
     runner
@@ -178,7 +186,8 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
     let binary = fake_runner(
         "dies",
         &format!(
-            "read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; read line; kill -SEGV $$"
+            "read line; echo '{hello}'; read line; echo '{{\"session\":{{}}}}'; read line; kill -SEGV $$",
+            hello = hello()
         ),
     );
     let mut runner = process(binary);
@@ -273,10 +282,11 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
     let binary = fake_runner(
         "deadlocks-on-reuse",
         &format!(
-            "echo x >> {starts}; read line; echo '{HELLO}'; read line; echo '{{\"session\":{{}}}}'; \
+            "echo x >> {starts}; read line; echo '{hello}'; read line; echo '{{\"session\":{{}}}}'; \
              if [ $(wc -l < {starts}) -eq 1 ]; then read line; sleep 30; fi; \
              read line; echo '{{\"session\":{{}}}}'; sleep 30",
-            starts = starts.display()
+            starts = starts.display(),
+            hello = hello()
         ),
     );
     let mut runner = process(binary).persistent();
