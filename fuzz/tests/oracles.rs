@@ -222,14 +222,15 @@ fn three_way_a_production_that_differs_unexplained_is_a_divergence() {
             r#"#!/bin/sh
 while read -r line; do
   case "$line" in
-    *'"op":"hello"'*) echo '{{"hello":{{"protocol":2,"engine":"fake","version":"0"}}}}' ;;
+    *'"op":"hello"'*) echo '{{"hello":{{"protocol":{protocol},"engine":"fake","version":"0"}}}}' ;;
     *'"op":"session"'*) echo '{{"session":{{}}}}' ;;
     *'"op":"deploy"'*) echo '{{"deploy":{{"result":{{"deployed":"{id}"}},"init":null,"state":{{}}}}}}' ;;
     *'"op":"call"'*) echo '{{"call":{{"result":{{"output":""}},"gas_limit":100000,"gas_spent":7,"events":[],"feed":[],"debug":[],"frames":null,"state":{{}}}}}}' ;;
     *) exit 0 ;;
   esac
 done
-"#
+"#,
+            protocol = runner_protocol::wire::PROTOCOL_VERSION
         ),
     )
     .expect("writes");
