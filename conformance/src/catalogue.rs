@@ -300,7 +300,7 @@ fn any_frame_failed(ours: &StepOutcome, failed: impl Fn(&serde_json::Value) -> b
 /// where the engine knows it, e.g. `failed:out_of_gas:trap:<code>`),
 /// `deployed`,
 /// `rejected[:<rule>]`, `instantiation_trap:<code>`, `init_failed:<kind>`,
-/// `duplicate_id`, `host_panic`, `timeout`.
+/// `duplicate_id`, `gas_below_charge`, `host_panic`, `timeout`.
 pub fn step_class(step: &StepOutcome) -> String {
     fn failure(kind: &FailureKind) -> String {
         match kind {

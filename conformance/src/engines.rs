@@ -126,6 +126,16 @@ impl EngineSpec {
         }
     }
 
+    /// Whether the engine deploys as the node does
+    /// (`runner_protocol::node_deploy`): our engines through the model, and
+    /// the node's VM; bare piecrust deploys as its session does only.
+    pub fn offers_node_deploys(&self) -> bool {
+        match self {
+            EngineSpec::Wasmtime | EngineSpec::Wasmi => true,
+            EngineSpec::Production(production) => production.is_dusk_vm(),
+        }
+    }
+
     /// The name reports and snapshots use.
     pub fn name(&self) -> String {
         match self {

@@ -339,6 +339,7 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
             wat,
             owner: Vec::new(),
             id: None,
+            node: None,
             init_arg: init,
             init_gas: args.init_gas,
         });

@@ -59,6 +59,11 @@ pub const NEEDS_BUILTIN_QUERIES: &str =
 pub const NEEDS_NODE_QUERIES: &str =
     "a contract imports `hq`, and the engine does not offer the node's host queries";
 
+/// Why a scenario does not apply to an engine that deploys only as a
+/// piecrust session does.
+pub const NEEDS_NODE_DEPLOYS: &str =
+    "a contract is deployed as the node deploys (`nonce`), and the engine is not the node";
+
 /// The session a scenario asks for; `builtin_queries` is whether it
 /// offers the built-in host queries, `node_queries` the node's.
 pub fn session_request(
@@ -109,6 +114,10 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
             return run;
         }
     }
+    if scenario.contracts.iter().any(|c| c.node.is_some()) && !spec.offers_node_deploys() {
+        run.not_applicable = Some(NEEDS_NODE_DEPLOYS.to_string());
+        return run;
+    }
     driver.set_step_timeout(scenario.step_timeout);
     if let Err(error) =
         driver.open_session(&session_request(scenario, builtin_queries, node_queries))
@@ -141,6 +150,7 @@ pub fn play(scenario: &Scenario, driver: &mut dyn Driver, spec: &EngineSpec) -> 
                         id: decl.id.map(|id| runner_protocol::ContractId(id.0)),
                         init_arg: Bytes(scenario.resolve(&decl.init_arg)),
                         gas: decl.init_gas,
+                        node: decl.node,
                     })
                     .map(|outcome| StepOutcome::Deploy {
                         contract: decl.name.clone(),

@@ -226,6 +226,9 @@ fn deploy_error(failure: &DeployFailure) -> String {
         DeployFailure::InstantiationTrap { message, .. } => message.clone(),
         DeployFailure::InitFailed { failure } => format!("init failed: {}", failure.detail),
         DeployFailure::DuplicateId => "duplicate id".into(),
+        DeployFailure::GasBelowCharge { charge } => {
+            format!("gas limit below the deploy charge of {charge}")
+        }
         DeployFailure::HostPanic { message } => format!("host panic: {message}"),
         DeployFailure::Timeout => "timeout".into(),
     }
@@ -279,6 +282,9 @@ pub fn render(scenario: &Scenario, steps: &[StepOutcome], deviations: &[Deviatio
                     }
                 }
                 .ok();
+                if let Some(charged) = outcome.charged {
+                    writeln!(out, "  charged: {charged}").ok();
+                }
                 if let Some(init) = &outcome.init {
                     writeln!(out, "  init:").ok();
                     call(&mut out, "    ", init, &names);

@@ -9,6 +9,8 @@
 //!                               # or `rust = "counter"` (contracts/wasm/counter.wasm)
 //! owner = "text:alice"          # optional; literals as for `arg`
 //! init = "u64:5"                # optional init argument
+//! nonce = 0                     # optional: deploy as the node does (the id
+//!                               # from bytecode, nonce and owner; charged)
 //!
 //! [session]
 //! host_data = { network = "0x01" }
@@ -43,6 +45,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use runner_protocol::node_deploy::NodeDeploy;
 use runner_protocol::{Chain, HardFork};
 use serde::Deserialize;
 use toml::Spanned;
@@ -229,6 +232,8 @@ struct RawContract {
     rust: Option<String>,
     owner: Option<Literal>,
     id: Option<String>,
+    /// Deploy as the node does, with this transaction nonce.
+    nonce: Option<u64>,
     init: Option<Literal>,
     #[serde(default, deserialize_with = "gas_limit")]
     init_gas: Option<u64>,
@@ -385,6 +390,10 @@ pub struct ContractDecl {
     pub wat: String,
     pub owner: Vec<u8>,
     pub id: Option<ContractId>,
+    /// Deployed as the node deploys (`runner_protocol::node_deploy`): the
+    /// id is derived and the deploy charged; `init_gas` is the deploy
+    /// transaction's gas limit.
+    pub node: Option<NodeDeploy>,
     pub init_arg: Vec<ArgPart>,
     pub init_gas: u64,
 }
@@ -648,6 +657,14 @@ impl Scenario {
                 }
                 None => None,
             };
+            if id.is_some() && decl.nonce.is_some() {
+                return Err(error(
+                    line,
+                    format!(
+                        "contract `{name}`: a node deploy (`nonce`) derives the id; it cannot also have an `id`"
+                    ),
+                ));
+            }
             let owner = decl
                 .owner
                 .as_ref()
@@ -669,6 +686,7 @@ impl Scenario {
                 wat,
                 owner,
                 id,
+                node: decl.nonce.map(|nonce| NodeDeploy { nonce }),
                 init_arg: decl
                     .init
                     .as_ref()
@@ -955,8 +973,13 @@ impl ContractDecl {
     /// engine that refused the deploy answers them as it would any call to
     /// a missing contract.
     pub fn intended_id(&self) -> ContractId {
-        self.id
-            .unwrap_or_else(|| ContractId::from_bytecode(&self.wasm))
+        match (self.id, self.node) {
+            (Some(id), _) => id,
+            (None, Some(node)) => {
+                node_queries::deploy::contract_id(&self.wasm, node.nonce, &self.owner)
+            }
+            (None, None) => ContractId::from_bytecode(&self.wasm),
+        }
     }
 }
 

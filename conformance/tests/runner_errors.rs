@@ -166,6 +166,7 @@ fn a_runner_that_hangs_times_out() {
             id: None,
             init_arg: Bytes::default(),
             gas: 1,
+            node: None,
         }),
         Ok(outcome) if outcome == DeployOutcome::timed_out()
     ));

@@ -115,6 +115,7 @@ impl Production {
             id: Some(id),
             init_arg: Bytes::default(),
             gas: 1_000_000,
+            node: None,
         })
     }
 

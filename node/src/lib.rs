@@ -2,7 +2,8 @@
 //! model: the same names, argument decoding, fallbacks, results and prices
 //! per hard fork, computed with Dusk's own crates. Kept apart from `vm` so
 //! that the VM builds without Dusk's cryptography; the conformance suite
-//! registers them in sessions that ask for them.
+//! registers them in sessions that ask for them. It also derives the ids
+//! the node gives the contracts it deploys ([`deploy`]).
 //!
 //! The node memoizes query results in a process-wide cache. Results are
 //! pure functions of the argument and the fork, and the price is charged
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use runner_protocol::HardFork;
 use vm::query::{HostQuery, QueryRegistry};
 
+pub mod deploy;
 mod query;
 pub mod schedule;
 

@@ -277,6 +277,9 @@ fn describe_deploy(result: &DeployResult) -> String {
                 format!("instantiation trap {code:?}")
             }
             DeployFailure::InitFailed { failure } => format!("init failed: {}", failure.kind),
+            DeployFailure::GasBelowCharge { charge } => {
+                format!("gas below the deploy charge of {charge}")
+            }
             other => other.name().replace('_', " "),
         },
     }
@@ -290,7 +293,9 @@ fn deploy_detail(result: &DeployResult) -> String {
             | DeployFailure::InstantiationTrap { message, .. }
             | DeployFailure::HostPanic { message } => message.clone(),
             DeployFailure::InitFailed { failure } => failure.detail.clone(),
-            DeployFailure::DuplicateId | DeployFailure::Timeout => String::new(),
+            DeployFailure::DuplicateId
+            | DeployFailure::GasBelowCharge { .. }
+            | DeployFailure::Timeout => String::new(),
         },
     }
 }
@@ -305,6 +310,10 @@ fn deploy_failures_agree(left: &DeployFailure, right: &DeployFailure) -> bool {
         (DeployFailure::InitFailed { failure: a }, DeployFailure::InitFailed { failure: b }) => {
             kinds_agree(&a.kind, &b.kind)
         }
+        (
+            DeployFailure::GasBelowCharge { charge: a },
+            DeployFailure::GasBelowCharge { charge: b },
+        ) => a == b,
         (DeployFailure::DuplicateId, DeployFailure::DuplicateId)
         | (DeployFailure::HostPanic { .. }, DeployFailure::HostPanic { .. })
         | (DeployFailure::Timeout, DeployFailure::Timeout) => true,
@@ -327,6 +336,19 @@ pub fn compare_deploys(left: &DeployOutcome, right: &DeployOutcome) -> Vec<Diffe
             describe_deploy(&right.result),
             deploy_detail(&left.result),
             deploy_detail(&right.result),
+        );
+    }
+    if left.charged != right.charged {
+        let charged = |charged: Option<u64>| match charged {
+            Some(gas) => gas.to_string(),
+            None => "nothing".to_string(),
+        };
+        diffs.push_detailed(
+            "charged",
+            charged(left.charged),
+            charged(right.charged),
+            String::new(),
+            String::new(),
         );
     }
     if let (Some(a), Some(b)) = (&left.init, &right.init) {
@@ -445,6 +467,7 @@ mod tests {
             }),
             init: None,
             state: BTreeMap::new(),
+            charged: None,
         };
         assert!(compare_deploys(&rejected("a"), &rejected("b")).is_empty());
         let deployed = DeployOutcome {
@@ -452,5 +475,34 @@ mod tests {
             ..rejected("")
         };
         assert_eq!(compare_deploys(&rejected("a"), &deployed).len(), 1);
+    }
+
+    #[test]
+    fn node_deploys_differ_in_their_charge_and_in_the_charge_they_miss() {
+        let node = |result, charged| DeployOutcome {
+            result,
+            init: None,
+            state: BTreeMap::new(),
+            charged,
+        };
+        let deployed = || DeployResult::Deployed(ContractId([0; 32]));
+        let below = |charge| DeployResult::Failed(DeployFailure::GasBelowCharge { charge });
+        let diffs = compare_deploys(
+            &node(deployed(), Some(5_000_000)),
+            &node(deployed(), Some(5_000_100)),
+        );
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].field, "charged");
+        assert_eq!(
+            (diffs[0].left.as_str(), diffs[0].right.as_str()),
+            ("5000000", "5000100")
+        );
+        let diffs = compare_deploys(&node(deployed(), None), &node(deployed(), Some(1)));
+        assert_eq!(diffs[0].right, "1");
+        assert_eq!(diffs[0].left, "nothing");
+        assert!(compare_deploys(&node(below(7), None), &node(below(7), None)).is_empty());
+        let diffs = compare_deploys(&node(below(7), None), &node(below(8), None));
+        assert_eq!(diffs[0].field, "result");
+        assert_eq!(diffs[0].left, "gas below the deploy charge of 7");
     }
 }

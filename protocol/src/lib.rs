@@ -9,7 +9,8 @@
 //! The crate also holds what every engine must compute the same way:
 //! the normalized [`outcome`] of a deploy or a call, the one comparison of
 //! two outcomes ([`compare`]), the memory digest ([`digest`]) and the
-//! built-in host queries ([`queries`]).
+//! built-in host queries ([`queries`]), and how the node deploys
+//! ([`node_deploy`]).
 //!
 //! It depends on nothing engine-specific, so that runners built against
 //! other versions of wasmtime (production's fork) can use it.
@@ -18,6 +19,7 @@ pub mod bytes;
 pub mod chain;
 pub mod compare;
 pub mod digest;
+pub mod node_deploy;
 pub mod outcome;
 pub mod queries;
 pub mod retained;

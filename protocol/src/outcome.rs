@@ -299,6 +299,9 @@ pub enum DeployFailure {
     InitFailed { failure: Failure },
     /// A contract with that id is already deployed.
     DuplicateId,
+    /// A node deploy whose gas limit is below the deploy charge: the node
+    /// discards the transaction before anything runs.
+    GasBelowCharge { charge: u64 },
     /// The engine panicked.
     HostPanic { message: String },
     /// The deploy ran past its wall-clock limit.
@@ -312,6 +315,7 @@ impl DeployFailure {
             DeployFailure::InstantiationTrap { .. } => "instantiation_trap",
             DeployFailure::InitFailed { .. } => "init_failed",
             DeployFailure::DuplicateId => "duplicate_id",
+            DeployFailure::GasBelowCharge { .. } => "gas_below_charge",
             DeployFailure::HostPanic { .. } => "host_panic",
             DeployFailure::Timeout => "timeout",
         }
@@ -335,6 +339,10 @@ pub struct DeployOutcome {
     pub init: Option<CallOutcome>,
     /// Every deployed contract's memory after the deploy.
     pub state: BTreeMap<ContractId, MemoryState>,
+    /// What a node deploy is charged ([`crate::node_deploy::node_charge`]);
+    /// absent for a session's deploy and for a discarded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged: Option<u64>,
 }
 
 impl DeployOutcome {
@@ -345,6 +353,7 @@ impl DeployOutcome {
             result: DeployResult::Failed(DeployFailure::Timeout),
             init: None,
             state: BTreeMap::new(),
+            charged: None,
         }
     }
 }

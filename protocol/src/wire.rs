@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::Bytes;
 use crate::chain::Chain;
+use crate::node_deploy::NodeDeploy;
 use crate::outcome::{CallOutcome, ContractId, DeployOutcome, MemoryState};
 
 /// The protocol version this crate speaks. A runner answering `hello` with
 /// another version is refused.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// A request to the VM under test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,10 @@ pub struct DeployRequest {
     /// The argument of `init`.
     pub init_arg: Bytes,
     pub gas: u64,
+    /// Deploy as the node does (`id` is then absent: the node derives it);
+    /// a VM that is not the node answers with an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeDeploy>,
 }
 
 /// A top-level call.

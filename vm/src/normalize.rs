@@ -247,5 +247,6 @@ pub fn deploy_outcome(
         result,
         init,
         state,
+        charged: None,
     })
 }

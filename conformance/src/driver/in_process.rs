@@ -2,12 +2,13 @@
 //! the protocol's outcomes by [`vm::normalize`].
 
 use runner_protocol::digest::memory_digest;
+use runner_protocol::node_deploy::{NODE_DEPLOY_PRICE, NodeDeploy, node_charge};
+use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
     CallRequest, DeployRequest, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
-    Bytes, CallOutcome, Chain, DeployOutcome, Failure, FailureKind, MemoryState,
-    outcome::CallResult,
+    Bytes, CallOutcome, Chain, DeployFailure, DeployOutcome, Failure, FailureKind, MemoryState,
 };
 use vm::abi::ContractId;
 use vm::engine::Engine;
@@ -50,6 +51,67 @@ impl<'vm, E: Engine> InProcess<'vm, E> {
             engine: E::KIND.to_string(),
             message: message.to_string(),
         }
+    }
+
+    /// A piecrust session's deploy, at `id` (blake3 of the bytecode when
+    /// absent).
+    fn deploy_with_id(
+        &mut self,
+        request: &DeployRequest,
+        id: Option<ContractId>,
+    ) -> Result<DeployOutcome, DriverError> {
+        let kind = E::KIND;
+        let session = self.session()?;
+        let result = session.deploy(
+            request.bytecode.as_slice(),
+            DeployOptions {
+                owner: request.owner.0.clone(),
+                id,
+                init_arg: request.init_arg.0.clone(),
+                gas_limit: request.gas,
+            },
+        );
+        let state = session.memory_states();
+        normalize::deploy_outcome(&result, state).map_err(|e| DriverError::Engine {
+            engine: kind.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// A deploy as the node does it (`runner_protocol::node_deploy`): a gas
+    /// limit below the deploy charge is refused before anything runs;
+    /// otherwise the contract gets the node's id, `init` the whole limit,
+    /// and the deploy its charge.
+    fn node_deploy(
+        &mut self,
+        request: &DeployRequest,
+        node: NodeDeploy,
+    ) -> Result<DeployOutcome, DriverError> {
+        if request.id.is_some() {
+            return Err(self.error("a node deploy derives its id; the request names one"));
+        }
+        // A charge past u64 is a limit no transaction reaches.
+        let charge = NODE_DEPLOY_PRICE
+            .charge(request.bytecode.len())
+            .unwrap_or(u64::MAX);
+        if request.gas < charge {
+            let state = self.session()?.memory_states();
+            return Ok(DeployOutcome {
+                result: DeployResult::Failed(DeployFailure::GasBelowCharge { charge }),
+                init: None,
+                state,
+                charged: None,
+            });
+        }
+        let id = node_queries::deploy::contract_id(
+            request.bytecode.as_slice(),
+            node.nonce,
+            request.owner.as_slice(),
+        );
+        let mut outcome = self.deploy_with_id(request, Some(id))?;
+        let deployed = matches!(outcome.result, DeployResult::Deployed(_));
+        outcome.charged = Some(node_charge(charge, request.gas, deployed));
+        Ok(outcome)
     }
 
     fn session(&mut self) -> Result<&mut Session<'vm, E>, DriverError> {
@@ -109,22 +171,10 @@ where
     }
 
     fn deploy(&mut self, request: &DeployRequest) -> Result<DeployOutcome, DriverError> {
-        let kind = E::KIND;
-        let session = self.session()?;
-        let result = session.deploy(
-            request.bytecode.as_slice(),
-            DeployOptions {
-                owner: request.owner.0.clone(),
-                id: request.id.map(|id| ContractId(id.0)),
-                init_arg: request.init_arg.0.clone(),
-                gas_limit: request.gas,
-            },
-        );
-        let state = session.memory_states();
-        normalize::deploy_outcome(&result, state).map_err(|e| DriverError::Engine {
-            engine: kind.to_string(),
-            message: e.to_string(),
-        })
+        match request.node {
+            None => self.deploy_with_id(request, request.id.map(|id| ContractId(id.0))),
+            Some(node) => self.node_deploy(request, node),
+        }
     }
 
     fn block(&mut self, height: u64) -> Result<(), DriverError> {

@@ -451,6 +451,7 @@ impl Driver for RunnerProcess {
                     }),
                     init: None,
                     state: BTreeMap::new(),
+                    charged: None,
                 })
             }
             Err(error @ DriverError::Timeout { .. }) => {

@@ -23,6 +23,7 @@ use std::sync::{Mutex, mpsc};
 use piecrust::{CallReceipt, ContractId, Error, Session};
 use runner_protocol::chain::BLOCK_HEIGHT;
 use runner_protocol::digest::{DIGEST_PAGE, digest_from_leaves, page_hash, zero_page_hash};
+use runner_protocol::node_deploy::{NODE_DEPLOY_PRICE, node_charge};
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
     BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
@@ -53,12 +54,34 @@ pub trait Production: Sized {
     /// A new session as `request` asks, or why the VM cannot open it.
     fn session(&mut self, request: &SessionRequest) -> Result<Session, String>;
 
-    /// Moves `session` to the block of `chain` (its new height): the
+    /// Moves the session to the block of `chain` (its new height): the
     /// metadata holds the new height. A VM whose rules follow the hard
-    /// fork switches them too.
-    fn block(&mut self, session: &mut Session, chain: &Chain) -> Result<(), String> {
-        set_block_height(session, chain)
+    /// fork switches them too. The node runs every block in a new session
+    /// on the state the last one committed; piecrust has no blocks and
+    /// keeps the session.
+    fn block(&mut self, mut session: Session, chain: &Chain) -> Result<BlockSession, String> {
+        set_block_height(&mut session, chain)?;
+        Ok(BlockSession::Same(session))
     }
+
+    /// The id the node gives a contract it deploys
+    /// (`runner_protocol::node_deploy`); `None` for a VM that deploys only
+    /// as a piecrust session does.
+    fn node_contract_id(&self, _bytecode: &[u8], _nonce: u64, _owner: &[u8]) -> Option<ContractId> {
+        None
+    }
+}
+
+/// The session a block runs in.
+pub enum BlockSession {
+    /// The session of the block before, at the new height.
+    Same(Session),
+    /// A new session on what the block before committed.
+    #[allow(
+        dead_code,
+        reason = "only the dusk-vm runner opens a session per block; the piecrust runners compile this file too"
+    )]
+    New(Session),
 }
 
 /// Sets the `block_height` metadata entry of `session` to `chain`'s.
@@ -155,6 +178,7 @@ fn protocol_output() -> Option<File> {
 
 /// Bytes that rkyv serializes as themselves: piecrust keeps host data only
 /// in serialized form, and the protocol gives the exact bytes `hd` returns.
+#[derive(Clone)]
 pub struct RawBytes(pub Vec<u8>);
 
 impl rkyv::Archive for RawBytes {
@@ -246,7 +270,7 @@ impl<P: Production> Runner<P> {
     }
 
     fn block(&mut self, request: BlockRequest) -> Response {
-        let Some(open) = self.session.as_mut() else {
+        let Some(open) = self.session.as_ref() else {
             return error("no session: send `session` first");
         };
         let Some(chain) = open.chain else {
@@ -256,13 +280,24 @@ impl<P: Production> Runner<P> {
             height: request.height,
             ..chain
         };
-        match self.vm.block(&mut open.session, &chain) {
-            Ok(()) => {
-                open.chain = Some(chain);
-                Response::Block {}
+        let Some(mut open) = self.session.take() else {
+            return error("no session: send `session` first");
+        };
+        match self.vm.block(open.session, &chain) {
+            Ok(BlockSession::Same(session)) => {
+                open.session = session;
             }
-            Err(message) => error(message),
+            Ok(BlockSession::New(session)) => {
+                open.session = session;
+                // The new session's debug messages start afresh.
+                open.debug_seen = 0;
+            }
+            // The session is gone with the failed commit.
+            Err(message) => return error(message),
         }
+        open.chain = Some(chain);
+        self.session = Some(open);
+        Response::Block {}
     }
 
     fn open(&mut self, request: SessionRequest) -> Response {
@@ -305,7 +340,41 @@ impl<P: Production> Runner<P> {
 
     fn deploy(&mut self, request: DeployRequest) -> Response {
         let has_init = exports_init(request.bytecode.as_slice());
-        let id = request.id.map(|id| ContractId::from_bytes(id.0));
+        let mut id = request.id.map(|id| ContractId::from_bytes(id.0));
+        // A node deploy: refused below the deploy charge, otherwise at the
+        // node's id and charged (`runner_protocol::node_deploy`).
+        let mut charge = None;
+        if let Some(node) = request.node {
+            if id.is_some() {
+                return error("a node deploy derives its id; the request names one");
+            }
+            let Some(node_id) = self.vm.node_contract_id(
+                request.bytecode.as_slice(),
+                node.nonce,
+                request.owner.as_slice(),
+            ) else {
+                return error(format!(
+                    "{} deploys as a piecrust session does; node deploys need the node's VM",
+                    P::ENGINE
+                ));
+            };
+            // A charge past u64 is a limit no transaction reaches.
+            let node_charge = NODE_DEPLOY_PRICE
+                .charge(request.bytecode.len())
+                .unwrap_or(u64::MAX);
+            if request.gas < node_charge {
+                return Response::Deploy(DeployOutcome {
+                    result: DeployResult::Failed(DeployFailure::GasBelowCharge {
+                        charge: node_charge,
+                    }),
+                    init: None,
+                    state: self.state(),
+                    charged: None,
+                });
+            }
+            id = Some(node_id);
+            charge = Some(node_charge);
+        }
         let deployed = self.guarded(|open| {
             open.session.deploy_raw(
                 id,
@@ -334,10 +403,13 @@ impl<P: Production> Runner<P> {
             outcome.state = state.clone();
             outcome
         });
+        let charged = charge
+            .map(|charge| node_charge(charge, request.gas, matches!(result, DeployResult::Deployed(_))));
         Response::Deploy(DeployOutcome {
             result,
             init,
             state,
+            charged,
         })
     }
 

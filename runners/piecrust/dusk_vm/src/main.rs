@@ -2,19 +2,21 @@
 //! piecrust 0.31 with the node's host queries, their prices per hard fork,
 //! and the chain id and block height in every session. Deploys and calls
 //! are piecrust's and are served by `src/runner.rs`; this file makes the
-//! VM and opens sessions the way the node does.
+//! VM, opens sessions and moves them from block to block the way the node
+//! does, and derives the ids of node deploys with Dusk Core.
 
 #[path = "../../src/runner.rs"]
 mod runner;
 
 use dusk_core::plonk::PlonkVersion;
+use dusk_core::transfer::data::gen_contract_id;
 use dusk_vm::host_queries::{self, HostQueryPolicy, HostQueryPolicyGuard};
-use piecrust::{Error, Session};
+use piecrust::{ContractId, Error, Session};
 use runner_protocol::chain::{BLOCK_HEIGHT, CHAIN_ID};
 use runner_protocol::wire::SessionRequest;
 use runner_protocol::{Chain, HardFork};
 
-use runner::{Production, RawBytes};
+use runner::{BlockSession, Production, RawBytes};
 
 /// The node's VM, with the empty state every session starts from.
 struct DuskVm {
@@ -25,6 +27,9 @@ struct DuskVm {
     /// The hard fork of the open session. The node sets it per thread
     /// around execution; the runner serves every request on one thread.
     policy: Option<HostQueryPolicyGuard>,
+    /// The host data of the open session, for the sessions of its later
+    /// blocks.
+    host_data: Vec<(String, RawBytes)>,
 }
 
 /// The node's policy for a hard fork: the BLS rules follow the fork, and
@@ -54,6 +59,7 @@ impl Production for DuskVm {
             vm,
             empty,
             policy: None,
+            host_data: Vec::new(),
         })
     }
 
@@ -85,23 +91,48 @@ impl Production for DuskVm {
             session.remove_meta(CHAIN_ID);
             session.remove_meta(BLOCK_HEIGHT);
         }
-        for (name, bytes) in &request.host_data {
-            let len = bytes.len();
-            session
-                .set_meta(name.clone(), RawBytes(bytes.0.clone()))
-                .map_err(|e| {
-                    format!("dusk-vm cannot hold host data `{name}` of {len} bytes: {e}")
-                })?;
-        }
+        self.host_data = request
+            .host_data
+            .iter()
+            .map(|(name, bytes)| (name.clone(), RawBytes(bytes.0.clone())))
+            .collect();
+        self.set_host_data(&mut session)?;
         Ok(session)
     }
 
-    fn block(&mut self, session: &mut Session, chain: &Chain) -> Result<(), String> {
+    /// The next block as the node runs it: the session of the last block
+    /// is committed, and a new one opens on that state at the new height
+    /// (so the node's process-wide query cache outlives the session).
+    fn block(&mut self, session: Session, chain: &Chain) -> Result<BlockSession, String> {
+        let base = session
+            .commit()
+            .map_err(|e| format!("cannot commit the block: {e}"))?;
         self.policy = None;
         self.policy = Some(host_queries::set_host_query_policy(policy(
             chain.hard_fork(),
         )));
-        runner::set_block_height(session, chain)
+        let mut next = self
+            .vm
+            .session(base, chain.id, chain.height)
+            .map_err(|e| format!("cannot open the next block's session: {e}"))?;
+        self.set_host_data(&mut next)?;
+        Ok(BlockSession::New(next))
+    }
+
+    fn node_contract_id(&self, bytecode: &[u8], nonce: u64, owner: &[u8]) -> Option<ContractId> {
+        Some(gen_contract_id(bytecode, nonce, owner))
+    }
+}
+
+impl DuskVm {
+    fn set_host_data(&self, session: &mut Session) -> Result<(), String> {
+        for (name, bytes) in &self.host_data {
+            let len = bytes.0.len();
+            session.set_meta(name.clone(), bytes.clone()).map_err(|e| {
+                format!("dusk-vm cannot hold host data `{name}` of {len} bytes: {e}")
+            })?;
+        }
+        Ok(())
     }
 }
 
