@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conformance::catalogue::Catalogue;
-use conformance::driver::process::{RunnerProcess, RunnerStats};
+use conformance::driver::process::{RestartCauses, RunnerProcess, RunnerStats};
 use conformance::driver::{Driver, DriverConfig, DriverError, OurVms, drivers};
 use conformance::engines::EngineSpec;
 use conformance::play::session_request;
@@ -175,9 +175,11 @@ fn a_runner_that_hangs_times_out() {
         RunnerStats {
             starts: 1,
             restarts: 0,
+            restart_causes: RestartCauses::default(),
             host_panics: 0,
             crashes: 0,
-            timeouts: 1
+            timeouts: 1,
+            probe_timeouts: 0,
         }
     );
 }
@@ -215,9 +217,11 @@ fn a_runner_that_dies_during_a_call_reports_a_host_panic() {
         RunnerStats {
             starts: 1,
             restarts: 0,
+            restart_causes: RestartCauses::default(),
             host_panics: 1,
             crashes: 1,
-            timeouts: 0
+            timeouts: 0,
+            probe_timeouts: 0,
         }
     );
 }
@@ -305,9 +309,87 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
         RunnerStats {
             starts: 2,
             restarts: 1,
+            restart_causes: RestartCauses {
+                probe_timeout: 1,
+                ..RestartCauses::default()
+            },
             host_panics: 0,
             crashes: 0,
-            timeouts: 1
+            timeouts: 0,
+            probe_timeouts: 1,
         }
     );
+}
+
+#[test]
+fn a_persistent_runner_is_replaced_after_a_host_panic_and_tells_its_own_times_first() {
+    // Every process greets, opens sessions, answers every call with a host
+    // panic and `stats` with fixed times.
+    let stats = r#"{"stats":{"requests":4,"session_ns":10,"deploy_ns":0,"call_ns":30,"other_ns":1,"digest_ns":5,"rss_bytes":7340032}}"#;
+    let call = r#"{"call":{"result":{"failed":{"kind":"host_panic","detail":"boom"}},"gas_limit":1,"gas_spent":null,"events":null,"feed":[],"debug":[],"frames":null,"state":{}}}"#;
+    let binary = fake_runner(
+        "panics-and-tells",
+        &format!(
+            r#"while read -r line; do
+  case "$line" in
+    *'"op":"hello"'*) echo '{hello}' ;;
+    *'"op":"session"'*) echo '{{"session":{{}}}}' ;;
+    *'"op":"call"'*) echo '{call}' ;;
+    *'"op":"stats"'*) echo '{stats}' ;;
+    *) exit 0 ;;
+  esac
+done"#,
+            hello = hello()
+        ),
+    );
+    let mut runner = process(binary).persistent();
+    let request = session_request(&scenario(), true, false);
+    runner.open_session(&request).expect("opens");
+    // A session that failed nothing keeps its process.
+    runner.open_session(&request).expect("reuses");
+    assert_eq!(runner.stats().starts, 1);
+    let outcome = runner.call(&call_of("f", 1)).expect("an outcome");
+    assert!(matches!(
+        outcome.result,
+        CallResult::Failed(ref failure) if failure.kind == FailureKind::HostPanic
+    ));
+    runner
+        .open_session(&request)
+        .expect("a new process opens it");
+    assert_eq!(
+        runner.stats(),
+        RunnerStats {
+            starts: 2,
+            restarts: 1,
+            restart_causes: RestartCauses {
+                host_panic: 1,
+                ..RestartCauses::default()
+            },
+            host_panics: 1,
+            crashes: 0,
+            timeouts: 0,
+            probe_timeouts: 0,
+        }
+    );
+    let time = runner.time();
+    assert_eq!((time.reported, time.unreported), (1, 0));
+    assert_eq!(
+        (
+            time.inside.requests,
+            time.inside.session_ns,
+            time.inside.call_ns,
+            time.inside.other_ns,
+            time.inside.digest_ns,
+            time.inside.rss_bytes
+        ),
+        (4, 10, 30, 1, 5, 7 << 20)
+    );
+    // Four round trips timed by kind: three sessions (the stats request
+    // is "other"), one call; two starts.
+    assert!(time.session_ns > 0 && time.call_ns > 0 && time.other_ns > 0 && time.spawn_ns > 0);
+    assert_eq!(time.deploy_ns, 0);
+    // The second process tells its times when asked at the end.
+    runner.collect_times();
+    assert_eq!(runner.time().reported, 2);
+    assert_eq!(runner.time().inside.call_ns, 60);
 }

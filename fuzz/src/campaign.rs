@@ -14,6 +14,7 @@ use crate::findings::{Finding, save};
 use crate::inputs::{Inputs, Reuse};
 use crate::judge::{Judge, Target};
 use crate::oracle::{Tally, Verdict};
+use crate::phases::{self, Phase, timed};
 use conformance::engines::EngineSpec;
 
 /// Campaign settings.
@@ -95,38 +96,46 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                             settings.seed ^ (job as u64).wrapping_mul(0x5851_f42d),
                         );
                         let mut local = Tally::default();
+                        phases::take();
                         while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                            let input = inputs.next();
-                            let verdict = judge.input(&input)?;
-                            local.record(&verdict);
-                            executions.fetch_add(1, Ordering::Relaxed);
-                            if let Verdict::Diverge(divergence) = verdict {
-                                // The first of each kind is saved (the
-                                // entry is made before saving, so two jobs
-                                // finding the same kind save it once).
-                                let signature = divergence.signature();
-                                {
-                                    let mut repeats = repeats.lock().map_err(|e| e.to_string())?;
-                                    if let Some(count) = repeats.get_mut(&signature) {
-                                        *count += 1;
-                                        continue;
+                            timed(Phase::Total, || -> Result<(), String> {
+                                let input = timed(Phase::Generate, || inputs.next());
+                                let verdict = judge.input(&input)?;
+                                local.record(&verdict);
+                                executions.fetch_add(1, Ordering::Relaxed);
+                                if let Verdict::Diverge(divergence) = verdict {
+                                    // The first of each kind is saved (the
+                                    // entry is made before saving, so two
+                                    // jobs finding the same kind save it
+                                    // once).
+                                    let signature = divergence.signature();
+                                    {
+                                        let mut repeats =
+                                            repeats.lock().map_err(|e| e.to_string())?;
+                                        if let Some(count) = repeats.get_mut(&signature) {
+                                            *count += 1;
+                                            return Ok(());
+                                        }
+                                        repeats.insert(signature, 0);
                                     }
-                                    repeats.insert(signature, 0);
+                                    let finding = save(
+                                        settings,
+                                        &mut judge,
+                                        &input,
+                                        divergence,
+                                        started.elapsed(),
+                                    )?;
+                                    findings.lock().map_err(|e| e.to_string())?.push(finding);
+                                    if !settings.keep_going {
+                                        stop.store(true, Ordering::Relaxed);
+                                    }
                                 }
-                                let finding = save(
-                                    settings,
-                                    &mut judge,
-                                    &input,
-                                    divergence,
-                                    started.elapsed(),
-                                )?;
-                                findings.lock().map_err(|e| e.to_string())?.push(finding);
-                                if !settings.keep_going {
-                                    stop.store(true, Ordering::Relaxed);
-                                }
-                            }
+                                Ok(())
+                            })?;
                         }
                         local.runners = judge.runner_stats();
+                        local.runner_time = judge.collect_runner_time();
+                        local.phases = phases::take();
                         tally.lock().map_err(|e| e.to_string())?.merge(&local);
                         new_contracts.fetch_add(inputs.new_contracts, Ordering::Relaxed);
                         Ok(())
@@ -162,4 +171,178 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
         findings,
         repeats,
     })
+}
+
+/// Seconds from nanoseconds, for reports.
+fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
+}
+
+impl Report {
+    /// Where the time went and what befell the production runners, for
+    /// people: our side's phases, production's round trips by kind and
+    /// what the runners measured inside, process starts per case, restarts
+    /// by cause, and step timeouts apart from reuse-probe timeouts. Times
+    /// are summed over jobs.
+    pub fn time_lines(&self, production: bool) -> Vec<String> {
+        let tally = &self.tally;
+        let phases = &tally.phases;
+        let runner = &tally.runner_time;
+        let spent_in_production = runner.total_ns();
+        let accounted = phases.generate_ns
+            + phases.our_engines_ns
+            + phases.our_digests_ns
+            + spent_in_production;
+        let rest = phases.total_ns.saturating_sub(accounted);
+        let share = |nanos: u64| {
+            if phases.total_ns == 0 {
+                0.0
+            } else {
+                100.0 * nanos as f64 / phases.total_ns as f64
+            }
+        };
+        let phase = |name: &str, nanos: u64| {
+            format!("{name} {:.2} s ({:.0} %)", seconds(nanos), share(nanos))
+        };
+        let mut lines = vec![format!(
+            "time per phase ({:.2} s over all jobs): {}, {}, {}, {}, {}",
+            seconds(phases.total_ns),
+            phase("generating", phases.generate_ns),
+            phase("our engines", phases.our_engines_ns),
+            phase("our state digests", phases.our_digests_ns),
+            phase("production", spent_in_production),
+            phase("the rest (comparing, catalogue, bookkeeping)", rest),
+        )];
+        if !production {
+            return lines;
+        }
+        let inside = &runner.inside;
+        let round_trips = runner.session_ns + runner.deploy_ns + runner.call_ns + runner.other_ns;
+        let pipe = round_trips.saturating_sub(inside.total_ns());
+        let processes = runner.reported + runner.unreported;
+        let lost = if runner.unreported == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {} of {processes} processes ended without telling their own times, so the pipe's share is an upper bound",
+                runner.unreported
+            )
+        };
+        lines.push(format!(
+            "production: {}, {}, {} (of which in the runner {:.2} s), {} (in the runner {:.2} s), {}; in the runners: state digests {:.2} s, waiting on the pipe and JSON {:.2} s{lost}",
+            phase("starting processes", runner.spawn_ns),
+            phase("opening sessions", runner.session_ns),
+            phase("deploys", runner.deploy_ns),
+            seconds(inside.deploy_ns),
+            phase("calls", runner.call_ns),
+            seconds(inside.call_ns),
+            phase("other requests", runner.other_ns),
+            seconds(inside.digest_ns),
+            seconds(pipe),
+        ));
+        let stats = &tally.runners;
+        let per_case = |count: u64| {
+            if tally.executions == 0 {
+                0.0
+            } else {
+                count as f64 / tally.executions as f64
+            }
+        };
+        let causes: Vec<String> = stats
+            .restart_causes
+            .named()
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(cause, count)| format!("{cause} {count}"))
+            .collect();
+        lines.push(format!(
+            "production runners: {} process starts ({:.3} per case), {} restarts ({:.1} % of cases; by cause: {}), {} host panics ({} process crashes), {} step timeouts, {} reuse-probe timeouts; largest runner RSS {:.0} MiB",
+            stats.starts,
+            per_case(stats.starts),
+            stats.restarts,
+            100.0 * per_case(stats.restarts),
+            if causes.is_empty() {
+                "none".to_string()
+            } else {
+                causes.join(", ")
+            },
+            stats.host_panics,
+            stats.crashes,
+            stats.timeouts,
+            stats.probe_timeouts,
+            inside.rss_bytes as f64 / f64::from(1u32 << 20),
+        ));
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phases::PhaseTimes;
+    use conformance::driver::process::{RestartCauses, RunnerStats, RunnerTime};
+    use runner_protocol::wire::RunnerTimes;
+
+    #[test]
+    fn the_time_lines_account_for_every_phase_and_restart_cause() {
+        let second = 1_000_000_000;
+        let mut tally = Tally {
+            executions: 200,
+            phases: PhaseTimes {
+                generate_ns: second,
+                our_engines_ns: 2 * second,
+                our_digests_ns: second / 2,
+                total_ns: 10 * second,
+            },
+            runner_time: RunnerTime {
+                spawn_ns: second,
+                session_ns: second / 2,
+                deploy_ns: 3 * second,
+                call_ns: second,
+                other_ns: 0,
+                inside: RunnerTimes {
+                    requests: 900,
+                    session_ns: second / 4,
+                    deploy_ns: 2 * second,
+                    call_ns: second / 2,
+                    other_ns: 0,
+                    digest_ns: second / 10,
+                    rss_bytes: 64 << 20,
+                },
+                reported: 3,
+                unreported: 1,
+            },
+            ..Tally::default()
+        };
+        tally.runners = RunnerStats {
+            starts: 5,
+            restarts: 4,
+            restart_causes: RestartCauses {
+                crash: 1,
+                host_panic: 3,
+                ..RestartCauses::default()
+            },
+            host_panics: 3,
+            crashes: 1,
+            timeouts: 0,
+            probe_timeouts: 2,
+        };
+        let report = Report {
+            tally,
+            new_contracts: 0,
+            seconds: 5.0,
+            findings: Vec::new(),
+            repeats: BTreeMap::new(),
+        };
+        let lines = report.time_lines(true);
+        assert_eq!(
+            lines,
+            [
+                "time per phase (10.00 s over all jobs): generating 1.00 s (10 %), our engines 2.00 s (20 %), our state digests 0.50 s (5 %), production 5.50 s (55 %), the rest (comparing, catalogue, bookkeeping) 1.00 s (10 %)",
+                "production: starting processes 1.00 s (10 %), opening sessions 0.50 s (5 %), deploys 3.00 s (30 %) (of which in the runner 2.00 s), calls 1.00 s (10 %) (in the runner 0.50 s), other requests 0.00 s (0 %); in the runners: state digests 0.10 s, waiting on the pipe and JSON 1.75 s; 1 of 4 processes ended without telling their own times, so the pipe's share is an upper bound",
+                "production runners: 5 process starts (0.025 per case), 4 restarts (2.0 % of cases; by cause: crash 1, host panic 3), 3 host panics (1 process crashes), 0 step timeouts, 2 reuse-probe timeouts; largest runner RSS 64 MiB",
+            ]
+        );
+        assert_eq!(report.time_lines(false).len(), 1);
+    }
 }

@@ -10,8 +10,9 @@ use crate::engines::OurEngines;
 use crate::faulty::{ArgbufBound, ExtraGas, FaultChoice, Faulty, FlipNan, OutputBound};
 use crate::generate::{self, Case, Generator};
 use crate::oracle::{self, DiscardCause, Verdict};
+use crate::phases::{Phase, timed};
 use crate::production::Production;
-use conformance::driver::process::RunnerStats;
+use conformance::driver::process::{RunnerStats, RunnerTime};
 use conformance::engines::EngineSpec;
 
 /// Which oracle a campaign drives.
@@ -189,6 +190,17 @@ impl Judge {
         stats
     }
 
+    /// Where the judge's production runners' time went, their current
+    /// processes' own times included (which ends those processes: a job
+    /// asks this when it is done).
+    pub fn collect_runner_time(&mut self) -> RunnerTime {
+        let mut time = RunnerTime::default();
+        for production in self.production.iter_mut().chain(self.against.iter_mut()) {
+            time.merge(&production.collect_runner_time());
+        }
+        time
+    }
+
     /// Judges a generated case.
     pub fn case(&mut self, case: &Case) -> Verdict {
         let vms = &self.vms;
@@ -301,7 +313,9 @@ impl Judge {
                 with_shadow!(vms, b => oracle::admission_with(&vms.engines.wasmtime, b, bytes))
             }
             Target::Scenario => {
-                match generate::case_over(&mut Unstructured::new(bytes), &self.known) {
+                match timed(Phase::Generate, || {
+                    generate::case_over(&mut Unstructured::new(bytes), &self.known)
+                }) {
                     Ok(case) => with_shadow!(vms, b => oracle::scenario(
                         &vms.engines.wasmtime,
                         b,
@@ -313,7 +327,7 @@ impl Judge {
                 }
             }
             Target::Differential | Target::Gas | Target::Releases => {
-                match self.generator.case(bytes) {
+                match timed(Phase::Generate, || self.generator.case(bytes)) {
                     Ok(case) => self.case(&case),
                     Err(_) => Verdict::Discard(DiscardCause::NotGenerated),
                 }

@@ -16,6 +16,7 @@ pub mod judge;
 pub mod libfuzzer;
 pub mod mutate;
 pub mod oracle;
+pub mod phases;
 pub mod production;
 pub mod replay;
 pub mod seeds;

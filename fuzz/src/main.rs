@@ -227,8 +227,8 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
                     report.tally.explained.values().sum::<u64>(),
                     report.tally.explained
                 );
-                if settings.production.is_some() {
-                    println!("  {}", runner_line(&report.tally.runners));
+                for line in report.time_lines(settings.production.is_some()) {
+                    println!("  {line}");
                 }
                 for finding in &report.findings {
                     println!("  finding saved in {}", finding.directory.display());
@@ -323,8 +323,8 @@ fn main() -> ExitCode {
                             report.new_contracts,
                             report.new_contracts as f64 / report.seconds
                         );
-                        if settings.production.is_some() {
-                            println!("{}", runner_line(&t.runners));
+                        for line in report.time_lines(settings.production.is_some()) {
+                            println!("{line}");
                         }
                         for (signature, count) in &report.repeats {
                             println!(
@@ -441,12 +441,4 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-/// What befell the production runners of a campaign, in one line.
-fn runner_line(stats: &conformance::driver::process::RunnerStats) -> String {
-    format!(
-        "production runners: {} restarts, {} host panics ({} process crashes), {} timeouts",
-        stats.restarts, stats.host_panics, stats.crashes, stats.timeouts
-    )
 }

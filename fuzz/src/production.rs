@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use conformance::catalogue::{Catalogue, History};
 use conformance::driver::build::runner_binary;
-use conformance::driver::process::{RunnerProcess, RunnerStats};
+use conformance::driver::process::{RunnerProcess, RunnerStats, RunnerTime};
 use conformance::driver::{Driver, DriverError};
 use conformance::engines::EngineSpec;
 use conformance::play::StepOutcome;
@@ -78,6 +78,13 @@ impl Production {
     /// What befell the runner so far: starts, host panics, timeouts.
     pub fn runner_stats(&self) -> RunnerStats {
         self.runner.stats()
+    }
+
+    /// Where the runner's time went so far, its current process's own times
+    /// included (which ends that process; the next session starts another).
+    pub fn collect_runner_time(&mut self) -> RunnerTime {
+        self.runner.collect_times();
+        self.runner.time()
     }
 
     /// Restarts the runner before the next session (see

@@ -13,7 +13,7 @@ use crate::outcome::{CallOutcome, ContractId, DeployOutcome, MemoryState};
 
 /// The protocol version this crate speaks. A runner answering `hello` with
 /// another version is refused.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A request to the VM under test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,9 @@ pub enum Request {
     /// Moves the session's chain to a new block height: later requests see
     /// the new height in the metadata and the hard fork active there.
     Block(BlockRequest),
+    /// What the runner measured of its own work since it started
+    /// ([`RunnerTimes`]); it changes nothing.
+    Stats,
     /// Ends the connection; the runner exits.
     Quit,
 }
@@ -117,6 +120,48 @@ pub struct MemoryRead {
     pub bytes: Bytes,
 }
 
+/// What a runner measured of its own work since its process started: the
+/// time it spent serving each kind of request (from the request parsed to
+/// the response built, so without the pipe and the JSON), of which the
+/// time spent computing memory digests, and its resident memory. The
+/// driver's round trips minus these are the pipe and the encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerTimes {
+    /// Requests served, `hello` and `stats` included.
+    pub requests: u64,
+    /// Nanoseconds serving `session` (dropping the last session included).
+    pub session_ns: u64,
+    /// Nanoseconds serving `deploy` (compilation, `init`, digests).
+    pub deploy_ns: u64,
+    /// Nanoseconds serving `call` (digests included).
+    pub call_ns: u64,
+    /// Nanoseconds serving every other request.
+    pub other_ns: u64,
+    /// Nanoseconds of the above spent computing memory digests.
+    pub digest_ns: u64,
+    /// The process's resident set, in bytes, when it answered (0 where
+    /// the system does not tell).
+    pub rss_bytes: u64,
+}
+
+impl RunnerTimes {
+    /// Sums two processes' times; the resident set is the larger.
+    pub fn merge(&mut self, other: &RunnerTimes) {
+        self.requests += other.requests;
+        self.session_ns += other.session_ns;
+        self.deploy_ns += other.deploy_ns;
+        self.call_ns += other.call_ns;
+        self.other_ns += other.other_ns;
+        self.digest_ns += other.digest_ns;
+        self.rss_bytes = self.rss_bytes.max(other.rss_bytes);
+    }
+
+    /// Nanoseconds serving requests of every kind.
+    pub fn total_ns(&self) -> u64 {
+        self.session_ns + self.deploy_ns + self.call_ns + self.other_ns
+    }
+}
+
 /// A response, one per request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +173,7 @@ pub enum Response {
     Call(CallOutcome),
     /// `None`: no contract with that id.
     Memory(Option<MemoryRead>),
+    Stats(RunnerTimes),
     /// The request could not be served (malformed, out of order, or the
     /// session is unusable after a host panic). Never an outcome.
     Error {

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
-    BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
+    BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, RunnerTimes,
+    SessionRequest,
 };
 use runner_protocol::{
     CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
@@ -47,25 +48,170 @@ impl Drop for Connection {
 pub struct RunnerStats {
     /// Processes started (the first one included).
     pub starts: u64,
-    /// Processes started in place of an earlier one (a crash, a timeout, a
-    /// request that may have left the process broken).
+    /// Processes started in place of an earlier one, for any cause.
     pub restarts: u64,
+    /// The restarts by cause.
+    pub restart_causes: RestartCauses,
     /// Outcomes that were the VM panicking: reported by the runner, or its
     /// process dying during a request.
     pub host_panics: u64,
     /// Processes that died during a request (counted in `host_panics`).
     pub crashes: u64,
-    /// Requests not answered in time (the process was stopped).
+    /// Requests of a session's steps, or of starting a process and opening
+    /// its first session, not answered in time (the process was stopped).
     pub timeouts: u64,
+    /// Reused processes that did not open the next session within
+    /// [`SESSION_REUSE_TIMEOUT`] and were taken for deadlocked (not in
+    /// `timeouts`).
+    pub probe_timeouts: u64,
+}
+
+/// Why a runner process was replaced: each restart has exactly one cause,
+/// the first one seen since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RestartCauses {
+    /// The process died during a request.
+    pub crash: u64,
+    /// A request was not answered in time.
+    pub timeout: u64,
+    /// A reused process did not open a session in time.
+    pub probe_timeout: u64,
+    /// The runner reported a panic of the VM.
+    pub host_panic: u64,
+    /// The runner reported a trap that production raises through SIGSEGV
+    /// ([`leaves_process_broken`]).
+    pub segv_trap: u64,
+    /// The caller said the process may be broken
+    /// ([`RunnerProcess::mark_broken`]).
+    pub marked_broken: u64,
+    /// The runner broke the protocol.
+    pub protocol: u64,
+    /// A process per session (the suite's mode, not
+    /// [`RunnerProcess::persistent`]).
+    pub new_session: u64,
+}
+
+impl RestartCauses {
+    fn count(&mut self, cause: RestartCause) {
+        let count = match cause {
+            RestartCause::Crash => &mut self.crash,
+            RestartCause::Timeout => &mut self.timeout,
+            RestartCause::ProbeTimeout => &mut self.probe_timeout,
+            RestartCause::HostPanic => &mut self.host_panic,
+            RestartCause::SegvTrap => &mut self.segv_trap,
+            RestartCause::MarkedBroken => &mut self.marked_broken,
+            RestartCause::Protocol => &mut self.protocol,
+            RestartCause::NewSession => &mut self.new_session,
+        };
+        *count += 1;
+    }
+
+    pub fn merge(&mut self, other: &RestartCauses) {
+        self.crash += other.crash;
+        self.timeout += other.timeout;
+        self.probe_timeout += other.probe_timeout;
+        self.host_panic += other.host_panic;
+        self.segv_trap += other.segv_trap;
+        self.marked_broken += other.marked_broken;
+        self.protocol += other.protocol;
+        self.new_session += other.new_session;
+    }
+
+    /// The causes with their counts, for reports.
+    pub fn named(&self) -> [(&'static str, u64); 8] {
+        [
+            ("crash", self.crash),
+            ("timeout", self.timeout),
+            ("probe timeout", self.probe_timeout),
+            ("host panic", self.host_panic),
+            ("segv trap", self.segv_trap),
+            ("marked broken", self.marked_broken),
+            ("protocol", self.protocol),
+            ("new session", self.new_session),
+        ]
+    }
+}
+
+/// One cause of [`RestartCauses`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RestartCause {
+    Crash,
+    Timeout,
+    ProbeTimeout,
+    HostPanic,
+    SegvTrap,
+    MarkedBroken,
+    Protocol,
+    NewSession,
 }
 
 impl RunnerStats {
     pub fn merge(&mut self, other: &RunnerStats) {
         self.starts += other.starts;
         self.restarts += other.restarts;
+        self.restart_causes.merge(&other.restart_causes);
         self.host_panics += other.host_panics;
         self.crashes += other.crashes;
         self.timeouts += other.timeouts;
+        self.probe_timeouts += other.probe_timeouts;
+    }
+}
+
+/// Where a runner's time went, as the driver saw it (each request's round
+/// trip, by kind) and as its processes measured it themselves
+/// ([`RunnerTimes`], asked with `stats` before a persistent process is
+/// replaced and by [`RunnerProcess::collect_times`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunnerTime {
+    /// Nanoseconds starting processes: spawning and `hello`.
+    pub spawn_ns: u64,
+    /// Nanoseconds of `session` round trips (a reuse probe that timed out
+    /// included).
+    pub session_ns: u64,
+    /// Nanoseconds of `deploy` round trips.
+    pub deploy_ns: u64,
+    /// Nanoseconds of `call` round trips.
+    pub call_ns: u64,
+    /// Nanoseconds of every other round trip (`memory`, `block`, `stats`).
+    pub other_ns: u64,
+    /// What the processes that reported measured of their own work.
+    pub inside: RunnerTimes,
+    /// Processes that reported it.
+    pub reported: u64,
+    /// Processes that ended without reporting it (they died, hung, or ran
+    /// in the suite's process-per-session mode).
+    pub unreported: u64,
+}
+
+impl RunnerTime {
+    pub fn merge(&mut self, other: &RunnerTime) {
+        self.spawn_ns += other.spawn_ns;
+        self.session_ns += other.session_ns;
+        self.deploy_ns += other.deploy_ns;
+        self.call_ns += other.call_ns;
+        self.other_ns += other.other_ns;
+        self.inside.merge(&other.inside);
+        self.reported += other.reported;
+        self.unreported += other.unreported;
+    }
+
+    /// Nanoseconds of every round trip and start.
+    pub fn total_ns(&self) -> u64 {
+        self.spawn_ns + self.session_ns + self.deploy_ns + self.call_ns + self.other_ns
+    }
+
+    fn add(&mut self, request: &Request, spent: Duration) {
+        let spent = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        let total = match request {
+            Request::Hello { .. } => &mut self.spawn_ns,
+            Request::Session(_) => &mut self.session_ns,
+            Request::Deploy(_) => &mut self.deploy_ns,
+            Request::Call(_) => &mut self.call_ns,
+            Request::Memory(_) | Request::Block(_) | Request::Stats | Request::Quit => {
+                &mut self.other_ns
+            }
+        };
+        *total = total.saturating_add(spent);
     }
 }
 
@@ -85,10 +231,11 @@ pub struct RunnerProcess {
     lost_session: Option<String>,
     /// Whether sessions share a process (see [`RunnerProcess::persistent`]).
     persistent: bool,
-    /// Whether the process may be broken: a trap raised through SIGSEGV
-    /// happened in it (see [`leaves_process_broken`]).
-    tainted: bool,
+    /// Why the current process must be replaced before the next session,
+    /// if it must: the first cause seen (see [`leaves_process_broken`]).
+    broken: Option<RestartCause>,
     stats: RunnerStats,
+    time: RunnerTime,
     /// The runner's answer to `hello`, once connected.
     pub hello: Option<Hello>,
 }
@@ -101,6 +248,7 @@ fn describe(request: &Request) -> String {
         Request::Call(call) => format!("call {}", call.function),
         Request::Memory(_) => "memory".into(),
         Request::Block(block) => format!("block {}", block.height),
+        Request::Stats => "stats".into(),
         Request::Quit => "quit".into(),
     }
 }
@@ -116,8 +264,9 @@ impl RunnerProcess {
             connection: None,
             lost_session: None,
             persistent: false,
-            tainted: false,
+            broken: None,
             stats: RunnerStats::default(),
+            time: RunnerTime::default(),
             hello: None,
         }
     }
@@ -125,6 +274,59 @@ impl RunnerProcess {
     /// What befell this runner so far.
     pub fn stats(&self) -> RunnerStats {
         self.stats
+    }
+
+    /// Where this runner's time went so far; the current process's own
+    /// times are in it once [`RunnerProcess::collect_times`] asked for
+    /// them.
+    pub fn time(&self) -> RunnerTime {
+        self.time
+    }
+
+    /// Asks the current process what it measured of its own work and
+    /// keeps it, ending the process (the next session starts a new one):
+    /// a campaign does this at its end.
+    pub fn collect_times(&mut self) {
+        if self.connection.is_some() {
+            self.retire(RestartCause::NewSession);
+        }
+    }
+
+    /// Marks the process for replacement for `cause`, unless an earlier
+    /// cause is already recorded.
+    fn mark(&mut self, cause: RestartCause) {
+        self.broken.get_or_insert(cause);
+    }
+
+    /// Ends the current process, if any, for `cause` (unless an earlier
+    /// one is recorded): a persistent process that still answers is asked
+    /// for its own times first.
+    fn retire(&mut self, cause: RestartCause) {
+        self.mark(cause);
+        if self.connection.is_none() {
+            return;
+        }
+        if !self.persistent {
+            self.disconnect();
+            return;
+        }
+        match self.request_within(&Request::Stats, STATS_TIMEOUT) {
+            Ok(Response::Stats(times)) => {
+                self.time.inside.merge(&times);
+                self.time.reported += 1;
+                self.connection = None;
+            }
+            // It cannot tell: its times are lost, and counted as lost.
+            _ => self.disconnect(),
+        }
+    }
+
+    /// Drops the connection to a process that did not report its own
+    /// times, and counts it.
+    fn disconnect(&mut self) {
+        if self.connection.take().is_some() {
+            self.time.unreported += 1;
+        }
     }
 
     /// Keeps one process for many sessions, as long as no request left it
@@ -139,15 +341,27 @@ impl RunnerProcess {
     /// more than the runner reported (a trap production reported as
     /// `out_of_gas`) says it may be broken.
     pub fn mark_broken(&mut self) {
-        self.tainted = true;
+        self.mark(RestartCause::MarkedBroken);
     }
 
     fn start(&mut self) -> Result<(), DriverError> {
-        self.tainted = false;
+        let started = Instant::now();
+        let cause = self.broken.take().unwrap_or(RestartCause::NewSession);
         if self.stats.starts > 0 {
             self.stats.restarts += 1;
+            self.stats.restart_causes.count(cause);
         }
         self.stats.starts += 1;
+        let result = self.spawn();
+        self.time.spawn_ns = self
+            .time
+            .spawn_ns
+            .saturating_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        result
+    }
+
+    /// Starts a process and greets it.
+    fn spawn(&mut self) -> Result<(), DriverError> {
         let mut child = Command::new(&self.binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -219,13 +433,17 @@ impl RunnerProcess {
         let hello = Request::Hello {
             protocol: PROTOCOL_VERSION,
         };
-        match self.request_within(&hello, self.setup_timeout())? {
+        let answer = self.request_within(&hello, self.setup_timeout());
+        if let Err(DriverError::Timeout { .. }) = &answer {
+            self.stats.timeouts += 1;
+        }
+        match answer? {
             Response::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {
                 self.hello = Some(hello);
                 Ok(())
             }
             Response::Hello(hello) => {
-                self.connection = None;
+                self.disconnect();
                 Err(DriverError::Protocol {
                     engine: self.engine.clone(),
                     request: "hello".into(),
@@ -236,7 +454,7 @@ impl RunnerProcess {
                 })
             }
             other => {
-                self.connection = None;
+                self.disconnect();
                 Err(self.unexpected("hello", &other))
             }
         }
@@ -266,7 +484,12 @@ impl RunnerProcess {
 
     /// The runner's exit and last stderr lines, once it is gone.
     fn crashed(&mut self, request: &str) -> DriverError {
-        let (status, stderr) = match self.connection.take() {
+        self.mark(RestartCause::Crash);
+        let taken = self.connection.take();
+        if taken.is_some() {
+            self.time.unreported += 1;
+        }
+        let (status, stderr) = match taken {
             Some(mut connection) => {
                 let status = match connection.child.try_wait() {
                     Ok(Some(status)) => format!(" ({status})"),
@@ -303,9 +526,13 @@ impl RunnerProcess {
         }
     }
 
-    /// Sends one request and waits for its response.
+    /// Sends one request of a session's steps and waits for its response.
     fn request(&mut self, request: &Request) -> Result<Response, DriverError> {
-        self.request_within(request, self.timeout)
+        let answer = self.request_within(request, self.timeout);
+        if let Err(DriverError::Timeout { .. }) = &answer {
+            self.stats.timeouts += 1;
+        }
+        answer
     }
 
     /// How long starting a process and opening a session may take: a
@@ -314,8 +541,24 @@ impl RunnerProcess {
         self.timeout.max(self.default_timeout)
     }
 
-    /// [`RunnerProcess::request`] with its own timeout.
+    /// [`RunnerProcess::request`] with its own timeout, not counted in
+    /// [`RunnerStats::timeouts`] (the caller says what kind of request
+    /// timed out); its round trip goes into [`RunnerTime`].
     fn request_within(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Response, DriverError> {
+        let started = Instant::now();
+        let answer = self.round_trip(request, timeout);
+        // `start` times a process's `hello` with its spawn.
+        if !matches!(request, Request::Hello { .. }) {
+            self.time.add(request, started.elapsed());
+        }
+        answer
+    }
+
+    fn round_trip(
         &mut self,
         request: &Request,
         timeout: Duration,
@@ -343,7 +586,8 @@ impl RunnerProcess {
         match connection.responses.recv_timeout(timeout) {
             Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
                 let shown: String = text.chars().take(200).collect();
-                self.connection = None;
+                self.disconnect();
+                self.mark(RestartCause::Protocol);
                 DriverError::Protocol {
                     engine: self.engine.clone(),
                     request: what,
@@ -351,7 +595,8 @@ impl RunnerProcess {
                 }
             }),
             Ok(Err(message)) => {
-                self.connection = None;
+                self.disconnect();
+                self.mark(RestartCause::Protocol);
                 Err(DriverError::Protocol {
                     engine: self.engine.clone(),
                     request: what,
@@ -359,8 +604,8 @@ impl RunnerProcess {
                 })
             }
             Err(RecvTimeoutError::Timeout) => {
-                self.connection = None;
-                self.stats.timeouts += 1;
+                self.disconnect();
+                self.mark(RestartCause::Timeout);
                 Err(DriverError::Timeout {
                     engine: self.engine.clone(),
                     request: what,
@@ -374,7 +619,11 @@ impl RunnerProcess {
 
 /// How long a reused runner process may take to open a session (it takes
 /// milliseconds) before it is taken for deadlocked and replaced.
-const SESSION_REUSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const SESSION_REUSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a process may take to tell its own times (`stats`) before it
+/// is replaced without them.
+const STATS_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Driver for RunnerProcess {
     fn name(&self) -> String {
@@ -396,7 +645,7 @@ impl Driver for RunnerProcess {
         // leaks a global lock of piecrust's memory, and dropping the session
         // then deadlocks), which must not fall on the next scenario.
         let wire = Request::Session(request.clone());
-        if self.persistent && !self.tainted && self.connection.is_some() {
+        if self.persistent && self.broken.is_none() && self.connection.is_some() {
             // Opening a session drops the previous one, which deadlocks
             // after a SIGSEGV trap nothing showed (one in a nested frame
             // that production reports as success): a reused process that
@@ -404,13 +653,20 @@ impl Driver for RunnerProcess {
             match self.request_within(&wire, SESSION_REUSE_TIMEOUT) {
                 Ok(Response::Session {}) => return Ok(()),
                 Ok(other) => return Err(self.unexpected("session", &other)),
-                Err(DriverError::Timeout { .. }) => {}
+                Err(DriverError::Timeout { .. }) => {
+                    self.stats.probe_timeouts += 1;
+                    self.broken = Some(RestartCause::ProbeTimeout);
+                }
                 Err(error) => return Err(error),
             }
         }
-        self.connection = None;
+        self.retire(RestartCause::NewSession);
         self.start()?;
-        match self.request_within(&wire, self.setup_timeout())? {
+        let answer = self.request_within(&wire, self.setup_timeout());
+        if let Err(DriverError::Timeout { .. }) = &answer {
+            self.stats.timeouts += 1;
+        }
+        match answer? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
         }
@@ -435,8 +691,8 @@ impl Driver for RunnerProcess {
                 if init_failure == Some(&FailureKind::HostPanic) {
                     self.stats.host_panics += 1;
                 }
-                if init_failure.is_some_and(leaves_process_broken) {
-                    self.tainted = true;
+                if let Some(cause) = init_failure.and_then(restart_cause) {
+                    self.mark(cause);
                 }
                 Ok(outcome)
             }
@@ -476,8 +732,8 @@ impl Driver for RunnerProcess {
                     if failure.kind == FailureKind::HostPanic {
                         self.stats.host_panics += 1;
                     }
-                    if leaves_process_broken(&failure.kind) {
-                        self.tainted = true;
+                    if let Some(cause) = restart_cause(&failure.kind) {
+                        self.mark(cause);
                     }
                 }
                 Ok(outcome)
@@ -546,6 +802,16 @@ pub fn leaves_process_broken(kind: &FailureKind) -> bool {
                     | TrapCode::StackOverflow
             }
     )
+}
+
+/// The cause of replacing a process after a step that failed with
+/// `kind`, if it must be replaced.
+fn restart_cause(kind: &FailureKind) -> Option<RestartCause> {
+    match kind {
+        FailureKind::HostPanic => Some(RestartCause::HostPanic),
+        kind if leaves_process_broken(kind) => Some(RestartCause::SegvTrap),
+        _ => None,
+    }
 }
 
 impl Drop for RunnerProcess {

@@ -7,6 +7,7 @@ use vm::{DeployOptions, Vm, normalize};
 use super::{DiscardCause, Verdict, deploy_pool_exhausted, divergence, engine_error};
 use crate::engines::OurEngines;
 use crate::generate::{self};
+use crate::phases::{Phase, timed};
 
 /// The admission oracle: arbitrary bytes, or a generated contract with
 /// bytes overwritten; admission never panics and both engines accept and
@@ -38,15 +39,21 @@ pub fn admission_with<A: Engine, B: Engine>(a: &Vm<A>, b: &Vm<B>, bytes: &[u8]) 
     };
     let mut sa = a.session();
     let mut sb = b.session();
-    let (ra, rb) = (
-        sa.deploy(&wasm, DeployOptions::default()),
-        sb.deploy(&wasm, DeployOptions::default()),
-    );
+    let (ra, rb) = timed(Phase::OurEngines, || {
+        (
+            sa.deploy(&wasm, DeployOptions::default()),
+            sb.deploy(&wasm, DeployOptions::default()),
+        )
+    });
     if deploy_pool_exhausted(&ra) || deploy_pool_exhausted(&rb) {
         return Verdict::Discard(DiscardCause::InstancePoolExhausted);
     }
-    let oa = normalize::deploy_outcome(&ra, sa.memory_states());
-    let ob = normalize::deploy_outcome(&rb, sb.memory_states());
+    let (oa, ob) = timed(Phase::OurDigests, || {
+        (
+            normalize::deploy_outcome(&ra, sa.memory_states()),
+            normalize::deploy_outcome(&rb, sb.memory_states()),
+        )
+    });
     match (oa, ob) {
         (Ok(oa), Ok(ob)) => {
             match divergence("admission", "deploy".into(), compare_deploys(&oa, &ob)) {

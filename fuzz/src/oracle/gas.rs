@@ -15,6 +15,7 @@ use super::{
 };
 use crate::engines::OurEngines;
 use crate::generate::{self, Case};
+use crate::phases::{Phase, timed};
 use crate::production::{Production, call_step, deploy_step};
 use conformance::catalogue::History;
 
@@ -133,12 +134,18 @@ pub fn gas_with<A: Engine, B: Engine>(
     for (index, call) in case.calls.iter().enumerate() {
         let mut sa = a.session();
         let mut sb = b.session();
-        let deploy_a = sa.deploy(wasm, DeployOptions::default());
-        let deploy_b = sb.deploy(wasm, DeployOptions::default());
+        let (deploy_a, deploy_b) = timed(Phase::OurEngines, || {
+            (
+                sa.deploy(wasm, DeployOptions::default()),
+                sb.deploy(wasm, DeployOptions::default()),
+            )
+        });
         if deploy_pool_exhausted(&deploy_a) || deploy_pool_exhausted(&deploy_b) {
             return Verdict::Discard(DiscardCause::InstancePoolExhausted);
         }
-        let ours_deploy = match normalize::deploy_outcome(&deploy_a, sa.memory_states()) {
+        let ours_deploy = match timed(Phase::OurDigests, || {
+            normalize::deploy_outcome(&deploy_a, sa.memory_states())
+        }) {
             Ok(outcome) => outcome,
             Err(error) => return engine_error("gas", "deploy".into(), 0, error.to_string()),
         };
@@ -153,8 +160,12 @@ pub fn gas_with<A: Engine, B: Engine>(
         if deploy_b.is_err() {
             return diverge_deploy();
         }
-        let ra = sa.call(&deployment.id, call.function, &call.arg, call.gas);
-        let rb = sb.call(&deployment.id, call.function, &call.arg, call.gas);
+        let (ra, rb) = timed(Phase::OurEngines, || {
+            (
+                sa.call(&deployment.id, call.function, &call.arg, call.gas),
+                sb.call(&deployment.id, call.function, &call.arg, call.gas),
+            )
+        });
         if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
             return Verdict::Discard(DiscardCause::InstancePoolExhausted);
         }
@@ -172,7 +183,9 @@ pub fn gas_with<A: Engine, B: Engine>(
             return Verdict::Diverge(divergence);
         }
         if let Some(production) = production.as_deref_mut() {
-            let ours = match normalize::call_outcome(&ra, sa.memory_states()) {
+            let ours = match timed(Phase::OurDigests, || {
+                normalize::call_outcome(&ra, sa.memory_states())
+            }) {
                 Ok(outcome) => outcome,
                 Err(error) => return engine_error("gas", step, 0, error.to_string()),
             };
@@ -195,7 +208,9 @@ pub fn gas_with<A: Engine, B: Engine>(
         if !native_applies {
             continue;
         }
-        let native = match native.call(wasm, call.function, &call.arg, call.gas) {
+        let native = match timed(Phase::OurEngines, || {
+            native.call(wasm, call.function, &call.arg, call.gas)
+        }) {
             Ok(native) => gas_view(&native.result, call.gas, native.gas_spent),
             Err(error) => {
                 return Verdict::Diverge(Divergence {

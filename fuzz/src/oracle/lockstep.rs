@@ -10,6 +10,7 @@ use super::{
     divergence, engine_error, production_divergence, runner_failure,
 };
 use crate::generate::{self, Case};
+use crate::phases::{Phase, timed};
 use crate::production::{Production, call_step, deploy_step};
 use conformance::catalogue::History;
 use conformance::play::StepOutcome;
@@ -196,8 +197,12 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
             gas_limit: 1_000_000,
             ..DeployOptions::default()
         };
-        let ra = self.a.deploy(wasm, options.clone());
-        let rb = self.b.deploy(wasm, options);
+        let (ra, rb) = timed(Phase::OurEngines, || {
+            (
+                self.a.deploy(wasm, options.clone()),
+                self.b.deploy(wasm, options),
+            )
+        });
         if deploy_pool_exhausted(&ra) || deploy_pool_exhausted(&rb) {
             return Err(Verdict::Discard(DiscardCause::InstancePoolExhausted));
         }
@@ -213,8 +218,12 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
             return Err(Verdict::Discard(DiscardCause::NotAContract));
         }
         let step = format!("deploy {index}");
-        let oa = normalize::deploy_outcome(&ra, self.a.memory_states());
-        let ob = normalize::deploy_outcome(&rb, self.b.memory_states());
+        let (oa, ob) = timed(Phase::OurDigests, || {
+            (
+                normalize::deploy_outcome(&ra, self.a.memory_states()),
+                normalize::deploy_outcome(&rb, self.b.memory_states()),
+            )
+        });
         let (oa, ob) = match (oa, ob) {
             (Ok(oa), Ok(ob)) => (oa, ob),
             (Err(error), _) | (_, Err(error)) => {
@@ -245,8 +254,12 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
         gas: u64,
     ) -> Result<(), Verdict> {
         let id = Case::id(contract);
-        let ra = self.a.call(&id, function, arg, gas);
-        let rb = self.b.call(&id, function, arg, gas);
+        let (ra, rb) = timed(Phase::OurEngines, || {
+            (
+                self.a.call(&id, function, arg, gas),
+                self.b.call(&id, function, arg, gas),
+            )
+        });
         if call_pool_exhausted(&ra) || call_pool_exhausted(&rb) {
             return Err(Verdict::Discard(DiscardCause::InstancePoolExhausted));
         }
@@ -261,8 +274,12 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
         // comparison; only a difference, or production, needs the
         // normalized outcomes.
         if ra != rb || self.production.is_some() {
-            let oa = normalize::call_outcome(&ra, self.a.memory_states());
-            let ob = normalize::call_outcome(&rb, self.b.memory_states());
+            let (oa, ob) = timed(Phase::OurDigests, || {
+                (
+                    normalize::call_outcome(&ra, self.a.memory_states()),
+                    normalize::call_outcome(&rb, self.b.memory_states()),
+                )
+            });
             let (oa, ob) = match (oa, ob) {
                 (Ok(oa), Ok(ob)) => (oa, ob),
                 (Err(error), _) | (_, Err(error)) => {

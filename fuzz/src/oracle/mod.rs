@@ -24,7 +24,8 @@ use serde::Serialize;
 use vm::DeployError;
 use vm::failure::EngineError;
 
-use conformance::driver::process::RunnerStats;
+use crate::phases::PhaseTimes;
+use conformance::driver::process::{RunnerStats, RunnerTime};
 
 /// Why an input was not judged. Every cause is counted by campaigns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -243,6 +244,10 @@ pub struct Tally {
     pub explained: BTreeMap<String, u64>,
     /// What befell the production runners (minimization's runs included).
     pub runners: RunnerStats,
+    /// Where the production runners' time went.
+    pub runner_time: RunnerTime,
+    /// Where our side's time went.
+    pub phases: PhaseTimes,
 }
 
 impl Tally {
@@ -279,6 +284,8 @@ impl Tally {
             *self.explained.entry(deviation.clone()).or_default() += count;
         }
         self.runners.merge(&other.runners);
+        self.runner_time.merge(&other.runner_time);
+        self.phases.merge(&other.phases);
     }
 }
 

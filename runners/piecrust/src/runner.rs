@@ -19,12 +19,14 @@ use std::io::{BufRead, BufWriter, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
+use std::time::Instant;
 
 use piecrust::{CallReceipt, ContractId, Error, Session};
 use runner_protocol::chain::BLOCK_HEIGHT;
 use runner_protocol::digest::{DIGEST_PAGE, digest_from_leaves, page_hash, zero_page_hash};
 use runner_protocol::node_deploy::{NODE_DEPLOY_PRICE, node_charge};
 use runner_protocol::outcome::{CallResult, DeployResult};
+use runner_protocol::wire::RunnerTimes;
 use runner_protocol::wire::{
     BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
@@ -162,6 +164,35 @@ pub fn main<P: Production>(version: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The kinds of request [`RunnerTimes`] keeps apart.
+enum RequestKind {
+    Session,
+    Deploy,
+    Call,
+    Other,
+}
+
+/// Nanoseconds since `started`, saturating (a `u64` holds 584 years).
+fn nanos_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The process's resident set in bytes, from `/proc/self/statm` (0 where
+/// there is none).
+fn resident_bytes() -> u64 {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|pages| pages.parse::<u64>().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages.saturating_mul(u64::try_from(page).unwrap_or(0))
+}
+
 /// Moves fd 1 to stderr and returns a file on the original stdout.
 fn protocol_output() -> Option<File> {
     use std::os::fd::FromRawFd;
@@ -213,6 +244,8 @@ struct Runner<P> {
     /// Why the session can no longer be used: piecrust panicked in it.
     poisoned: Option<String>,
     hello: bool,
+    /// What the runner measured of its own work (`stats`).
+    times: RunnerTimes,
 }
 
 fn error(message: impl Into<String>) -> Response {
@@ -229,10 +262,33 @@ impl<P: Production> Runner<P> {
             session: None,
             poisoned: None,
             hello: false,
+            times: RunnerTimes::default(),
         })
     }
 
+    /// Serves `request`, adding the time it took to its kind's total.
     fn handle(&mut self, request: Request) -> Response {
+        let started = Instant::now();
+        let kind = match &request {
+            Request::Session(_) => RequestKind::Session,
+            Request::Deploy(_) => RequestKind::Deploy,
+            Request::Call(_) => RequestKind::Call,
+            _ => RequestKind::Other,
+        };
+        let response = self.serve(request);
+        let spent = nanos_since(started);
+        self.times.requests += 1;
+        let total = match kind {
+            RequestKind::Session => &mut self.times.session_ns,
+            RequestKind::Deploy => &mut self.times.deploy_ns,
+            RequestKind::Call => &mut self.times.call_ns,
+            RequestKind::Other => &mut self.times.other_ns,
+        };
+        *total += spent;
+        response
+    }
+
+    fn serve(&mut self, request: Request) -> Response {
         match request {
             Request::Hello { protocol } => {
                 if protocol != PROTOCOL_VERSION {
@@ -253,6 +309,12 @@ impl<P: Production> Runner<P> {
             Request::Call(request) => self.with_session(|runner| runner.call(request)),
             Request::Memory(request) => self.with_session(|runner| runner.memory(request)),
             Request::Block(request) => self.with_session(|runner| runner.block(request)),
+            Request::Stats => Response::Stats(RunnerTimes {
+                // This request is counted once served.
+                requests: self.times.requests + 1,
+                rss_bytes: resident_bytes(),
+                ..self.times
+            }),
             Request::Quit => error("quit has no response"),
         }
     }
@@ -403,8 +465,13 @@ impl<P: Production> Runner<P> {
             outcome.state = state.clone();
             outcome
         });
-        let charged = charge
-            .map(|charge| node_charge(charge, request.gas, matches!(result, DeployResult::Deployed(_))));
+        let charged = charge.map(|charge| {
+            node_charge(
+                charge,
+                request.gas,
+                matches!(result, DeployResult::Deployed(_)),
+            )
+        });
         Response::Deploy(DeployOutcome {
             result,
             init,
@@ -537,6 +604,13 @@ impl<P: Production> Runner<P> {
 
     /// Every deployed contract's memory.
     fn state(&mut self) -> BTreeMap<runner_protocol::ContractId, MemoryState> {
+        let started = Instant::now();
+        let state = self.state_untimed();
+        self.times.digest_ns += nanos_since(started);
+        state
+    }
+
+    fn state_untimed(&mut self) -> BTreeMap<runner_protocol::ContractId, MemoryState> {
         let Ok(state) = self.guarded(|open| {
             let mut state = BTreeMap::new();
             let ids = open.contracts.clone();
