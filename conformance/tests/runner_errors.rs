@@ -279,18 +279,20 @@ fn a_runner_that_cannot_be_built_is_named() {
 #[test]
 fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
     // The first process opens one session, then hangs on the next (as
-    // piecrust does dropping a session after a SIGSEGV trap); the second
-    // process works.
-    let starts =
-        std::env::temp_dir().join(format!("conformance-runner-starts-{}", std::process::id()));
-    let _ = std::fs::remove_file(&starts);
+    // piecrust does dropping a session after a SIGSEGV trap the runner
+    // could not see); the others work. The first is the one that makes the
+    // marker folder, before it answers `hello` (the spare starts after).
+    let first =
+        std::env::temp_dir().join(format!("conformance-runner-first-{}", std::process::id()));
+    let _ = std::fs::remove_dir(&first);
     let binary = fake_runner(
         "deadlocks-on-reuse",
         &format!(
-            "echo x >> {starts}; read line; echo '{hello}'; read line; echo '{{\"session\":{{}}}}'; \
-             if [ $(wc -l < {starts}) -eq 1 ]; then read line; sleep 30; fi; \
+            "if mkdir {first} 2>/dev/null; then hangs=1; else hangs=0; fi; \
+             read line; echo '{hello}'; read line; echo '{{\"session\":{{}}}}'; \
+             if [ $hangs -eq 1 ]; then read line; sleep 30; fi; \
              read line; echo '{{\"session\":{{}}}}'; sleep 30",
-            starts = starts.display(),
+            first = first.display(),
             hello = hello()
         ),
     );
@@ -302,12 +304,11 @@ fn a_reused_runner_that_deadlocks_opening_a_session_is_replaced() {
         .open_session(&request)
         .expect("a fresh process opens the session");
     assert!(started.elapsed() < Duration::from_secs(10));
-    let lines = std::fs::read_to_string(&starts).expect("start log");
-    assert_eq!(lines.lines().count(), 2, "one replacement");
+    let _ = std::fs::remove_dir(&first);
     assert_eq!(
         runner.stats(),
         RunnerStats {
-            starts: 2,
+            starts: 3,
             restarts: 1,
             restart_causes: RestartCauses {
                 probe_timeout: 1,
@@ -345,9 +346,9 @@ done"#,
     let mut runner = process(binary).persistent();
     let request = session_request(&scenario(), true, false);
     runner.open_session(&request).expect("opens");
-    // A session that failed nothing keeps its process.
+    // A session that failed nothing keeps its process; a spare waits.
     runner.open_session(&request).expect("reuses");
-    assert_eq!(runner.stats().starts, 1);
+    assert_eq!((runner.stats().starts, runner.stats().restarts), (2, 0));
     let outcome = runner.call(&call_of("f", 1)).expect("an outcome");
     assert!(matches!(
         outcome.result,
@@ -359,7 +360,7 @@ done"#,
     assert_eq!(
         runner.stats(),
         RunnerStats {
-            starts: 2,
+            starts: 3,
             restarts: 1,
             restart_causes: RestartCauses {
                 host_panic: 1,

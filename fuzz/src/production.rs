@@ -2,9 +2,11 @@
 //! the oracles, and the deviation catalogue that explains where it may
 //! differ from our engines.
 //!
-//! One runner process serves every case of a job, a session per case, and
-//! is restarted after a request that may have left it broken (a panic, or a
-//! trap raised through SIGSEGV; see `segv-trap-crash`).
+//! One runner process serves every case of a job, a session per case. It
+//! is replaced after a panic of the VM, a crash or a timeout, and when the
+//! runner answers a session with `broken` (a trap raised through SIGSEGV
+//! left its memory library's lock held; see `segv-trap-crash`); a spare
+//! process is ready by then.
 //!
 //! A request production does not answer within [`STEP_TIMEOUT`] is an
 //! outcome, `timeout`, compared like any other: the process is stopped, and
@@ -85,12 +87,6 @@ impl Production {
     pub fn collect_runner_time(&mut self) -> RunnerTime {
         self.runner.collect_times();
         self.runner.time()
-    }
-
-    /// Restarts the runner before the next session (see
-    /// [`RunnerProcess::mark_broken`]).
-    pub fn mark_broken(&mut self) {
-        self.runner.mark_broken();
     }
 
     /// Opens a session with `host_data`, a feeder or not, and every

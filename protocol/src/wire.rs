@@ -174,6 +174,14 @@ pub enum Response {
     /// `None`: no contract with that id.
     Memory(Option<MemoryRead>),
     Stats(RunnerTimes),
+    /// The answer to `session` of a runner whose process can no longer
+    /// serve one: production left process-wide state broken (a trap raised
+    /// through SIGSEGV left its memory library's lock held), so dropping the
+    /// last session would deadlock. The runner has not touched its session;
+    /// the driver replaces the process.
+    Broken {
+        reason: String,
+    },
     /// The request could not be served (malformed, out of order, or the
     /// session is unusable after a host panic). Never an outcome.
     Error {

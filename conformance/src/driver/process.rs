@@ -1,7 +1,10 @@
 //! A VM under test in its own process, speaking the runner protocol on its
-//! stdin and stdout. A process starts for every session, answers `hello`
-//! with the protocol version, and serves that session's steps. What it
-//! printed on stderr last goes into crash reports.
+//! stdin and stdout. A process answers `hello` with the protocol version
+//! and serves sessions: the suite starts one for every session; a
+//! persistent runner (the fuzzer's) keeps one until it is broken (a crash,
+//! a timeout, a panic of the VM, or the runner's own `broken` answer), with
+//! a spare process started beside it. What a process printed on stderr last
+//! goes into crash reports.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -78,12 +81,9 @@ pub struct RestartCauses {
     pub probe_timeout: u64,
     /// The runner reported a panic of the VM.
     pub host_panic: u64,
-    /// The runner reported a trap that production raises through SIGSEGV
-    /// ([`leaves_process_broken`]).
-    pub segv_trap: u64,
-    /// The caller said the process may be broken
-    /// ([`RunnerProcess::mark_broken`]).
-    pub marked_broken: u64,
+    /// The runner found its process broken (a trap raised through SIGSEGV
+    /// left piecrust's memory-map lock held) and answered `broken`.
+    pub lock_held: u64,
     /// The runner broke the protocol.
     pub protocol: u64,
     /// A process per session (the suite's mode, not
@@ -98,8 +98,7 @@ impl RestartCauses {
             RestartCause::Timeout => &mut self.timeout,
             RestartCause::ProbeTimeout => &mut self.probe_timeout,
             RestartCause::HostPanic => &mut self.host_panic,
-            RestartCause::SegvTrap => &mut self.segv_trap,
-            RestartCause::MarkedBroken => &mut self.marked_broken,
+            RestartCause::LockHeld => &mut self.lock_held,
             RestartCause::Protocol => &mut self.protocol,
             RestartCause::NewSession => &mut self.new_session,
         };
@@ -111,21 +110,19 @@ impl RestartCauses {
         self.timeout += other.timeout;
         self.probe_timeout += other.probe_timeout;
         self.host_panic += other.host_panic;
-        self.segv_trap += other.segv_trap;
-        self.marked_broken += other.marked_broken;
+        self.lock_held += other.lock_held;
         self.protocol += other.protocol;
         self.new_session += other.new_session;
     }
 
     /// The causes with their counts, for reports.
-    pub fn named(&self) -> [(&'static str, u64); 8] {
+    pub fn named(&self) -> [(&'static str, u64); 7] {
         [
             ("crash", self.crash),
             ("timeout", self.timeout),
             ("probe timeout", self.probe_timeout),
             ("host panic", self.host_panic),
-            ("segv trap", self.segv_trap),
-            ("marked broken", self.marked_broken),
+            ("lock held", self.lock_held),
             ("protocol", self.protocol),
             ("new session", self.new_session),
         ]
@@ -139,8 +136,7 @@ enum RestartCause {
     Timeout,
     ProbeTimeout,
     HostPanic,
-    SegvTrap,
-    MarkedBroken,
+    LockHeld,
     Protocol,
     NewSession,
 }
@@ -225,6 +221,9 @@ pub struct RunnerProcess {
     /// The limit of the requests of the sessions opened from now on.
     timeout: Duration,
     connection: Option<Connection>,
+    /// A persistent runner's next process, launched and greeted while the
+    /// current one serves (see [`RunnerProcess::persistent`]).
+    spare: Option<Connection>,
     /// Why the current session is lost: a request of it was not answered
     /// in time, so the process was stopped with its state, and every later
     /// step of the session times out too.
@@ -262,6 +261,7 @@ impl RunnerProcess {
             default_timeout: timeout,
             timeout,
             connection: None,
+            spare: None,
             lost_session: None,
             persistent: false,
             broken: None,
@@ -337,22 +337,22 @@ impl RunnerProcess {
         self
     }
 
-    /// Restarts the process before the next session: a caller that knows
-    /// more than the runner reported (a trap production reported as
-    /// `out_of_gas`) says it may be broken.
-    pub fn mark_broken(&mut self) {
-        self.mark(RestartCause::MarkedBroken);
-    }
-
+    /// Puts a process in service: the spare, if one is ready, or a new
+    /// one; then, for a persistent runner, launches the next spare, so that
+    /// replacing a process does not wait for one to start.
     fn start(&mut self) -> Result<(), DriverError> {
         let started = Instant::now();
         let cause = self.broken.take().unwrap_or(RestartCause::NewSession);
-        if self.stats.starts > 0 {
+        if self.hello.is_some() {
             self.stats.restarts += 1;
             self.stats.restart_causes.count(cause);
         }
-        self.stats.starts += 1;
-        let result = self.spawn();
+        let result = self.put_in_service();
+        if result.is_ok() && self.persistent && self.spare.is_none() {
+            // A spare that cannot be launched now is no error yet: the next
+            // start launches a process itself and reports why it cannot.
+            self.spare = self.launch().ok();
+        }
         self.time.spawn_ns = self
             .time
             .spawn_ns
@@ -360,8 +360,19 @@ impl RunnerProcess {
         result
     }
 
-    /// Starts a process and greets it.
-    fn spawn(&mut self) -> Result<(), DriverError> {
+    fn put_in_service(&mut self) -> Result<(), DriverError> {
+        let connection = match self.spare.take() {
+            Some(spare) => spare,
+            None => self.launch()?,
+        };
+        self.connection = Some(connection);
+        self.greet()
+    }
+
+    /// Starts a process and sends it `hello` (its answer is read when the
+    /// process is put in service).
+    fn launch(&mut self) -> Result<Connection, DriverError> {
+        self.stats.starts += 1;
         let mut child = Command::new(&self.binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -424,16 +435,28 @@ impl RunnerProcess {
                 }
             }
         });
-        self.connection = Some(Connection {
+        let mut connection = Connection {
             child,
             stdin,
             responses,
             stderr: kept,
-        });
-        let hello = Request::Hello {
-            protocol: PROTOCOL_VERSION,
         };
-        let answer = self.request_within(&hello, self.setup_timeout());
+        let hello = serde_json::to_string(&Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        })
+        .map_err(|e| DriverError::Protocol {
+            engine: self.engine.clone(),
+            request: "hello".into(),
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        // A process that died at once shows when its answer is read.
+        let _ = writeln!(connection.stdin, "{hello}").and_then(|()| connection.stdin.flush());
+        Ok(connection)
+    }
+
+    /// Reads the answer to the `hello` [`RunnerProcess::launch`] sent.
+    fn greet(&mut self) -> Result<(), DriverError> {
+        let answer = self.receive("hello".into(), self.setup_timeout());
         if let Err(DriverError::Timeout { .. }) = &answer {
             self.stats.timeouts += 1;
         }
@@ -580,6 +603,11 @@ impl RunnerProcess {
         if sent.is_err() {
             return Err(self.crashed(&what));
         }
+        self.receive(what, timeout)
+    }
+
+    /// Waits for the response to the request `what`, sent last.
+    fn receive(&mut self, what: String, timeout: Duration) -> Result<Response, DriverError> {
         let Some(connection) = self.connection.as_mut() else {
             return Err(self.crashed(&what));
         };
@@ -652,6 +680,9 @@ impl Driver for RunnerProcess {
             // does not answer at once is replaced.
             match self.request_within(&wire, SESSION_REUSE_TIMEOUT) {
                 Ok(Response::Session {}) => return Ok(()),
+                // The runner knows its process is broken and has not
+                // touched its session: a new process serves it.
+                Ok(Response::Broken { .. }) => self.mark(RestartCause::LockHeld),
                 Ok(other) => return Err(self.unexpected("session", &other)),
                 Err(DriverError::Timeout { .. }) => {
                     self.stats.probe_timeouts += 1;
@@ -805,13 +836,12 @@ pub fn leaves_process_broken(kind: &FailureKind) -> bool {
 }
 
 /// The cause of replacing a process after a step that failed with
-/// `kind`, if it must be replaced.
+/// `kind`, if it must be replaced: a panic of the VM. A trap raised through
+/// SIGSEGV that left the process broken is the runner's to tell (it
+/// answers the next `session` with `broken`); one that did not costs
+/// nothing.
 fn restart_cause(kind: &FailureKind) -> Option<RestartCause> {
-    match kind {
-        FailureKind::HostPanic => Some(RestartCause::HostPanic),
-        kind if leaves_process_broken(kind) => Some(RestartCause::SegvTrap),
-        _ => None,
-    }
+    (*kind == FailureKind::HostPanic).then_some(RestartCause::HostPanic)
 }
 
 impl Drop for RunnerProcess {

@@ -36,49 +36,6 @@ struct LockStep<'vm, 'p, A: Engine, B: Engine> {
     production: Option<ProductionSide<'p>>,
 }
 
-/// Whether a frame of our call tree (nested ones included) failed in a way
-/// production may have raised through SIGSEGV: a memory or table trap, an
-/// indirect call to a null entry, a stack overflow, or out of gas (which may
-/// hide any of them).
-fn may_have_segv_trapped(step: &StepOutcome) -> bool {
-    fn risky(error: &serde_json::Value) -> bool {
-        match error.get("kind").and_then(serde_json::Value::as_str) {
-            Some("out_of_gas") => true,
-            Some("trap") => matches!(
-                error
-                    .get("trap")
-                    .and_then(|trap| trap.get("kind"))
-                    .and_then(serde_json::Value::as_str),
-                Some(
-                    "memory_out_of_bounds"
-                        | "table_out_of_bounds"
-                        | "indirect_call_to_null"
-                        | "stack_exhausted"
-                )
-            ),
-            _ => false,
-        }
-    }
-    fn frame(tree: &serde_json::Value) -> bool {
-        tree.get("outcome")
-            .and_then(|outcome| outcome.get("failed"))
-            .and_then(|failed| failed.get("error"))
-            .is_some_and(risky)
-            || tree
-                .get("children")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|children| children.iter().any(frame))
-    }
-    match step {
-        StepOutcome::Call { outcome, .. } => outcome.trace.as_ref().is_some_and(frame),
-        StepOutcome::Deploy { outcome, .. } => outcome
-            .init
-            .as_ref()
-            .and_then(|init| init.trace.as_ref())
-            .is_some_and(frame),
-    }
-}
-
 impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
     /// Sessions on both engines and production, with `host_data` and a
     /// feeder or not on each.
@@ -163,14 +120,10 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
             }
         };
         let history = side.history;
+        // A trap raised through SIGSEGV that left production's process
+        // broken is the runner's to tell, when the next case opens its
+        // session (`Response::Broken`): nothing to guess here.
         side.history = history.after(&ours, &theirs);
-        if side.history.segv_trap || may_have_segv_trapped(&ours) {
-            // A trap raised through SIGSEGV anywhere, nested calls included
-            // (where production shows no failure), leaves production's
-            // process broken: its session would deadlock when dropped. The
-            // next case gets a fresh process.
-            side.production.mark_broken();
-        }
         let differences = conformance::judge::step_differences(&ours, &theirs);
         if differences.is_empty() {
             return Ok(());

@@ -13,11 +13,8 @@ use conformance::play::StepOutcome;
 /// releases, or a local build against a release), every deploy and call
 /// compared; any difference is a finding, for the ABI-change report.
 pub fn releases(from: &mut Production, to: &mut Production, case: &Case) -> Verdict {
-    // Production shows no nested failures, so it cannot be told whether a
-    // trap came through SIGSEGV and broke the process: every case gets
-    // fresh processes.
-    from.mark_broken();
-    to.mark_broken();
+    // A runner whose process a trap left broken says so when the session
+    // opens, and is replaced then; every other case reuses the processes.
     let step_of = |index: usize| format!("deploy {index}");
     for production in [&mut *from, &mut *to] {
         if let Err(error) = production.session(CASE_HOST_DATA, true) {

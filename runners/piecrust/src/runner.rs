@@ -36,6 +36,9 @@ use runner_protocol::{
     TrapCode, bounded_text,
 };
 
+#[path = "lock_watch.rs"]
+mod lock_watch;
+
 /// Fed data as every engine keeps it: the bounded prefix and what was
 /// left out.
 type Retained = (Vec<Vec<u8>>, Option<Omitted>);
@@ -130,6 +133,15 @@ pub fn main<P: Production>(version: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // After the VM, so that wasmtime's handler is in place first, as in
+    // production.
+    if let Err(error) = lock_watch::install() {
+        eprintln!(
+            "{} runner: cannot watch for traps raised through SIGSEGV: {error}",
+            P::ENGINE
+        );
+        return ExitCode::from(2);
+    }
     let mut output = BufWriter::new(output);
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
@@ -363,6 +375,14 @@ impl<P: Production> Runner<P> {
     }
 
     fn open(&mut self, request: SessionRequest) -> Response {
+        if lock_watch::lock_left_held() {
+            // Dropping the session, or creating a contract's memory in the
+            // next one, would wait for the lock forever.
+            return Response::Broken {
+                reason: "a trap raised through SIGSEGV left crumbles' memory-map lock held (segv-trap-crash)"
+                    .into(),
+            };
+        }
         self.session = None;
         self.poisoned = None;
         match self.vm.session(&request) {
