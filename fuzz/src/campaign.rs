@@ -13,6 +13,7 @@ use crate::faulty::FaultChoice;
 use crate::findings::{Finding, save};
 use crate::inputs::{Inputs, Reuse};
 use crate::judge::{Judge, Target};
+use crate::memory::MemoryReading;
 use crate::oracle::{Tally, Verdict};
 use crate::phases::{self, Phase, timed};
 use conformance::engines::EngineSpec;
@@ -33,6 +34,9 @@ pub struct Settings {
     pub production: Option<EngineSpec>,
     /// For `releases`, the older release.
     pub against: Option<EngineSpec>,
+    /// Seconds between two memory readings ([`MemoryReading`]), printed
+    /// as they are taken and kept in the report; none when absent.
+    pub stats_every: Option<u64>,
 }
 
 /// What a campaign did.
@@ -48,6 +52,9 @@ pub struct Report {
     /// ([`Divergence::signature`]), by signature: counted, not saved or
     /// minimized again.
     pub repeats: BTreeMap<String, u64>,
+    /// The memory readings `stats_every` asked for, with the seconds since
+    /// the campaign started.
+    pub memory: Vec<(f64, MemoryReading)>,
 }
 
 /// Runs a campaign.
@@ -60,6 +67,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
     let repeats: Arc<Mutex<BTreeMap<String, u64>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let new_contracts = Arc::new(AtomicU64::new(0));
+    let mut memory = Vec::new();
     let bar = if settings.progress {
         indicatif::ProgressBar::new(settings.seconds)
     } else {
@@ -143,7 +151,24 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
                     .map_err(|e| e.to_string())?,
             );
         }
+        let mut next_reading = settings
+            .stats_every
+            .map(|every| Duration::from_secs(every.max(1)));
         while handles.iter().any(|h| !h.is_finished()) {
+            if let (Some(due), Some(every)) = (next_reading, settings.stats_every)
+                && started.elapsed() >= due
+            {
+                let reading = MemoryReading::now();
+                let at = started.elapsed().as_secs_f64();
+                let line = format!("[{at:.0} s] {reading}");
+                if settings.progress {
+                    bar.println(line);
+                } else {
+                    eprintln!("{line}");
+                }
+                memory.push((at, reading));
+                next_reading = Some(due + Duration::from_secs(every.max(1)));
+            }
             let elapsed = started.elapsed().as_secs_f64().max(0.001);
             let done = executions.load(Ordering::Relaxed);
             let found = findings.lock().map(|f| f.len()).unwrap_or(0);
@@ -170,6 +195,7 @@ pub fn run(settings: &Settings) -> Result<Report, String> {
         seconds: started.elapsed().as_secs_f64(),
         findings,
         repeats,
+        memory,
     })
 }
 
@@ -182,9 +208,10 @@ impl Report {
     /// Where the time went and what befell the production runners, for
     /// people: our side's phases, production's round trips by kind and
     /// what the runners measured inside, process starts per case, restarts
-    /// by cause, and step timeouts apart from reuse-probe timeouts. Times
-    /// are summed over jobs.
-    pub fn time_lines(&self, production: bool) -> Vec<String> {
+    /// by cause, step timeouts apart from reuse-probe timeouts, and
+    /// production's host panics per 1,000 cases by the catalogue entry that
+    /// explains them. Times are summed over jobs.
+    pub fn summary_lines(&self, production: bool) -> Vec<String> {
         let tally = &self.tally;
         let phases = &tally.phases;
         let runner = &tally.runner_time;
@@ -272,6 +299,22 @@ impl Report {
             stats.probe_timeouts,
             inside.rss_bytes as f64 / f64::from(1u32 << 20),
         ));
+        let explained: u64 = tally.explained_host_panics.values().sum();
+        let by_entry: Vec<String> = tally
+            .explained_host_panics
+            .iter()
+            .map(|(entry, count)| format!("{entry} {:.1}", 1000.0 * per_case(*count)))
+            .collect();
+        lines.push(format!(
+            "production host panics per 1,000 cases, explained by the catalogue: {:.1} ({}); an unexplained one is a finding; the runners counted {} in all, minimization's runs included",
+            1000.0 * per_case(explained),
+            if by_entry.is_empty() {
+                "none".to_string()
+            } else {
+                by_entry.join(", ")
+            },
+            stats.host_panics,
+        ));
         lines
     }
 }
@@ -284,7 +327,36 @@ mod tests {
     use runner_protocol::wire::RunnerTimes;
 
     #[test]
-    fn the_time_lines_account_for_every_phase_and_restart_cause() {
+    fn a_campaign_reads_memory_as_often_as_asked() {
+        let settings = Settings {
+            target: Target::Differential,
+            seconds: 3,
+            jobs: 1,
+            seed: 1,
+            keep_going: true,
+            fault: None,
+            findings_dir: std::env::temp_dir()
+                .join(format!("fuzz-memory-readings-{}", std::process::id())),
+            progress: false,
+            reuse: Reuse::DEFAULT,
+            production: None,
+            against: None,
+            stats_every: Some(1),
+        };
+        let report = run(&settings).expect("runs");
+        // At 1 s and 2 s (and perhaps 3 s, as the job ends).
+        assert!(
+            (2..=3).contains(&report.memory.len()),
+            "{:?}",
+            report.memory
+        );
+        let (at, first) = &report.memory[0];
+        assert!((1.0..2.0).contains(at), "{at}");
+        assert!(first.ours_rss > 0, "{first:?}");
+    }
+
+    #[test]
+    fn the_summary_accounts_for_every_phase_restart_cause_and_explained_panic() {
         let second = 1_000_000_000;
         let mut tally = Tally {
             executions: 200,
@@ -314,6 +386,10 @@ mod tests {
             },
             ..Tally::default()
         };
+        tally.explained_host_panics = BTreeMap::from([
+            ("segv-trap-crash".to_string(), 2),
+            ("output-length-panic".to_string(), 1),
+        ]);
         tally.runners = RunnerStats {
             starts: 5,
             restarts: 4,
@@ -333,16 +409,28 @@ mod tests {
             seconds: 5.0,
             findings: Vec::new(),
             repeats: BTreeMap::new(),
+            memory: Vec::new(),
         };
-        let lines = report.time_lines(true);
+        let lines = report.summary_lines(true);
         assert_eq!(
             lines,
             [
                 "time per phase (10.00 s over all jobs): generating 1.00 s (10 %), our engines 2.00 s (20 %), our state digests 0.50 s (5 %), production 5.50 s (55 %), the rest (comparing, catalogue, bookkeeping) 1.00 s (10 %)",
                 "production: starting processes 1.00 s (10 %), opening sessions 0.50 s (5 %), deploys 3.00 s (30 %) (of which in the runner 2.00 s), calls 1.00 s (10 %) (in the runner 0.50 s), other requests 0.00 s (0 %); in the runners: state digests 0.10 s, waiting on the pipe and JSON 1.75 s; 1 of 4 processes ended without telling their own times, so the pipe's share is an upper bound",
                 "production runners: 5 process starts (0.025 per case), 4 restarts (2.0 % of cases; by cause: crash 1, host panic 3), 3 host panics (1 process crashes), 0 step timeouts, 2 reuse-probe timeouts; largest runner RSS 64 MiB",
+                "production host panics per 1,000 cases, explained by the catalogue: 15.0 (output-length-panic 5.0, segv-trap-crash 10.0); an unexplained one is a finding; the runners counted 3 in all, minimization's runs included",
             ]
         );
-        assert_eq!(report.time_lines(false).len(), 1);
+        assert_eq!(report.summary_lines(false).len(), 1);
+        // A tally records an explained case's panic under its entry.
+        let mut tally = Tally::default();
+        for production_panicked in [true, false, true] {
+            tally.record(&Verdict::Explained {
+                deviation: "segv-trap-crash".into(),
+                production_panicked,
+            });
+        }
+        assert_eq!(tally.explained["segv-trap-crash"], 3);
+        assert_eq!(tally.explained_host_panics["segv-trap-crash"], 2);
     }
 }

@@ -14,6 +14,7 @@ pub mod inputs;
 pub mod judge;
 #[cfg(feature = "libfuzzer")]
 pub mod libfuzzer;
+pub mod memory;
 pub mod mutate;
 pub mod oracle;
 pub mod phases;

@@ -62,6 +62,10 @@ enum Command {
         /// with `--production`.
         #[arg(long, default_value = "piecrust-0.31")]
         against: String,
+        /// Every SECONDS, print our resident set and live heap and each
+        /// production runner's resident set.
+        #[arg(long, value_name = "SECONDS")]
+        stats_every: Option<u64>,
     },
     /// The release gate: the whole scenario suite, then N seconds of each
     /// oracle; non-zero on any divergence, snapshot mismatch or finding.
@@ -210,6 +214,7 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
             reuse: Reuse::DEFAULT,
             production: production.clone(),
             against: None,
+            stats_every: None,
         };
         match campaign::run(&settings) {
             Ok(report) => {
@@ -227,7 +232,7 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
                     report.tally.explained.values().sum::<u64>(),
                     report.tally.explained
                 );
-                for line in report.time_lines(settings.production.is_some()) {
+                for line in report.summary_lines(settings.production.is_some()) {
                     println!("  {line}");
                 }
                 for finding in &report.findings {
@@ -267,6 +272,7 @@ fn main() -> ExitCode {
             fresh_every,
             production: production_name,
             against,
+            stats_every,
         } => {
             let (production, against) = match (production(&production_name), production(&against)) {
                 (Ok(production), Ok(against)) => (production, against),
@@ -297,6 +303,7 @@ fn main() -> ExitCode {
                 reuse: Reuse { pool, fresh_every },
                 production,
                 against,
+                stats_every,
             };
             match campaign::run(&settings) {
                 Ok(report) => {
@@ -323,7 +330,7 @@ fn main() -> ExitCode {
                             report.new_contracts,
                             report.new_contracts as f64 / report.seconds
                         );
-                        for line in report.time_lines(settings.production.is_some()) {
+                        for line in report.summary_lines(settings.production.is_some()) {
                             println!("{line}");
                         }
                         for (signature, count) in &report.repeats {

@@ -154,6 +154,26 @@ impl Production {
     }
 }
 
+/// Whether production's side of a step was a panic of the VM (a crash of
+/// its process included).
+pub fn panicked(step: &StepOutcome) -> bool {
+    use runner_protocol::outcome::{CallResult, DeployResult};
+    use runner_protocol::{DeployFailure, FailureKind};
+    match step {
+        StepOutcome::Call { outcome, .. } => matches!(
+            &outcome.result,
+            CallResult::Failed(failure) if failure.kind == FailureKind::HostPanic
+        ),
+        StepOutcome::Deploy { outcome, .. } => match &outcome.result {
+            DeployResult::Failed(DeployFailure::HostPanic { .. }) => true,
+            DeployResult::Failed(DeployFailure::InitFailed { failure }) => {
+                failure.kind == FailureKind::HostPanic
+            }
+            _ => false,
+        },
+    }
+}
+
 /// A deploy as a step outcome, for signatures.
 pub fn deploy_step(outcome: DeployOutcome) -> StepOutcome {
     StepOutcome::Deploy {

@@ -29,6 +29,7 @@ fn found_by_a_short_campaign(fault: FaultChoice) {
         reuse: Reuse::DEFAULT,
         production: None,
         against: None,
+        stats_every: None,
     };
     let report = campaign::run(&settings).expect("the campaign runs");
     let _ = std::fs::remove_dir_all(&findings_dir);

@@ -196,14 +196,16 @@ fn three_way_a_catalogued_difference_is_explained_and_ends_the_comparison() {
             &twice
         ),
         Verdict::Explained {
-            deviation: "oob-access-within-reservation".into()
+            deviation: "oob-access-within-reservation".into(),
+            production_panicked: false,
         }
     );
     // The gas oracle judges each call on a fresh deploy: the same entry.
     assert_eq!(
         oracle::gas(&engines, Some(&mut production), &oob),
         Verdict::Explained {
-            deviation: "oob-access-within-reservation".into()
+            deviation: "oob-access-within-reservation".into(),
+            production_panicked: false,
         }
     );
 }

@@ -16,7 +16,7 @@ use super::{
 use crate::engines::OurEngines;
 use crate::generate::{self, Case};
 use crate::phases::{Phase, timed};
-use crate::production::{Production, call_step, deploy_step};
+use crate::production::{Production, call_step, deploy_step, panicked};
 use conformance::catalogue::History;
 
 /// The outcome and gas of a call, and nothing else, in the protocol's
@@ -57,7 +57,8 @@ pub fn gas(engines: &OurEngines, production: Option<&mut Production>, case: &Cas
 }
 
 /// Production's outcome and gas of one call on a fresh deploy, compared with
-/// ours; `Ok(Some(id))` when they differ as catalogue entry `id` explains.
+/// ours; `Ok(Some((id, panicked)))` when they differ as catalogue entry `id`
+/// explains, `panicked` when production's side was a host panic.
 fn production_gas(
     production: &mut Production,
     wasm: &[u8],
@@ -65,7 +66,7 @@ fn production_gas(
     ours: CallOutcome,
     call: &generate::CaseCall,
     step: &str,
-) -> Result<Option<String>, Verdict> {
+) -> Result<Option<(String, bool)>, Verdict> {
     let name = production.name().to_string();
     let failed = |error: conformance::driver::DriverError| {
         runner_failure("gas", step.to_string(), 0, &name, error.to_string())
@@ -80,7 +81,7 @@ fn production_gas(
     let differences = conformance::judge::step_differences(&ours_step, &theirs_step);
     if !differences.is_empty() {
         return match production.explain(&ours_step, &theirs_step, History::default()) {
-            Some(deviation) => Ok(Some(deviation)),
+            Some(deviation) => Ok(Some((deviation, panicked(&theirs_step)))),
             None => Err(production_divergence("gas", step, &name, differences)),
         };
     }
@@ -107,7 +108,7 @@ fn production_gas(
         call_step(call.function, &call.arg, theirs),
     );
     match production.explain(&ours_step, &theirs_step, History::default()) {
-        Some(deviation) => Ok(Some(deviation)),
+        Some(deviation) => Ok(Some((deviation, panicked(&theirs_step)))),
         None => Err(production_divergence("gas", step, &name, differences)),
     }
 }
@@ -226,7 +227,10 @@ pub fn gas_with<A: Engine, B: Engine>(
         }
     }
     match (explained, production.is_some()) {
-        (Some(deviation), _) => Verdict::Explained { deviation },
+        (Some((deviation, production_panicked)), _) => Verdict::Explained {
+            deviation,
+            production_panicked,
+        },
         // Production judged every call.
         (None, true) => Verdict::Agree,
         (None, false) if stack_exhausted => Verdict::Discard(DiscardCause::StackExhausted),

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::generate::{self, Case};
 use crate::phases::{Phase, timed};
-use crate::production::{Production, call_step, deploy_step};
+use crate::production::{Production, call_step, deploy_step, panicked};
 use conformance::catalogue::History;
 use conformance::play::StepOutcome;
 
@@ -20,9 +20,10 @@ struct ProductionSide<'p> {
     production: &'p mut Production,
     /// What production did earlier in this case, for signatures.
     history: History,
-    /// The catalogue entry that explained a difference: production is not
-    /// compared after it (its state legitimately differs from then on).
-    explained: Option<String>,
+    /// The catalogue entry that explained a difference, and whether
+    /// production panicked there: production is not compared after it (its
+    /// state legitimately differs from then on).
+    explained: Option<(String, bool)>,
 }
 
 /// One session per engine, driven in lock step: every deploy and call runs
@@ -84,7 +85,10 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
     /// The verdict of a case every step of which agreed.
     fn verdict(self) -> Verdict {
         match self.production.and_then(|side| side.explained) {
-            Some(deviation) => Verdict::Explained { deviation },
+            Some((deviation, production_panicked)) => Verdict::Explained {
+                deviation,
+                production_panicked,
+            },
             None => Verdict::Agree,
         }
     }
@@ -129,7 +133,7 @@ impl<'vm, 'p, A: Engine, B: Engine> LockStep<'vm, 'p, A, B> {
             return Ok(());
         }
         if let Some(id) = side.production.explain(&ours, &theirs, history) {
-            side.explained = Some(id);
+            side.explained = Some((id, panicked(&theirs)));
             return Ok(());
         }
         match production_divergence(oracle, &step, &name, differences) {

@@ -140,9 +140,12 @@ pub enum Verdict {
     /// Both sides did the same (succeeded, or failed the same way).
     Agree,
     /// Our engines agreed; production differed at a step as the catalogue
-    /// entry `deviation` explains, and was not compared after it.
+    /// entry `deviation` explains, and was not compared after it;
+    /// `production_panicked` when production's side of that step was a
+    /// host panic (a crash of its process included).
     Explained {
         deviation: String,
+        production_panicked: bool,
     },
     Diverge(Divergence),
     Discard(DiscardCause),
@@ -242,6 +245,9 @@ pub struct Tally {
     /// Cases where production differed as a catalogue entry explains, by
     /// entry (counted in `agreed` too: our engines agreed).
     pub explained: BTreeMap<String, u64>,
+    /// Of those, the cases where production panicked (or its process
+    /// crashed), by entry.
+    pub explained_host_panics: BTreeMap<String, u64>,
     /// What befell the production runners (minimization's runs included).
     pub runners: RunnerStats,
     /// Where the production runners' time went.
@@ -255,9 +261,18 @@ impl Tally {
         self.executions += 1;
         match verdict {
             Verdict::Agree => self.agreed += 1,
-            Verdict::Explained { deviation } => {
+            Verdict::Explained {
+                deviation,
+                production_panicked,
+            } => {
                 self.agreed += 1;
                 *self.explained.entry(deviation.clone()).or_default() += 1;
+                if *production_panicked {
+                    *self
+                        .explained_host_panics
+                        .entry(deviation.clone())
+                        .or_default() += 1;
+                }
             }
             Verdict::Diverge(_) => self.diverged += 1,
             Verdict::Discard(cause) => *self.discarded.entry(*cause).or_default() += 1,
@@ -282,6 +297,12 @@ impl Tally {
         }
         for (deviation, count) in &other.explained {
             *self.explained.entry(deviation.clone()).or_default() += count;
+        }
+        for (deviation, count) in &other.explained_host_panics {
+            *self
+                .explained_host_panics
+                .entry(deviation.clone())
+                .or_default() += count;
         }
         self.runners.merge(&other.runners);
         self.runner_time.merge(&other.runner_time);
