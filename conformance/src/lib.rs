@@ -4,6 +4,7 @@
 //! comparison, with production's differences explained by a reviewed
 //! deviation catalogue, and checked against reviewed snapshots.
 
+pub mod abi_changes;
 pub mod archived;
 pub mod catalogue;
 pub mod driver;

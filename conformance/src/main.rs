@@ -806,10 +806,22 @@ fn releases(
             changed_scenarios += 1;
         }
     }
+    // What the fuzzer recorded between the two releases (not between two
+    // forks: its campaigns run no chain).
+    let (recorded, record_errors) = match forks {
+        None => conformance::abi_changes::between(
+            &in_repository("corpus/abi-changes"),
+            &sides.name(0),
+            &sides.name(1),
+        ),
+        Some(_) => (Vec::new(), Vec::new()),
+    };
+    errors.extend(record_errors);
     if format == Format::Json {
         let report = serde_json::json!({
             "from": sides.name(0),
             "to": sides.name(1),
+            "fuzz_records": recorded,
             "without_chain": without_chain,
             "scenarios": scenarios,
             "steps": steps,
@@ -849,6 +861,16 @@ fn releases(
                 detail(&change.to_detail)
             );
         }
+        for record in &recorded {
+            println!(
+                "fuzzer record {} ({}):",
+                record.directory.display(),
+                record.step
+            );
+            for (field, from, to) in &record.fields {
+                println!("  {field}:\n    {from}\n    {to}");
+            }
+        }
         for skipped in &not_compared {
             println!("NOT COMPARED {skipped}");
         }
@@ -859,11 +881,12 @@ fn releases(
             println!("{without_chain} scenarios without a chain not compared");
         }
         println!(
-            "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields), {} scenarios not compared",
+            "{} to {}: {scenarios} scenarios, {steps} steps compared, {changed_scenarios} scenarios changed ({} fields), {} scenarios not compared; {} changes the fuzzer recorded (corpus/abi-changes)",
             sides.name(0),
             sides.name(1),
             changes.len(),
-            not_compared.len()
+            not_compared.len(),
+            recorded.len()
         );
     }
     Ok(if errors.is_empty() { 0 } else { 2 })

@@ -75,8 +75,17 @@ pub(crate) fn save(
         .production
         .as_ref()
         .map_or_else(|| "none".to_string(), EngineSpec::name);
+    // The older release of a release-to-release finding.
+    let against = match (settings.target, &settings.against) {
+        (Target::Releases, Some(spec)) => Some(spec.name()),
+        _ => None,
+    };
+    let against_flag = against
+        .as_ref()
+        .map(|name| format!(" --against {name}"))
+        .unwrap_or_default();
     let repro = format!(
-        "cargo run --release -p fuzz -- replay --target {target}{fault} --production {production} {}\n",
+        "cargo run --release -p fuzz -- replay --target {target}{fault} --production {production}{against_flag} {}\n",
         directory.join("input.bin").display()
     );
     write("repro.txt", repro.as_bytes())?;
@@ -93,6 +102,9 @@ pub(crate) fn save(
         "production": production,
         "finding": finding,
     });
+    if let Some(against) = against {
+        json["against"] = against.into();
+    }
     if let Some(case) = judge.describe(input) {
         json["case"] = case;
     }

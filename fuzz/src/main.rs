@@ -39,9 +39,12 @@ enum Command {
         /// Use a deliberately wrong shadow engine (to measure the oracle).
         #[arg(long, value_enum)]
         fault: Option<FaultChoice>,
-        /// Where findings go.
-        #[arg(long, default_value = "corpus/regressions")]
-        findings: PathBuf,
+        /// Where findings go: by default `corpus/regressions` (bugs, which
+        /// `cargo test` replays until they no longer diverge), and for
+        /// `releases` `corpus/abi-changes` (records of what changed between
+        /// two releases, which `cargo test` replays while they still do).
+        #[arg(long)]
+        findings: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -109,9 +112,13 @@ enum Command {
         /// A deliberately wrong shadow engine, to see the oracle find it.
         #[arg(long, value_enum)]
         fault: Option<FaultChoice>,
-        /// The production engine run beside ours, or `none`.
+        /// The production engine run beside ours, or `none`; for
+        /// `releases`, the newer release.
         #[arg(long, default_value = "piecrust-0.32.2")]
         production: String,
+        /// For `releases`: the older release.
+        #[arg(long, default_value = "piecrust-0.31")]
+        against: String,
         /// The saved input: a libFuzzer artifact, a seed, or a finding's
         /// `input` file.
         input: PathBuf,
@@ -298,7 +305,12 @@ fn main() -> ExitCode {
                 seed,
                 keep_going,
                 fault,
-                findings_dir: findings,
+                findings_dir: findings.unwrap_or_else(|| {
+                    PathBuf::from(match target {
+                        Target::Releases => "corpus/abi-changes",
+                        _ => "corpus/regressions",
+                    })
+                }),
                 progress: !json,
                 reuse: Reuse { pool, fresh_every },
                 production,
@@ -421,6 +433,7 @@ fn main() -> ExitCode {
             target,
             fault,
             production: production_name,
+            against,
             input,
         } => match fuzz::replay::describe(target, &input)
             .map(|case| {
@@ -428,9 +441,10 @@ fn main() -> ExitCode {
                     println!("case: {case}");
                 }
             })
-            .and_then(|()| production(&production_name))
-            .and_then(|production| fuzz::replay::replay(target, fault, production.as_ref(), &input))
-        {
+            .and_then(|()| Ok((production(&production_name)?, production(&against)?)))
+            .and_then(|(production, against)| {
+                fuzz::replay::replay(target, fault, production.as_ref(), against.as_ref(), &input)
+            }) {
             Ok(Verdict::Diverge(divergence)) => {
                 println!("DIVERGE {}", divergence.key());
                 for (field, a, b) in divergence.fields {

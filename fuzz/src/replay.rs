@@ -8,7 +8,8 @@ use crate::oracle::Verdict;
 use conformance::engines::EngineSpec;
 
 /// Replays a saved input: its verdict now, with `production` as a third
-/// engine or without.
+/// engine or without (for `releases`, `production` the newer release and
+/// `against` the older).
 ///
 /// A `scenario` input picks contracts by their place in the list of
 /// `corpus/contracts/`, which a new contract shifts; so where the input has
@@ -18,10 +19,11 @@ pub fn replay(
     target: Target,
     fault: Option<FaultChoice>,
     production: Option<&EngineSpec>,
+    against: Option<&EngineSpec>,
     input: &Path,
 ) -> Result<Verdict, String> {
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let mut judge = Judge::new(target, fault, production)?;
+    let mut judge = Judge::with_against(target, fault, production, against)?;
     let recorded = input
         .parent()
         .map(|dir| dir.join("finding.json"))
@@ -36,6 +38,9 @@ pub fn replay(
 
 /// What a saved input runs ([`Judge::describe`]), for `scenario`.
 pub fn describe(target: Target, input: &Path) -> Result<Option<serde_json::Value>, String> {
+    if target != Target::Scenario {
+        return Ok(None);
+    }
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     Ok(Judge::new(target, None, None)?.describe(&bytes))
 }
