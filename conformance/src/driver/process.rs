@@ -37,6 +37,8 @@ struct Connection {
     stdin: ChildStdin,
     responses: Receiver<Result<String, String>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Disconnected when the stderr thread has read the last line.
+    stderr_closed: Receiver<()>,
 }
 
 impl Drop for Connection {
@@ -424,7 +426,10 @@ impl RunnerProcess {
         });
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let lines = kept.clone();
+        let (stderr_open, stderr_closed) = mpsc::channel::<()>();
         std::thread::spawn(move || {
+            // Dropped with the thread, once stderr is closed.
+            let _open = stderr_open;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Ok(mut lines) = lines.lock() {
@@ -440,6 +445,7 @@ impl RunnerProcess {
             stdin,
             responses,
             stderr: kept,
+            stderr_closed,
         };
         let hello = serde_json::to_string(&Request::Hello {
             protocol: PROTOCOL_VERSION,
@@ -525,8 +531,12 @@ impl RunnerProcess {
                             .unwrap_or_default()
                     }
                 };
-                // Let the stderr thread catch up with the last lines.
-                std::thread::sleep(Duration::from_millis(20));
+                // Let the stderr thread catch up with the last lines: the
+                // process is gone, so its stderr closes at once (unless a
+                // child of it holds it open).
+                let _ = connection
+                    .stderr_closed
+                    .recv_timeout(Duration::from_millis(20));
                 let lines: Vec<String> = connection
                     .stderr
                     .lock()
