@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use conformance::driver::process::resident_bytes;
 use serde::Serialize;
 
 /// One reading.
@@ -62,15 +63,6 @@ impl fmt::Display for MemoryReading {
         }
         write!(f, "; {:.0} MiB in all", mib(self.total_rss()))
     }
-}
-
-/// The resident set of `/proc/<process>` in bytes.
-fn resident_bytes(process: &str) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{process}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages.saturating_mul(u64::try_from(page).ok()?))
 }
 
 /// The pids whose parent is `parent`, from `/proc/<pid>/stat` (the field

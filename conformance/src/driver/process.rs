@@ -88,6 +88,9 @@ pub struct RestartCauses {
     pub lock_held: u64,
     /// The runner broke the protocol.
     pub protocol: u64,
+    /// A persistent process had grown past [`RUNNER_RSS_LIMIT`] when the
+    /// next session was to open.
+    pub memory: u64,
     /// A process per session (the suite's mode, not
     /// [`RunnerProcess::persistent`]).
     pub new_session: u64,
@@ -102,6 +105,7 @@ impl RestartCauses {
             RestartCause::HostPanic => &mut self.host_panic,
             RestartCause::LockHeld => &mut self.lock_held,
             RestartCause::Protocol => &mut self.protocol,
+            RestartCause::Memory => &mut self.memory,
             RestartCause::NewSession => &mut self.new_session,
         };
         *count += 1;
@@ -114,11 +118,12 @@ impl RestartCauses {
         self.host_panic += other.host_panic;
         self.lock_held += other.lock_held;
         self.protocol += other.protocol;
+        self.memory += other.memory;
         self.new_session += other.new_session;
     }
 
     /// The causes with their counts, for reports.
-    pub fn named(&self) -> [(&'static str, u64); 7] {
+    pub fn named(&self) -> [(&'static str, u64); 8] {
         [
             ("crash", self.crash),
             ("timeout", self.timeout),
@@ -126,6 +131,7 @@ impl RestartCauses {
             ("host panic", self.host_panic),
             ("lock held", self.lock_held),
             ("protocol", self.protocol),
+            ("memory", self.memory),
             ("new session", self.new_session),
         ]
     }
@@ -140,6 +146,7 @@ enum RestartCause {
     HostPanic,
     LockHeld,
     Protocol,
+    Memory,
     NewSession,
 }
 
@@ -659,6 +666,20 @@ impl RunnerProcess {
 /// milliseconds) before it is taken for deadlocked and replaced.
 pub const SESSION_REUSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The resident set past which a persistent runner process is replaced
+/// before its next session.
+pub const RUNNER_RSS_LIMIT: u64 = 1 << 30;
+
+/// The resident set in bytes of `process` (a pid, or `self`), from
+/// `/proc/<process>/statm`, where the system tells.
+pub fn resident_bytes(process: &str) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{process}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages.saturating_mul(u64::try_from(page).ok()?))
+}
+
 /// How long a process may take to tell its own times (`stats`) before it
 /// is replaced without them.
 const STATS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -683,6 +704,17 @@ impl Driver for RunnerProcess {
         // leaks a global lock of piecrust's memory, and dropping the session
         // then deadlocks), which must not fall on the next scenario.
         let wire = Request::Session(request.clone());
+        if self.persistent
+            && self.broken.is_none()
+            && let Some(connection) = &self.connection
+            && resident_bytes(&connection.child.id().to_string())
+                .is_some_and(|rss| rss > RUNNER_RSS_LIMIT)
+        {
+            // Production may keep what a case made it touch (a memory
+            // grown past its maximum, `memory-grow-past-maximum`): the
+            // process goes before the next case adds to it.
+            self.mark(RestartCause::Memory);
+        }
         if self.persistent && self.broken.is_none() && self.connection.is_some() {
             // Opening a session drops the previous one, which deadlocks
             // after a SIGSEGV trap nothing showed (one in a nested frame
