@@ -239,7 +239,10 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
                     report.tally.explained.values().sum::<u64>(),
                     report.tally.explained
                 );
-                for line in report.summary_lines(settings.production.is_some()) {
+                // Admission runs our engines only, whatever the gate's
+                // production.
+                let three_way = settings.production.is_some() && target != Target::Admission;
+                for line in report.summary_lines(three_way) {
                     println!("  {line}");
                 }
                 for finding in &report.findings {
