@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use conformance::driver::process::resident_bytes;
+use runner_protocol::wire::resident_bytes;
 use serde::Serialize;
 
 /// One reading.

@@ -12,6 +12,7 @@
 use std::cell::Cell;
 use std::time::Instant;
 
+use runner_protocol::wire::nanos;
 use serde::Serialize;
 
 /// A phase of [`PhaseTimes`].
@@ -46,14 +47,14 @@ impl PhaseTimes {
         self.total_ns += other.total_ns;
     }
 
-    fn add(&mut self, phase: Phase, nanos: u64) {
+    fn add(&mut self, phase: Phase, spent: u64) {
         let total = match phase {
             Phase::Generate => &mut self.generate_ns,
             Phase::OurEngines => &mut self.our_engines_ns,
             Phase::OurDigests => &mut self.our_digests_ns,
             Phase::Total => &mut self.total_ns,
         };
-        *total = total.saturating_add(nanos);
+        *total = total.saturating_add(spent);
     }
 }
 
@@ -65,10 +66,10 @@ thread_local! {
 pub fn timed<T>(phase: Phase, work: impl FnOnce() -> T) -> T {
     let started = Instant::now();
     let value = work();
-    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let spent = nanos(started.elapsed());
     TIMES.with(|times| {
         let mut total = times.get();
-        total.add(phase, nanos);
+        total.add(phase, spent);
         times.set(total);
     });
     value

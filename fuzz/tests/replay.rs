@@ -13,18 +13,27 @@ use fuzz::judge::Target;
 use fuzz::oracle::{Divergence, Verdict};
 use fuzz::replay;
 
+/// Every folder of `corpus/<folder>` with a `finding.json`, and that file.
+fn saved(folder: &str) -> Vec<(PathBuf, serde_json::Value)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus")
+        .join(folder);
+    let mut saved = Vec::new();
+    for entry in std::fs::read_dir(&root).expect("the corpus folder exists") {
+        let dir = entry.expect("entry").path();
+        let Ok(text) = std::fs::read(dir.join("finding.json")) else {
+            continue;
+        };
+        let json = serde_json::from_slice(&text).expect("JSON");
+        saved.push((dir, json));
+    }
+    saved
+}
+
 #[test]
 fn saved_findings_no_longer_diverge() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions");
     let mut replayed = Vec::new();
-    for entry in std::fs::read_dir(&root).expect("corpus/regressions exists") {
-        let dir = entry.expect("entry").path();
-        let finding = dir.join("finding.json");
-        if !finding.exists() {
-            continue;
-        }
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&finding).expect("readable")).expect("JSON");
+    for (dir, json) in saved("regressions") {
         assert!(
             json["fault"].is_null(),
             "{}: findings of wrong engines are not regressions",
@@ -97,14 +106,8 @@ fn recorded_divergence(json: &serde_json::Value) -> Divergence {
 
 #[test]
 fn recorded_abi_changes_still_hold() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/abi-changes");
     let mut replayed = Vec::new();
-    for entry in std::fs::read_dir(&root).expect("corpus/abi-changes exists") {
-        let dir = entry.expect("entry").path();
-        let Ok(text) = std::fs::read(dir.join("finding.json")) else {
-            continue;
-        };
-        let json: serde_json::Value = serde_json::from_slice(&text).expect("JSON");
+    for (dir, json) in saved("abi-changes") {
         assert_eq!(json["target"], "releases", "{}", dir.display());
         let engine = |key: &str| {
             EngineSpec::parse(json[key].as_str().expect("an engine name")).expect("an engine")

@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::outcome::DeployFailure;
+
 /// A deploy as the node does it: the nonce of the deploy transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeDeploy {
@@ -44,6 +46,19 @@ impl DeployPrice {
             .checked_mul(self.per_byte)
             .map(|charge| charge.max(self.minimum))
     }
+
+    /// The charge of a deploy of `len` bytes under `gas_limit`, or
+    /// `gas_below_charge` when the limit is below it: the node discards
+    /// such a transaction before anything runs. A charge past `u64` is a
+    /// limit no transaction reaches.
+    pub fn admit(&self, len: usize, gas_limit: u64) -> Result<u64, DeployFailure> {
+        let charge = self.charge(len).unwrap_or(u64::MAX);
+        if gas_limit < charge {
+            Err(DeployFailure::GasBelowCharge { charge })
+        } else {
+            Ok(charge)
+        }
+    }
 }
 
 /// What the node charges for a deploy that went as `deployed` says: the
@@ -66,6 +81,18 @@ mod tests {
         assert_eq!(NODE_DEPLOY_PRICE.charge(50_001), Some(5_000_100));
         assert_eq!(NODE_DEPLOY_PRICE.charge(1 << 20), Some(104_857_600));
         assert_eq!(NODE_DEPLOY_PRICE.charge(usize::MAX), None);
+    }
+
+    #[test]
+    fn a_limit_below_the_charge_is_refused_with_the_charge() {
+        let below = |charge| Err(DeployFailure::GasBelowCharge { charge });
+        assert_eq!(NODE_DEPLOY_PRICE.admit(10, 4_999_999), below(5_000_000));
+        assert_eq!(NODE_DEPLOY_PRICE.admit(10, 5_000_000), Ok(5_000_000));
+        assert_eq!(NODE_DEPLOY_PRICE.admit(60_000, 6_000_000), Ok(6_000_000));
+        assert_eq!(
+            NODE_DEPLOY_PRICE.admit(usize::MAX, u64::MAX - 1),
+            below(u64::MAX)
+        );
     }
 
     #[test]

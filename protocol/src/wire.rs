@@ -3,6 +3,7 @@
 //! order; a runner writes nothing else to stdout.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,28 @@ impl RunnerTimes {
     }
 }
 
+/// `spent` in nanoseconds, saturating (a `u64` holds 584 years): how every
+/// time of [`RunnerTimes`], and the driver's beside them, is counted.
+pub fn nanos(spent: Duration) -> u64 {
+    u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The resident set in bytes of `process` (a pid, or `self`), as
+/// [`RunnerTimes::rss_bytes`] is read: `VmRSS` in `/proc/<process>/status`;
+/// `None` where the system does not tell.
+pub fn resident_bytes(process: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
 /// A response, one per request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -192,6 +215,16 @@ pub enum Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resident_set_is_read_for_this_process_and_none_for_no_process() {
+        let held = vec![1u8; 8 << 20];
+        assert!(resident_bytes("self").is_some_and(|rss| rss >= 8 << 20));
+        drop(held);
+        assert_eq!(resident_bytes("0"), None);
+        assert_eq!(nanos(Duration::from_millis(3)), 3_000_000);
+        assert_eq!(nanos(Duration::MAX), u64::MAX);
+    }
 
     #[test]
     fn requests_are_tagged_by_op() {

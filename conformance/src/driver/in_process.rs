@@ -8,7 +8,7 @@ use runner_protocol::wire::{
     CallRequest, DeployRequest, MemoryRead, MemoryRequest, SessionRequest,
 };
 use runner_protocol::{
-    Bytes, CallOutcome, Chain, DeployFailure, DeployOutcome, Failure, FailureKind, MemoryState,
+    Bytes, CallOutcome, Chain, DeployOutcome, Failure, FailureKind, MemoryState,
 };
 use vm::abi::ContractId;
 use vm::engine::Engine;
@@ -90,19 +90,17 @@ impl<'vm, E: Engine> InProcess<'vm, E> {
         if request.id.is_some() {
             return Err(self.error("a node deploy derives its id; the request names one"));
         }
-        // A charge past u64 is a limit no transaction reaches.
-        let charge = NODE_DEPLOY_PRICE
-            .charge(request.bytecode.len())
-            .unwrap_or(u64::MAX);
-        if request.gas < charge {
-            let state = self.session()?.memory_states();
-            return Ok(DeployOutcome {
-                result: DeployResult::Failed(DeployFailure::GasBelowCharge { charge }),
-                init: None,
-                state,
-                charged: None,
-            });
-        }
+        let charge = match NODE_DEPLOY_PRICE.admit(request.bytecode.len(), request.gas) {
+            Ok(charge) => charge,
+            Err(failure) => {
+                return Ok(DeployOutcome {
+                    result: DeployResult::Failed(failure),
+                    init: None,
+                    state: self.session()?.memory_states(),
+                    charged: None,
+                });
+            }
+        };
         let id = node_queries::deploy::contract_id(
             request.bytecode.as_slice(),
             node.nonce,

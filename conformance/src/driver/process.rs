@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use runner_protocol::outcome::{CallResult, DeployResult};
 use runner_protocol::wire::{
     BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, RunnerTimes,
-    SessionRequest,
+    SessionRequest, nanos, resident_bytes,
 };
 use runner_protocol::{
     CallOutcome, DeployFailure, DeployOutcome, Failure, FailureKind, PROTOCOL_VERSION, Request,
@@ -168,7 +168,8 @@ impl RunnerStats {
 /// replaced and by [`RunnerProcess::collect_times`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RunnerTime {
-    /// Nanoseconds starting processes: spawning and `hello`.
+    /// Nanoseconds starting processes: spawning and `hello` (whose answer
+    /// a spare may have given before it was needed).
     pub spawn_ns: u64,
     /// Nanoseconds of `session` round trips (a reuse probe that timed out
     /// included).
@@ -206,7 +207,7 @@ impl RunnerTime {
     }
 
     fn add(&mut self, request: &Request, spent: Duration) {
-        let spent = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        let spent = nanos(spent);
         let total = match request {
             Request::Hello { .. } => &mut self.spawn_ns,
             Request::Session(_) => &mut self.session_ns,
@@ -240,7 +241,7 @@ pub struct RunnerProcess {
     /// Whether sessions share a process (see [`RunnerProcess::persistent`]).
     persistent: bool,
     /// Why the current process must be replaced before the next session,
-    /// if it must: the first cause seen (see [`leaves_process_broken`]).
+    /// if it must: the first cause seen.
     broken: Option<RestartCause>,
     stats: RunnerStats,
     time: RunnerTime,
@@ -333,9 +334,28 @@ impl RunnerProcess {
     /// Drops the connection to a process that did not report its own
     /// times, and counts it.
     fn disconnect(&mut self) {
-        if self.connection.take().is_some() {
+        self.take_unreported();
+    }
+
+    /// The connection to a process that did not report its own times,
+    /// counted as such.
+    fn take_unreported(&mut self) -> Option<Connection> {
+        let connection = self.connection.take();
+        if connection.is_some() {
             self.time.unreported += 1;
         }
+        connection
+    }
+
+    /// Counts `answer` in [`RunnerStats::timeouts`] if it timed out.
+    fn counting_timeout(
+        &mut self,
+        answer: Result<Response, DriverError>,
+    ) -> Result<Response, DriverError> {
+        if let Err(DriverError::Timeout { .. }) = &answer {
+            self.stats.timeouts += 1;
+        }
+        answer
     }
 
     /// Keeps one process for many sessions, as long as no request left it
@@ -362,10 +382,7 @@ impl RunnerProcess {
             // start launches a process itself and reports why it cannot.
             self.spare = self.launch().ok();
         }
-        self.time.spawn_ns = self
-            .time
-            .spawn_ns
-            .saturating_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        self.time.spawn_ns = self.time.spawn_ns.saturating_add(nanos(started.elapsed()));
         result
     }
 
@@ -470,10 +487,7 @@ impl RunnerProcess {
     /// Reads the answer to the `hello` [`RunnerProcess::launch`] sent.
     fn greet(&mut self) -> Result<(), DriverError> {
         let answer = self.receive("hello".into(), self.setup_timeout());
-        if let Err(DriverError::Timeout { .. }) = &answer {
-            self.stats.timeouts += 1;
-        }
-        match answer? {
+        match self.counting_timeout(answer)? {
             Response::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {
                 self.hello = Some(hello);
                 Ok(())
@@ -521,11 +535,7 @@ impl RunnerProcess {
     /// The runner's exit and last stderr lines, once it is gone.
     fn crashed(&mut self, request: &str) -> DriverError {
         self.mark(RestartCause::Crash);
-        let taken = self.connection.take();
-        if taken.is_some() {
-            self.time.unreported += 1;
-        }
-        let (status, stderr) = match taken {
+        let (status, stderr) = match self.take_unreported() {
             Some(mut connection) => {
                 let status = match connection.child.try_wait() {
                     Ok(Some(status)) => format!(" ({status})"),
@@ -569,10 +579,7 @@ impl RunnerProcess {
     /// Sends one request of a session's steps and waits for its response.
     fn request(&mut self, request: &Request) -> Result<Response, DriverError> {
         let answer = self.request_within(request, self.timeout);
-        if let Err(DriverError::Timeout { .. }) = &answer {
-            self.stats.timeouts += 1;
-        }
-        answer
+        self.counting_timeout(answer)
     }
 
     /// How long starting a process and opening a session may take: a
@@ -591,10 +598,7 @@ impl RunnerProcess {
     ) -> Result<Response, DriverError> {
         let started = Instant::now();
         let answer = self.round_trip(request, timeout);
-        // `start` times a process's `hello` with its spawn.
-        if !matches!(request, Request::Hello { .. }) {
-            self.time.add(request, started.elapsed());
-        }
+        self.time.add(request, started.elapsed());
         answer
     }
 
@@ -670,16 +674,6 @@ pub const SESSION_REUSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// before its next session.
 pub const RUNNER_RSS_LIMIT: u64 = 1 << 30;
 
-/// The resident set in bytes of `process` (a pid, or `self`), from
-/// `/proc/<process>/statm`, where the system tells.
-pub fn resident_bytes(process: &str) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{process}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages.saturating_mul(u64::try_from(page).ok()?))
-}
-
 /// How long a process may take to tell its own times (`stats`) before it
 /// is replaced without them.
 const STATS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -704,8 +698,8 @@ impl Driver for RunnerProcess {
         // leaks a global lock of piecrust's memory, and dropping the session
         // then deadlocks), which must not fall on the next scenario.
         let wire = Request::Session(request.clone());
-        if self.persistent
-            && self.broken.is_none()
+        let reusable = self.persistent && self.broken.is_none();
+        if reusable
             && let Some(connection) = &self.connection
             && resident_bytes(&connection.child.id().to_string())
                 .is_some_and(|rss| rss > RUNNER_RSS_LIMIT)
@@ -714,8 +708,7 @@ impl Driver for RunnerProcess {
             // grown past its maximum, `memory-grow-past-maximum`): the
             // process goes before the next case adds to it.
             self.mark(RestartCause::Memory);
-        }
-        if self.persistent && self.broken.is_none() && self.connection.is_some() {
+        } else if reusable && self.connection.is_some() {
             // Opening a session drops the previous one, which deadlocks
             // after a SIGSEGV trap nothing showed (one in a nested frame
             // that production reports as success): a reused process that
@@ -736,10 +729,7 @@ impl Driver for RunnerProcess {
         self.retire(RestartCause::NewSession);
         self.start()?;
         let answer = self.request_within(&wire, self.setup_timeout());
-        if let Err(DriverError::Timeout { .. }) = &answer {
-            self.stats.timeouts += 1;
-        }
-        match answer? {
+        match self.counting_timeout(answer)? {
             Response::Session {} => Ok(()),
             other => Err(self.unexpected("session", &other)),
         }

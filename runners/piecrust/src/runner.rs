@@ -26,10 +26,10 @@ use runner_protocol::chain::BLOCK_HEIGHT;
 use runner_protocol::digest::{DIGEST_PAGE, digest_from_leaves, page_hash, zero_page_hash};
 use runner_protocol::node_deploy::{NODE_DEPLOY_PRICE, node_charge};
 use runner_protocol::outcome::{CallResult, DeployResult};
-use runner_protocol::wire::RunnerTimes;
 use runner_protocol::wire::{
     BlockRequest, CallRequest, DeployRequest, Hello, MemoryRead, MemoryRequest, SessionRequest,
 };
+use runner_protocol::wire::{RunnerTimes, nanos, resident_bytes};
 use runner_protocol::{
     Bytes, CallOutcome, Chain, DeployFailure, DeployOutcome, Event, Failure, FailureKind, Frame,
     MemoryState, Omissions, Omitted, PROTOCOL_VERSION, RETAINED_ITEMS, Request, Response, Retainer,
@@ -176,35 +176,6 @@ pub fn main<P: Production>(version: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The kinds of request [`RunnerTimes`] keeps apart.
-enum RequestKind {
-    Session,
-    Deploy,
-    Call,
-    Other,
-}
-
-/// Nanoseconds since `started`, saturating (a `u64` holds 584 years).
-fn nanos_since(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// The process's resident set in bytes, from `/proc/self/statm` (0 where
-/// there is none).
-fn resident_bytes() -> u64 {
-    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
-        return 0;
-    };
-    let pages = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|pages| pages.parse::<u64>().ok())
-        .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages.saturating_mul(u64::try_from(page).unwrap_or(0))
-}
-
 /// Moves fd 1 to stderr and returns a file on the original stdout.
 fn protocol_output() -> Option<File> {
     use std::os::fd::FromRawFd;
@@ -280,23 +251,16 @@ impl<P: Production> Runner<P> {
 
     /// Serves `request`, adding the time it took to its kind's total.
     fn handle(&mut self, request: Request) -> Response {
+        let total: fn(&mut RunnerTimes) -> &mut u64 = match &request {
+            Request::Session(_) => |times| &mut times.session_ns,
+            Request::Deploy(_) => |times| &mut times.deploy_ns,
+            Request::Call(_) => |times| &mut times.call_ns,
+            _ => |times| &mut times.other_ns,
+        };
         let started = Instant::now();
-        let kind = match &request {
-            Request::Session(_) => RequestKind::Session,
-            Request::Deploy(_) => RequestKind::Deploy,
-            Request::Call(_) => RequestKind::Call,
-            _ => RequestKind::Other,
-        };
         let response = self.serve(request);
-        let spent = nanos_since(started);
+        *total(&mut self.times) += nanos(started.elapsed());
         self.times.requests += 1;
-        let total = match kind {
-            RequestKind::Session => &mut self.times.session_ns,
-            RequestKind::Deploy => &mut self.times.deploy_ns,
-            RequestKind::Call => &mut self.times.call_ns,
-            RequestKind::Other => &mut self.times.other_ns,
-        };
-        *total += spent;
         response
     }
 
@@ -324,7 +288,7 @@ impl<P: Production> Runner<P> {
             Request::Stats => Response::Stats(RunnerTimes {
                 // This request is counted once served.
                 requests: self.times.requests + 1,
-                rss_bytes: resident_bytes(),
+                rss_bytes: resident_bytes("self").unwrap_or(0),
                 ..self.times
             }),
             Request::Quit => error("quit has no response"),
@@ -440,22 +404,18 @@ impl<P: Production> Runner<P> {
                     P::ENGINE
                 ));
             };
-            // A charge past u64 is a limit no transaction reaches.
-            let node_charge = NODE_DEPLOY_PRICE
-                .charge(request.bytecode.len())
-                .unwrap_or(u64::MAX);
-            if request.gas < node_charge {
-                return Response::Deploy(DeployOutcome {
-                    result: DeployResult::Failed(DeployFailure::GasBelowCharge {
-                        charge: node_charge,
-                    }),
-                    init: None,
-                    state: self.state(),
-                    charged: None,
-                });
+            match NODE_DEPLOY_PRICE.admit(request.bytecode.len(), request.gas) {
+                Ok(node_charge) => charge = Some(node_charge),
+                Err(failure) => {
+                    return Response::Deploy(DeployOutcome {
+                        result: DeployResult::Failed(failure),
+                        init: None,
+                        state: self.state(),
+                        charged: None,
+                    });
+                }
             }
             id = Some(node_id);
-            charge = Some(node_charge);
         }
         let deployed = self.guarded(|open| {
             open.session.deploy_raw(
@@ -626,7 +586,7 @@ impl<P: Production> Runner<P> {
     fn state(&mut self) -> BTreeMap<runner_protocol::ContractId, MemoryState> {
         let started = Instant::now();
         let state = self.state_untimed();
-        self.times.digest_ns += nanos_since(started);
+        self.times.digest_ns += nanos(started.elapsed());
         state
     }
 
