@@ -76,8 +76,9 @@ enum Command {
         format: Format,
         /// Seconds one step (a deploy or a call) may take on any engine;
         /// past it the step's outcome is `timeout`. A scenario's
-        /// `[session] step_timeout` overrides it.
-        #[arg(long, default_value_t = 60)]
+        /// `[session] step_timeout` overrides it. From 1 to 3600, as the
+        /// scenario field.
+        #[arg(long, default_value_t = 60, value_parser = step_timeout_seconds())]
         step_timeout: u64,
     },
     /// Print the deviation catalogue as Markdown (docs/deviations.md).
@@ -98,8 +99,9 @@ struct EngineArgs {
     engine: String,
     /// Seconds one step (a deploy or a call) may take on any engine; past
     /// it the step's outcome is `timeout`. A scenario's
-    /// `[session] step_timeout` overrides it.
-    #[arg(long, default_value_t = 60)]
+    /// `[session] step_timeout` overrides it. From 1 to 3600, as the
+    /// scenario field.
+    #[arg(long, default_value_t = 60, value_parser = step_timeout_seconds())]
     step_timeout: u64,
 }
 
@@ -251,6 +253,13 @@ fn parse_engines(list: &str) -> Result<Vec<EngineSpec>, InputError> {
     EngineSpec::parse_list(list).map_err(|e| InputError::Usage(e.to_string()))
 }
 
+/// `--step-timeout`: whole seconds within the bound a scenario's
+/// `step_timeout` has, so that no deadline overflows and 0 is refused
+/// rather than run as something else.
+fn step_timeout_seconds() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(1..=conformance::scenario::MAX_STEP_TIMEOUT_SECONDS)
+}
+
 /// The engines of a run with their drivers.
 fn tested<'vm>(
     engines: &[EngineSpec],
@@ -258,7 +267,7 @@ fn tested<'vm>(
     step_timeout: u64,
 ) -> Result<Vec<TestedEngine<'vm>>, InputError> {
     let mut config = DriverConfig::new(&conformance::repository_root());
-    config.step_timeout = Duration::from_secs(step_timeout.max(1));
+    config.step_timeout = Duration::from_secs(step_timeout);
     let drivers = drivers(engines, vms, &config).map_err(|e| InputError::Setup(e.to_string()))?;
     Ok(engines
         .iter()
@@ -392,7 +401,10 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
     let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
     let mut tested = tested(&engines, &vms, args.engines.step_timeout)?;
     let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
-    let agree = !report.broken() && report.judgement.divergences.is_empty();
+    let differ = report.broken() || !report.judgement.divergences.is_empty();
+    // A call has no snapshot: it compares only when two engines played it.
+    let compared = report.compared();
+    let agree = !differ && compared;
     if args.json {
         #[derive(Serialize)]
         struct Engine<'a> {
@@ -400,11 +412,14 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
             steps: &'a [conformance::play::StepOutcome],
             #[serde(skip_serializing_if = "Option::is_none")]
             failure: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            not_applicable: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct Report<'a> {
             engines: Vec<Engine<'a>>,
             differences: &'a [conformance::judge::Divergence],
+            compared: bool,
             agree: bool,
         }
         let text = serde_json::to_string_pretty(&Report {
@@ -415,29 +430,42 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
                     engine: &run.engine,
                     steps: &run.steps,
                     failure: run.failure.as_ref().map(|f| f.error.to_string()),
+                    not_applicable: run.not_applicable.as_deref(),
                 })
                 .collect(),
             differences: &report.judgement.divergences,
+            compared,
             agree,
         })
         .map_err(|e| InputError::Setup(e.to_string()))?;
         println!("{text}");
     } else {
-        for run in &report.runs {
-            println!("== {}", run.engine);
-            print!("{}", suite::render_run(&scenario, run));
-            if let Some(failure) = &run.failure {
-                println!("ERROR {}", failure.error);
-            }
-        }
-        if report.judgement.divergences.is_empty() && !report.broken() {
-            println!("== engines agree");
-        } else {
+        print_runs(&scenario, &report);
+        if differ {
             println!("== ENGINES DIFFER");
             print!("{}", suite::failure_report(&scenario, &report));
+        } else if !compared {
+            println!("== NOT COMPARED: {}", report.not_compared_reason());
+        } else {
+            println!("== engines agree");
         }
     }
     Ok(if agree { 0 } else { 1 })
+}
+
+/// Each engine's steps, or why the scenario does not apply to it.
+fn print_runs(scenario: &Scenario, report: &suite::ScenarioReport) {
+    for run in &report.runs {
+        if let Some(why) = &run.not_applicable {
+            println!("== {}: not applicable ({why})", run.engine);
+            continue;
+        }
+        println!("== {}", run.engine);
+        print!("{}", suite::render_run(scenario, run));
+        if let Some(failure) = &run.failure {
+            println!("ERROR {}", failure.error);
+        }
+    }
 }
 
 fn print_catalogue() -> Result<(), InputError> {
@@ -587,6 +615,11 @@ fn run(
                 suite::failure_report(&scenario, &report)
             )),
             ScenarioResult::Agreed => None,
+            ScenarioResult::NotCompared => Some(format!(
+                "NOT COMPARED {}: {}",
+                scenario.name,
+                report.not_compared_reason()
+            )),
             ScenarioResult::SnapshotMismatch => Some(format!(
                 "SNAPSHOT {} {}: record the agreed outcome with `run --snapshots record` (then review the file), or run without snapshots with `--snapshots skip`",
                 scenario.name,
@@ -642,13 +675,7 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
         &catalogue,
         Some(&in_repository(SNAPSHOTS)),
     );
-    for run in &report.runs {
-        println!("== {}", run.engine);
-        print!("{}", suite::render_run(&scenario, run));
-        if let Some(failure) = &run.failure {
-            println!("ERROR {}", failure.error);
-        }
-    }
+    print_runs(&scenario, &report);
     for deviation in &report.judgement.deviations {
         println!(
             "== step {}: {} differs as deviation `{}` explains: {}: {} (reference: {})",
@@ -660,10 +687,29 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
             deviation.expected
         );
     }
-    if report.broken() || !report.judgement.clean() {
+    if !report.problems.is_empty() {
+        // The scenario is wrong, whatever the engines did.
+        println!("== SCENARIO ERROR");
+        for problem in &report.problems {
+            println!("  {problem}");
+        }
+        Ok(2)
+    } else if report.broken() || !report.judgement.clean() {
         println!("== ENGINES DIFFER");
         print!("{}", suite::failure_report(&scenario, &report));
         Ok(1)
+    } else if !report.compared() {
+        println!("== NOT COMPARED: {}", report.not_compared_reason());
+        Ok(1)
+    } else if let [only] = report.played().as_slice() {
+        // One engine: its outcome was compared with the snapshot alone.
+        if report.snapshot == SnapshotStatus::Match {
+            println!("== {only} matches the snapshot (no other engine played)");
+            Ok(0)
+        } else {
+            println!("== {only} DIFFERS FROM THE SNAPSHOT (no other engine played)");
+            Ok(1)
+        }
     } else {
         println!("== engines agree (snapshot: {})", report.snapshot.name());
         Ok(0)

@@ -57,7 +57,7 @@ pub const CONTRACTS_DIR: &str = "contracts";
 const DEFAULT_GAS: u64 = 1_000_000;
 
 /// The longest wall-clock limit a scenario may give its steps: an hour.
-pub const MAX_STEP_TIMEOUT_SECONDS: f64 = 3600.0;
+pub const MAX_STEP_TIMEOUT_SECONDS: u64 = 3600;
 
 /// The largest scenario or contract file read: far above any real one, and
 /// a bound on what a path such as `/dev/zero` can cost.
@@ -779,7 +779,7 @@ impl Scenario {
             Some(seconds) => {
                 let line = line_of(&text, seconds.span().start);
                 let value = *seconds.get_ref();
-                if !(value > 0.0 && value <= MAX_STEP_TIMEOUT_SECONDS) {
+                if !(value > 0.0 && value <= MAX_STEP_TIMEOUT_SECONDS as f64) {
                     return Err(error(
                         line,
                         format!(

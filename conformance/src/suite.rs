@@ -73,15 +73,61 @@ impl ScenarioReport {
         !self.problems.is_empty() || !self.failures().is_empty()
     }
 
-    /// Whether the engines ran and agreed (or differed only as the
-    /// catalogue explains), whatever the snapshot says.
-    pub fn judged_clean(&self) -> bool {
-        !self.broken() && self.judgement.clean()
+    /// The engines that played the scenario (those it applies to).
+    pub fn played(&self) -> Vec<&str> {
+        self.runs
+            .iter()
+            .filter(|run| run.not_applicable.is_none())
+            .map(|run| run.engine.as_str())
+            .collect()
     }
 
-    /// Whether the scenario passed: judged clean, and its snapshot matches.
+    /// The engines the scenario does not apply to, with why.
+    pub fn not_played(&self) -> Vec<(&str, &str)> {
+        self.runs
+            .iter()
+            .filter_map(|run| Some((run.engine.as_str(), run.not_applicable.as_deref()?)))
+            .collect()
+    }
+
+    /// Whether anything was compared: two engines or more played, or one
+    /// did and its outcome was checked against the snapshot. One engine
+    /// alone agrees with nothing.
+    pub fn compared(&self) -> bool {
+        let played = self.played().len();
+        played >= 2
+            || (played == 1
+                && matches!(
+                    self.snapshot,
+                    SnapshotStatus::Match | SnapshotStatus::Mismatch { .. }
+                ))
+    }
+
+    /// What ran and what could not, for a scenario nothing was compared in.
+    pub fn not_compared_reason(&self) -> String {
+        let played = self.played();
+        let mut text = match played.as_slice() {
+            [] => "no engine played it".to_string(),
+            [one] => format!("only {one} played it, with no snapshot to compare"),
+            more => format!("{} played it", more.join(", ")),
+        };
+        for (engine, why) in self.not_played() {
+            text.push_str(&format!("; {engine}: not applicable ({why})"));
+        }
+        text
+    }
+
+    /// Whether two engines or more ran and agreed (or differed only as the
+    /// catalogue explains), whatever the snapshot says.
+    pub fn judged_clean(&self) -> bool {
+        !self.broken() && self.judgement.clean() && self.played().len() >= 2
+    }
+
+    /// Whether the scenario passed: the engines that played agreed (or
+    /// differed only as the catalogue explains), and the snapshot matches
+    /// (a comparison of its own, so one engine can pass).
     pub fn passed(&self) -> bool {
-        self.judged_clean() && self.snapshot == SnapshotStatus::Match
+        !self.broken() && self.judgement.clean() && self.snapshot == SnapshotStatus::Match
     }
 }
 

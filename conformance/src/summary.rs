@@ -41,6 +41,9 @@ pub enum ScenarioResult {
     /// Every engine agreed (or differed as explained), and the snapshot
     /// matched or was not checked.
     Agreed,
+    /// Fewer than two engines played it and no snapshot was compared:
+    /// neither agreement nor a pass.
+    NotCompared,
     /// Every engine agreed, but the snapshot is missing or differs.
     SnapshotMismatch,
 }
@@ -53,6 +56,8 @@ pub struct RunSummary {
     pub agreeing: usize,
     pub diverging: usize,
     pub snapshot_mismatches: usize,
+    /// Scenarios nothing was compared in ([`ScenarioResult::NotCompared`]).
+    pub not_compared: usize,
     pub broken: usize,
     pub passed: usize,
     pub engines: Vec<EngineTally>,
@@ -102,6 +107,9 @@ impl RunSummary {
         } else if !report.judgement.clean() {
             self.diverging += 1;
             ScenarioResult::Diverged
+        } else if !report.compared() {
+            self.not_compared += 1;
+            ScenarioResult::NotCompared
         } else {
             self.agreeing += 1;
             match report.snapshot {
@@ -182,6 +190,12 @@ impl RunSummary {
             self.snapshot_mismatches,
             self.broken,
         );
+        if self.not_compared > 0 {
+            text.push_str(&format!(
+                "  {} scenarios not compared: fewer than two engines played them and no snapshot was checked\n",
+                self.not_compared
+            ));
+        }
         for tally in &self.engines {
             text.push_str(&format!(
                 "  {:<16} {} steps: {} agree, {} explained by the catalogue, {} diverge",
@@ -189,7 +203,7 @@ impl RunSummary {
             ));
             if tally.not_applicable > 0 {
                 text.push_str(&format!(
-                    "; {} scenarios not applicable (they need host queries the engine lacks)",
+                    "; {} scenarios not applicable (they need host queries or node deploys the engine lacks)",
                     tally.not_applicable
                 ));
             }
@@ -224,6 +238,7 @@ impl RunSummary {
             "agreeing": self.agreeing,
             "diverging": self.diverging,
             "snapshot_mismatches": self.snapshot_mismatches,
+            "not_compared": self.not_compared,
             "broken": self.broken,
             "passed": self.passed,
             "failed": self.failed(),

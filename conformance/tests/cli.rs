@@ -89,8 +89,9 @@ fn call_reports_errors_and_gas_on_one_engine() {
         "--engine",
         "wasmi",
     ]);
-    assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
+    // One engine agrees with nothing: the outcome is shown, nothing passes.
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("  error: panic: counter is broken\n"),
         "{text}"
@@ -99,6 +100,94 @@ fn call_reports_errors_and_gas_on_one_engine() {
         text.contains("== wasmi") && !text.contains("wasmtime"),
         "{text}"
     );
+    assert!(
+        text.contains("== NOT COMPARED: only wasmi played it, with no snapshot to compare\n")
+            && !text.contains("agree"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_call_on_one_engine_is_not_agreement_in_json() {
+    let out = conformance(&[
+        "call",
+        "corpus/contracts/counter.wat",
+        "increment",
+        "--engine",
+        "wasmtime",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["compared"], false);
+    assert_eq!(json["agree"], false);
+    assert_eq!(json["engines"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn a_scenario_no_listed_engine_can_play_is_not_agreement() {
+    // The node's queries: bare piecrust cannot play them.
+    let scenario = "corpus/scenarios/node/queries/hash-aegis.toml";
+    let out = conformance(&["show", scenario, "--engine", "piecrust"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("== piecrust-0.32.2: not applicable (a contract imports `hq`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("== NOT COMPARED: no engine played it; piecrust-0.32.2: not applicable"),
+        "{text}"
+    );
+    assert!(!text.contains("engines agree"), "{text}");
+
+    // Beside an engine that plays it, the one that cannot says so, and
+    // the snapshot is the comparison.
+    let out = conformance(&["show", scenario, "--engine", "piecrust,wasmi"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("== piecrust-0.32.2: not applicable")
+            && text.contains("== wasmi matches the snapshot (no other engine played)"),
+        "{text}"
+    );
+
+    let out = conformance(&[
+        "run",
+        "corpus/scenarios/node/queries",
+        "--engine",
+        "piecrust",
+        "--snapshots",
+        "skip",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let summary = &json["summary"];
+    assert_eq!(summary["agreeing"], 0, "{summary}");
+    assert_eq!(summary["passed"], 0, "{summary}");
+    assert_eq!(summary["not_compared"], summary["scenarios"], "{summary}");
+    assert!(summary["scenarios"].as_u64().expect("count") > 0);
+}
+
+#[test]
+fn one_engine_without_snapshots_compares_nothing() {
+    let out = conformance(&[
+        "run",
+        "corpus/scenarios/numeric",
+        "--engine",
+        "wasmi",
+        "--snapshots",
+        "skip",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("NOT COMPARED ") && text.contains(" scenarios not compared: "),
+        "{text}"
+    );
+    assert!(text.contains("conformance: 0 passed, "), "{text}");
 }
 
 #[test]

@@ -486,3 +486,52 @@ fn an_output_length_past_the_argument_buffer() {
         &["output length 65537, outside 0..=65536", "== engines agree"],
     );
 }
+
+#[test]
+fn a_step_timeout_out_of_range_is_refused() {
+    for value in ["0", "3601", "18446744073709551615"] {
+        expect(
+            &[
+                "call",
+                COUNTER,
+                "increment",
+                "--engine",
+                OURS,
+                "--step-timeout",
+                value,
+            ],
+            2,
+            &["--step-timeout", "1..=3600"],
+        );
+    }
+    expect(
+        &[
+            "call",
+            COUNTER,
+            "increment",
+            "--engine",
+            OURS,
+            "--step-timeout",
+            "3600",
+        ],
+        0,
+        &["== engines agree"],
+    );
+}
+
+#[test]
+fn an_unknown_deviation_is_a_scenario_error_not_a_difference() {
+    show_scenario(
+        "unknown-deviation.toml",
+        b"[contract.c]\nfile = \"counter.wat\"\n\n[[step]]\ndeploy = \"c\"\n\n[[step]]\ncall = \"c\"\nfunction = \"increment\"\ndeviations = [\"no-such-entry\"]\n",
+        2,
+        &["== SCENARIO ERROR", "no deviation `no-such-entry` in the catalogue"],
+    );
+    let (_, text) = run(&[
+        "show",
+        &dir().join("unknown-deviation.toml").display().to_string(),
+        "--engine",
+        OURS,
+    ]);
+    assert!(!text.contains("ENGINES DIFFER"), "{text}");
+}
