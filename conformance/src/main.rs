@@ -939,6 +939,8 @@ fn releases(
 }
 
 fn main() -> ExitCode {
+    // A host query's panic is an outcome, shown in the step, not on stderr.
+    vm::query::keep_contained_panics_quiet();
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Call(args) => call(args),

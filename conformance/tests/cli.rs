@@ -467,3 +467,27 @@ fn call_reads_a_long_argument_from_a_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 1048576 bytes"));
 }
+
+#[test]
+fn a_contained_query_panic_is_an_outcome_and_prints_nothing_else() {
+    // The node's poseidon_hash of no scalars panics (query-panic-contained).
+    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args([
+            "show",
+            "corpus/scenarios/node/queries/poseidon-hash-aegis.toml",
+            "--engine",
+            "wasmtime,wasmi",
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .current_dir(repo())
+        .output()
+        .expect("runs");
+    let text = stdout(&out);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{errors}");
+    assert!(text.contains("host query panicked"), "{text}");
+    assert!(
+        !errors.contains("panicked") && !errors.contains("stack backtrace"),
+        "{errors}"
+    );
+}

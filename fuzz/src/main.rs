@@ -266,6 +266,8 @@ fn gate(fuzz_seconds: u64, jobs: usize, seed: u64, production: Option<EngineSpec
 }
 
 fn main() -> ExitCode {
+    // A host query's panic is an outcome of the case, not on stderr.
+    vm::query::keep_contained_panics_quiet();
     let cli = Cli::parse();
     fuzz::allocator::tune();
     match cli.command {

@@ -6,8 +6,6 @@
 //! All bounds checks, gas charges and argument-buffer effects of the ABI are
 //! here and nowhere else.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use super::HostState;
 use super::frame::{self, FrameRequest};
 use crate::abi::{
@@ -430,9 +428,9 @@ impl Host<'_> {
         let panicked = || HostError::Panic {
             message: "host query panicked".into(),
         };
-        let price = catch_unwind(AssertUnwindSafe(|| query.price(arg))).map_err(|_| panicked())?;
+        let price = crate::query::contain(|| query.price(arg)).map_err(|_| panicked())?;
         self.charge(price)?;
-        let output = catch_unwind(AssertUnwindSafe(|| query.run(arg))).map_err(|_| panicked())?;
+        let output = crate::query::contain(|| query.run(arg)).map_err(|_| panicked())?;
         if output.len() > ARGBUF_LEN {
             return Err(HostError::QueryOutputTooLong {
                 len: output.len() as u64,
