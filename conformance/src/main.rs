@@ -63,8 +63,10 @@ enum Command {
         #[arg(long, default_value = "piecrust-0.31")]
         from: String,
         /// The newer release (or `piecrust@DIR`, a local checkout).
-        #[arg(long, default_value = "piecrust-0.32.2")]
-        to: String,
+        /// Default: piecrust-0.32.2; with `--from-fork` and `--to-fork`,
+        /// the `--from` engine.
+        #[arg(long)]
+        to: Option<String>,
         /// Compare hard forks instead (with `--to-fork`): every scenario
         /// on a chain runs on `--from` at this fork and on `--to` (the same
         /// engine by default) at the other, from its first block on.
@@ -973,7 +975,12 @@ fn main() -> ExitCode {
         } => releases(
             paths,
             from,
-            to,
+            // A fork report compares one engine with itself unless told.
+            to.as_deref().unwrap_or(if from_fork.is_some() {
+                from
+            } else {
+                "piecrust-0.32.2"
+            }),
             from_fork
                 .zip(*to_fork)
                 .map(|(a, b)| [a.hard_fork(), b.hard_fork()]),

@@ -491,3 +491,36 @@ fn a_contained_query_panic_is_an_outcome_and_prints_nothing_else() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_fork_report_compares_the_from_engine_with_itself_unless_told() {
+    let releases = |extra: &[&str]| {
+        let mut args = vec![
+            "releases",
+            "corpus/scenarios/node/queries/hash-aegis.toml",
+            "--from",
+            "dusk-vm",
+            "--from-fork",
+            "pre-fork",
+            "--to-fork",
+            "aegis",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = conformance(&args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (json["from"].clone(), json["to"].clone())
+    };
+    assert_eq!(
+        releases(&[]),
+        (
+            serde_json::json!("dusk-vm-1.7.0 at pre_fork"),
+            serde_json::json!("dusk-vm-1.7.0 at aegis")
+        )
+    );
+    assert_eq!(
+        releases(&["--to", "piecrust-0.31"]).1,
+        serde_json::json!("piecrust-0.31.0 at aegis")
+    );
+}
