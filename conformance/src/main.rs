@@ -316,6 +316,22 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     })
 }
 
+/// Whether the module exports a function `name`; `None` when it does not
+/// parse.
+fn exports_function(wasm: &[u8], name: &str) -> Option<bool> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(reader) = payload.ok()? {
+            for export in reader {
+                let export = export.ok()?;
+                if export.name == name && export.kind == wasmparser::ExternalKind::Func {
+                    return Some(true);
+                }
+            }
+        }
+    }
+    Some(false)
+}
+
 /// A scenario made of the command line's contracts and call.
 fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
     let (function, paths) = args
@@ -341,6 +357,15 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
     for (index, path) in paths.iter().enumerate() {
         let (wasm, wat) = load_contract(Path::new(path))?;
         let init = match args.init.get(index) {
+            // A module that does not parse is an outcome (a rejected
+            // deploy); one that parses without `init` would drop the
+            // argument unseen.
+            Some(_) if exports_function(&wasm, "init") == Some(false) => {
+                return Err(InputError::Usage(format!(
+                    "--init for contract {} ({path}): it exports no function `init`",
+                    index + 1
+                )));
+            }
             Some(text) => vec![ArgPart::Bytes(hex_arg("--init", text)?)],
             None => Vec::new(),
         };

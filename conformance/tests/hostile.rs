@@ -535,3 +535,20 @@ fn an_unknown_deviation_is_a_scenario_error_not_a_difference() {
     ]);
     assert!(!text.contains("ENGINES DIFFER"), "{text}");
 }
+
+#[test]
+fn an_init_argument_for_a_contract_without_init_is_refused() {
+    expect(
+        &[
+            "call",
+            "corpus/contracts/host.wat",
+            "echo",
+            "--init",
+            "00",
+            "--engine",
+            OURS,
+        ],
+        2,
+        &["--init for contract 1 (corpus/contracts/host.wat): it exports no function `init`"],
+    );
+}
