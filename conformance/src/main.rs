@@ -316,22 +316,6 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     })
 }
 
-/// Whether the module exports a function `name`; `None` when it does not
-/// parse.
-fn exports_function(wasm: &[u8], name: &str) -> Option<bool> {
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let wasmparser::Payload::ExportSection(reader) = payload.ok()? {
-            for export in reader {
-                let export = export.ok()?;
-                if export.name == name && export.kind == wasmparser::ExternalKind::Func {
-                    return Some(true);
-                }
-            }
-        }
-    }
-    Some(false)
-}
-
 /// A scenario made of the command line's contracts and call.
 fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
     let (function, paths) = args
@@ -357,10 +341,13 @@ fn call_scenario(args: &CallArgs) -> Result<Scenario, InputError> {
     for (index, path) in paths.iter().enumerate() {
         let (wasm, wat) = load_contract(Path::new(path))?;
         let init = match args.init.get(index) {
-            // A module that does not parse is an outcome (a rejected
-            // deploy); one that parses without `init` would drop the
+            // A module admission refuses is an outcome (a rejected
+            // deploy); an admitted one without `init` would drop the
             // argument unseen.
-            Some(_) if exports_function(&wasm, "init") == Some(false) => {
+            Some(_)
+                if vm::admission::admit(&wasm, &vm::limits::Limits::default(), true)
+                    .is_ok_and(|info| !info.has_init()) =>
+            {
                 return Err(InputError::Usage(format!(
                     "--init for contract {} ({path}): it exports no function `init`",
                     index + 1
@@ -428,10 +415,10 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
     let vms = OurVms::new().map_err(|e| InputError::Setup(e.to_string()))?;
     let mut tested = tested(&engines, &vms, args.engines.step_timeout)?;
     let report = suite::run_scenario(&mut tested, &scenario, &Catalogue::default(), None);
-    let differ = report.broken() || !report.judgement.divergences.is_empty();
     // A call has no snapshot: it compares only when two engines played it.
-    let compared = report.compared();
-    let agree = !differ && compared;
+    let result = report.result();
+    let compared = result != ScenarioResult::NotCompared;
+    let agree = result == ScenarioResult::Agreed;
     if args.json {
         #[derive(Serialize)]
         struct Engine<'a> {
@@ -468,13 +455,18 @@ fn call(args: &CallArgs) -> Result<u8, InputError> {
         println!("{text}");
     } else {
         print_runs(&scenario, &report);
-        if differ {
-            println!("== ENGINES DIFFER");
-            print!("{}", suite::failure_report(&scenario, &report));
-        } else if !compared {
-            println!("== NOT COMPARED: {}", report.not_compared_reason());
-        } else {
-            println!("== engines agree");
+        match result {
+            ScenarioResult::Agreed => println!("== engines agree"),
+            ScenarioResult::NotCompared => {
+                println!("== NOT COMPARED: {}", report.not_compared_reason());
+            }
+            // Without a snapshot, nothing else than a difference is left.
+            ScenarioResult::Broken
+            | ScenarioResult::Diverged
+            | ScenarioResult::SnapshotMismatch => {
+                println!("== ENGINES DIFFER");
+                print!("{}", suite::failure_report(&scenario, &report));
+            }
         }
     }
     Ok(if agree { 0 } else { 1 })
@@ -720,26 +712,32 @@ fn show(path: &Path, engine_args: &EngineArgs) -> Result<u8, InputError> {
         for problem in &report.problems {
             println!("  {problem}");
         }
-        Ok(2)
-    } else if report.broken() || !report.judgement.clean() {
-        println!("== ENGINES DIFFER");
-        print!("{}", suite::failure_report(&scenario, &report));
-        Ok(1)
-    } else if !report.compared() {
-        println!("== NOT COMPARED: {}", report.not_compared_reason());
-        Ok(1)
-    } else if let [only] = report.played().as_slice() {
+        return Ok(2);
+    }
+    let result = report.result();
+    match (result, report.played().as_slice()) {
+        (ScenarioResult::Broken | ScenarioResult::Diverged, _) => {
+            println!("== ENGINES DIFFER");
+            print!("{}", suite::failure_report(&scenario, &report));
+            Ok(1)
+        }
+        (ScenarioResult::NotCompared, _) => {
+            println!("== NOT COMPARED: {}", report.not_compared_reason());
+            Ok(1)
+        }
         // One engine: its outcome was compared with the snapshot alone.
-        if report.snapshot == SnapshotStatus::Match {
+        (ScenarioResult::Agreed, [only]) => {
             println!("== {only} matches the snapshot (no other engine played)");
             Ok(0)
-        } else {
+        }
+        (ScenarioResult::SnapshotMismatch, [only]) => {
             println!("== {only} DIFFERS FROM THE SNAPSHOT (no other engine played)");
             Ok(1)
         }
-    } else {
-        println!("== engines agree (snapshot: {})", report.snapshot.name());
-        Ok(0)
+        (ScenarioResult::Agreed | ScenarioResult::SnapshotMismatch, _) => {
+            println!("== engines agree (snapshot: {})", report.snapshot.name());
+            Ok(0)
+        }
     }
 }
 

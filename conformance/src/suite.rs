@@ -43,6 +43,25 @@ impl SnapshotStatus {
     }
 }
 
+/// How one scenario ended: the verdict `run` counts and `show` and
+/// `call` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioResult {
+    /// It could not be run to the end (a file that does not load, an
+    /// engine or runner that failed).
+    Broken,
+    /// Engines differed where nothing explains it.
+    Diverged,
+    /// Every engine agreed (or differed as explained), and the snapshot
+    /// matched or was not checked.
+    Agreed,
+    /// Fewer than two engines played it and no snapshot was compared:
+    /// neither agreement nor a pass.
+    NotCompared,
+    /// Every engine agreed, but the snapshot is missing or differs.
+    SnapshotMismatch,
+}
+
 /// Everything a run of one scenario found.
 pub struct ScenarioReport {
     pub steps: usize,
@@ -103,13 +122,12 @@ impl ScenarioReport {
                 ))
     }
 
-    /// What ran and what could not, for a scenario nothing was compared in.
+    /// What ran and what could not, for a scenario nothing was compared in
+    /// (at most one engine played it).
     pub fn not_compared_reason(&self) -> String {
-        let played = self.played();
-        let mut text = match played.as_slice() {
-            [] => "no engine played it".to_string(),
+        let mut text = match self.played().as_slice() {
             [one] => format!("only {one} played it, with no snapshot to compare"),
-            more => format!("{} played it", more.join(", ")),
+            _ => "no engine played it".to_string(),
         };
         for (engine, why) in self.not_played() {
             text.push_str(&format!("; {engine}: not applicable ({why})"));
@@ -117,17 +135,41 @@ impl ScenarioReport {
         text
     }
 
-    /// Whether two engines or more ran and agreed (or differed only as the
-    /// catalogue explains), whatever the snapshot says.
-    pub fn judged_clean(&self) -> bool {
-        !self.broken() && self.judgement.clean() && self.played().len() >= 2
+    /// Whether the engines that played ran to the end and agreed (or
+    /// differed only as the catalogue explains).
+    fn agreed(&self) -> bool {
+        !self.broken() && self.judgement.clean()
     }
 
-    /// Whether the scenario passed: the engines that played agreed (or
-    /// differed only as the catalogue explains), and the snapshot matches
-    /// (a comparison of its own, so one engine can pass).
+    /// Whether two engines or more ran and agreed, whatever the snapshot
+    /// says.
+    pub fn judged_clean(&self) -> bool {
+        self.agreed() && self.played().len() >= 2
+    }
+
+    /// Whether the scenario passed: the engines that played agreed, and
+    /// the snapshot matches (a comparison of its own, so one engine can
+    /// pass).
     pub fn passed(&self) -> bool {
-        !self.broken() && self.judgement.clean() && self.snapshot == SnapshotStatus::Match
+        self.agreed() && self.snapshot == SnapshotStatus::Match
+    }
+
+    /// How the scenario ended.
+    pub fn result(&self) -> ScenarioResult {
+        if self.broken() {
+            ScenarioResult::Broken
+        } else if !self.judgement.clean() {
+            ScenarioResult::Diverged
+        } else if !self.compared() {
+            ScenarioResult::NotCompared
+        } else if matches!(
+            self.snapshot,
+            SnapshotStatus::Match | SnapshotStatus::NotChecked
+        ) {
+            ScenarioResult::Agreed
+        } else {
+            ScenarioResult::SnapshotMismatch
+        }
     }
 }
 

@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::catalogue::{Catalogue, Category};
 use crate::engines::EngineSpec;
 use crate::judge;
-use crate::suite::{ScenarioReport, SnapshotStatus};
+use crate::suite::ScenarioReport;
+pub use crate::suite::ScenarioResult;
 
 /// Per-engine counts of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -28,24 +29,6 @@ pub struct EngineTally {
     /// Scenarios not run on the engine, because they need what it lacks
     /// (`EngineRun::not_applicable`); their steps are in no count above.
     pub not_applicable: usize,
-}
-
-/// How one scenario ended, for the run's summary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScenarioResult {
-    /// It could not be run to the end (a file that does not load, an
-    /// engine or runner that failed).
-    Broken,
-    /// Engines differed where nothing explains it.
-    Diverged,
-    /// Every engine agreed (or differed as explained), and the snapshot
-    /// matched or was not checked.
-    Agreed,
-    /// Fewer than two engines played it and no snapshot was compared:
-    /// neither agreement nor a pass.
-    NotCompared,
-    /// Every engine agreed, but the snapshot is missing or differs.
-    SnapshotMismatch,
 }
 
 /// What a run counted so far.
@@ -101,25 +84,18 @@ impl RunSummary {
         if passed {
             self.passed += 1;
         }
-        if report.broken() {
-            self.broken += 1;
-            ScenarioResult::Broken
-        } else if !report.judgement.clean() {
-            self.diverging += 1;
-            ScenarioResult::Diverged
-        } else if !report.compared() {
-            self.not_compared += 1;
-            ScenarioResult::NotCompared
-        } else {
-            self.agreeing += 1;
-            match report.snapshot {
-                SnapshotStatus::Match | SnapshotStatus::NotChecked => ScenarioResult::Agreed,
-                _ => {
-                    self.snapshot_mismatches += 1;
-                    ScenarioResult::SnapshotMismatch
-                }
+        let result = report.result();
+        match result {
+            ScenarioResult::Broken => self.broken += 1,
+            ScenarioResult::Diverged => self.diverging += 1,
+            ScenarioResult::NotCompared => self.not_compared += 1,
+            ScenarioResult::Agreed => self.agreeing += 1,
+            ScenarioResult::SnapshotMismatch => {
+                self.agreeing += 1;
+                self.snapshot_mismatches += 1;
             }
         }
+        result
     }
 
     /// Each engine's steps: the reference's agree with themselves; the

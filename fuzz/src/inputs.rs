@@ -36,8 +36,12 @@ impl Reuse {
     };
 }
 
+/// How many bytes a new contract seed has: what a campaign generates a
+/// contract from.
+pub const CONTRACT_SEED_LEN: std::ops::RangeInclusive<usize> = 256..=4_096;
+
 /// A small, seedable generator of input bytes (splitmix64).
-struct Bytes(u64);
+pub struct Bytes(pub u64);
 
 impl Bytes {
     fn next(&mut self) -> u64 {
@@ -55,7 +59,7 @@ impl Bytes {
     }
 
     /// Between `min` and `max` random bytes.
-    fn bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
+    pub fn bytes(&mut self, min: usize, max: usize) -> Vec<u8> {
         let len = min + self.below(max - min + 1);
         let mut bytes = Vec::with_capacity(len + 8);
         while bytes.len() < len {
@@ -98,7 +102,8 @@ impl Inputs {
 
     fn new_seed(&mut self) -> Vec<u8> {
         self.new_contracts += 1;
-        self.bytes.bytes(256, 4_096)
+        self.bytes
+            .bytes(*CONTRACT_SEED_LEN.start(), *CONTRACT_SEED_LEN.end())
     }
 
     pub(crate) fn next(&mut self) -> Vec<u8> {
